@@ -1,0 +1,94 @@
+"""Render the README's pictures with the real widget in headless Chromium.
+
+    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png
+
+Uses the test harness (tests/browser/pages.py): the same bundle, state and
+buffers as in a notebook, served on 127.0.0.1.
+"""
+
+import io
+import pathlib
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image as PILImage
+
+HERE = pathlib.Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
+
+from pages import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    GuardedPage,
+    serve_directory,
+    wait_for_frames,
+    write_harness,
+)
+
+import voxlite  # noqa: E402
+
+
+def oblique_camera(image: voxlite.Image, direction, distance: float) -> dict:
+    centre = image.index_to_physical(np.subtract(image.size, 1) / 2)
+    unit = np.asarray(direction, float) / np.linalg.norm(direction)
+    return {
+        "position": (centre + distance * unit).tolist(),
+        "focal_point": centre.tolist(),
+        "view_up": [0, 0, 1],
+    }
+
+
+def views() -> list[voxlite.Viewer]:
+    ct = voxlite.data.ct_phantom((160, 140, 140))
+    mri, labels = voxlite.data.mri(), voxlite.data.mri_tissue_labels()
+    return [
+        voxlite.view(ct, cmap="ct-bone", camera=oblique_camera(ct, (0.55, -1, 0.2), 430)),
+        voxlite.view(
+            mri, cmap="mr", ui_collapsed=True, camera=oblique_camera(mri, (-0.8, -1, 0.5), 420)
+        ),
+        voxlite.view(
+            mri,
+            labels,
+            cmap="mr",
+            mode="slices",
+            label_opacity=0.35,
+            ui_collapsed=True,
+            camera=oblique_camera(mri, (-1, -0.8, 0.35), 520),
+        ),
+    ]
+
+
+def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
+    with tempfile.TemporaryDirectory() as folder:
+        write_harness(viewer, pathlib.Path(folder))
+        with serve_directory(pathlib.Path(folder)) as url:
+            guarded = GuardedPage(browser)
+            guarded.page.goto(f"{url}/index.html")
+            wait_for_frames(guarded.page, 1)
+            guarded.page.wait_for_timeout(500)
+            png = guarded.page.locator(".voxlite-root").screenshot()
+            guarded.check_clean()
+            guarded.close()
+    return PILImage.open(io.BytesIO(png)).convert("RGB")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tiles = [render(viewer, browser) for viewer in views()]
+        browser.close()
+    width = sum(tile.width for tile in tiles) + 8 * (len(tiles) - 1)
+    sheet = PILImage.new("RGB", (width, tiles[0].height), "white")
+    x = 0
+    for tile in tiles:
+        sheet.paste(tile, (x, 0))
+        x += tile.width + 8
+    sheet.save(HERE / "images" / "demo.png", optimize=True)
+    print(f"wrote {HERE / 'images' / 'demo.png'} ({sheet.width}x{sheet.height})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+// voxlite widget front end: anywidget's render({ model, el }) entry point.
+// The model's traits are the single source of truth; the scene and the panel follow them.
+import { Scene } from './scene.js';
+import { createPanel, PANEL_CSS } from './ui.js';
+
+const STYLE_ID = 'voxlite-style';
+const CAMERA_SYNC_DELAY_MS = 200;
+
+function ensureStyle(el) {
+  const root = el.getRootNode();
+  const host = root.head || root;
+  if (host.querySelector && host.querySelector(`#${STYLE_ID}`)) return;
+  const style = document.createElement('style');
+  style.id = STYLE_ID;
+  style.textContent = PANEL_CSS;
+  host.appendChild(style);
+}
+
+function hexToRgb(hex) {
+  const value = /^#?([0-9a-f]{6})$/i.exec(hex || '');
+  if (!value) return [0, 0, 0];
+  const n = parseInt(value[1], 16);
+  return [(n >> 16) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
+}
+
+function sameCamera(a, b) {
+  if (!a || !b || !b.position) return false;
+  return ['position', 'focal_point', 'view_up'].every((key) =>
+    a[key].every((value, i) => Math.abs(value - b[key][i]) < 1e-6 * (1 + Math.abs(value))),
+  );
+}
+
+function describe(image) {
+  if (!image || !image.shape) return 'No image';
+  const [nz, ny, nx] = image.shape;
+  const spacing = image.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
+  const [low, high] = image.range;
+  const name = image.name ? `${image.name}\n` : '';
+  return `${name}${nx} × ${ny} × ${nz} ${image.dtype}, spacing ${spacing}\nrange ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
+}
+
+function render({ model, el }) {
+  ensureStyle(el);
+  const root = document.createElement('div');
+  root.className = 'voxlite-root';
+  const canvasHost = document.createElement('div');
+  canvasHost.className = 'voxlite-canvas';
+  const message = document.createElement('div');
+  message.className = 'voxlite-message';
+  root.append(canvasHost, message);
+  el.appendChild(root);
+  root.style.height = `${model.get('height')}px`;
+
+  const scene = new Scene(canvasHost, { background: hexToRgb(model.get('bg_color')) });
+  let frames = 0;
+  let pending = false;
+  let applyingCamera = false;
+
+  const commit = (changes) => {
+    for (const [key, value] of Object.entries(changes)) model.set(key, value);
+    model.save_changes();
+  };
+
+  const panel = createPanel({
+    set: (key, value) => commit({ [key]: value }),
+    setSlice: (axis, index) => {
+      const slices = [...model.get('slices')];
+      slices[axis] = index;
+      commit({ slices });
+    },
+    resetCamera: () => {
+      scene.resetCamera();
+      requestRender();
+    },
+  });
+  root.appendChild(panel.panel);
+
+  function requestRender() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      scene.render();
+      frames += 1;
+      root.dataset.voxliteFrames = String(frames);
+    });
+  }
+
+  function showError(error) {
+    message.textContent = `voxlite: ${error.message || error}`;
+    root.dataset.voxliteState = 'error';
+    console.error('voxlite:', error);
+  }
+
+  function refreshPanel() {
+    const image = model.get('_image');
+    const labels = model.get('_labels');
+    const shape = image && image.shape ? image.shape : [1, 1, 1];
+    panel.update({
+      mode: model.get('mode'),
+      cmap: model.get('cmap'),
+      window: model.get('window'),
+      level: model.get('level'),
+      opacity: model.get('opacity'),
+      label_opacity: model.get('label_opacity'),
+      slices: model.get('slices'),
+      ui_collapsed: model.get('ui_collapsed'),
+      range: image && image.range ? image.range : [0, 1],
+      integer: image && image.dtype && !image.dtype.startsWith('float'),
+      size: [shape[2], shape[1], shape[0]],
+      hasLabels: !!(labels && labels.shape),
+      info: describe(image),
+    });
+  }
+
+  function applyAppearance() {
+    scene.setAppearance({
+      preset: model.get('cmap'),
+      window: model.get('window'),
+      level: model.get('level'),
+      opacity: model.get('opacity'),
+      labelOpacity: model.get('label_opacity'),
+    });
+  }
+
+  function applyCamera() {
+    const camera = model.get('camera');
+    if (!camera || !camera.position) return;
+    applyingCamera = true;
+    scene.setCamera(camera);
+    applyingCamera = false;
+  }
+
+  function loadImage() {
+    const image = model.get('_image');
+    if (!image || !image.shape) {
+      root.dataset.voxliteState = 'empty';
+      return;
+    }
+    scene.setImage(image);
+    loadLabels();
+    scene.setMode(model.get('mode'));
+    scene.setSlices(model.get('slices'));
+    message.textContent = '';
+    root.dataset.voxliteState = 'ready';
+  }
+
+  function loadLabels() {
+    const labels = model.get('_labels');
+    scene.setLabels(labels && labels.shape ? labels : null, labels ? labels.colors : []);
+    applyAppearance();
+  }
+
+  const guarded = (fn) => () => {
+    try {
+      fn();
+      refreshPanel();
+      requestRender();
+    } catch (error) {
+      showError(error);
+    }
+  };
+
+  const handlers = {
+    'change:_image': guarded(loadImage),
+    'change:_labels': guarded(loadLabels),
+    'change:cmap change:window change:level change:opacity change:label_opacity': guarded(applyAppearance),
+    'change:mode': guarded(() => scene.setMode(model.get('mode'))),
+    'change:slices': guarded(() => scene.setSlices(model.get('slices'))),
+    'change:camera': guarded(applyCamera),
+    'change:bg_color': guarded(() => scene.setBackground(hexToRgb(model.get('bg_color')))),
+    'change:ui_collapsed': guarded(() => {}),
+    'change:height': guarded(() => {
+      root.style.height = `${model.get('height')}px`;
+      scene.resize();
+    }),
+  };
+  const subscriptions = Object.entries(handlers).flatMap(([events, handler]) =>
+    events.split(' ').map((event) => [event, handler]),
+  );
+  for (const [event, handler] of subscriptions) model.on(event, handler);
+
+  // User interaction moves the camera: report it to Python once the motion settles.
+  // Clipping-range updates also modify the camera; only a moved view is reported.
+  let cameraTimer = null;
+  const cameraSubscription = scene.onCameraChange(() => {
+    if (applyingCamera) return;
+    clearTimeout(cameraTimer);
+    cameraTimer = setTimeout(() => {
+      const camera = scene.getCamera();
+      if (!sameCamera(camera, model.get('camera'))) commit({ camera });
+    }, CAMERA_SYNC_DELAY_MS);
+  });
+
+  const resizeObserver = new ResizeObserver(() => {
+    scene.resize();
+    requestRender();
+  });
+  resizeObserver.observe(root);
+
+  guarded(() => {
+    loadImage();
+    applyCamera();
+  })();
+
+  return () => {
+    for (const [event, handler] of subscriptions) model.off(event, handler);
+    clearTimeout(cameraTimer);
+    cameraSubscription.unsubscribe();
+    resizeObserver.disconnect();
+    scene.destroy();
+  };
+}
+
+export default { render };

@@ -1,0 +1,237 @@
+// The vtk.js scene: one render window, an image volume, three slice planes and
+// a label-map overlay. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
+import '@kitware/vtk.js/Rendering/Profiles/Volume';
+import '@kitware/vtk.js/Rendering/Profiles/Geometry';
+
+import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
+import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
+import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
+import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
+import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
+import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
+import vtkGenericRenderWindow from '@kitware/vtk.js/Rendering/Misc/GenericRenderWindow';
+import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
+
+import { colorFunction, opacityFunction, labelFunctions } from './colormaps.js';
+
+const TYPED_ARRAYS = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+};
+
+/** Wrap a received volume ({shape, dtype, spacing, origin, direction, data}) as vtkImageData. */
+export function toImageData(volume) {
+  const ArrayType = TYPED_ARRAYS[volume.dtype];
+  if (!ArrayType) throw new Error(`unsupported voxel type ${volume.dtype}`);
+  const bytes = volume.data; // DataView (binary buffer from the kernel)
+  const values = new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
+  const [nz, ny, nx] = volume.shape;
+  if (values.length !== nx * ny * nz) {
+    throw new Error(`volume has ${values.length} voxels, expected ${nx}x${ny}x${nz}`);
+  }
+  const imageData = vtkImageData.newInstance();
+  imageData.setDimensions(nx, ny, nz); // [z, y, x] C order == VTK's x-fastest order
+  imageData.setSpacing(volume.spacing);
+  imageData.setOrigin(volume.origin);
+  imageData.setDirection(volume.direction); // column-major, as sent by Python
+  imageData.getPointData().setScalars(
+    vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: 1, values }),
+  );
+  return imageData;
+}
+
+function makeSlicePlanes(renderer) {
+  return [SlicingMode.I, SlicingMode.J, SlicingMode.K].map((mode) => {
+    const mapper = vtkImageMapper.newInstance();
+    mapper.setSlicingMode(mode);
+    const actor = vtkImageSlice.newInstance();
+    actor.setMapper(mapper);
+    actor.setVisibility(false);
+    renderer.addActor(actor);
+    return { mapper, actor };
+  });
+}
+
+export class Scene {
+  constructor(container, { background = [0, 0, 0] } = {}) {
+    this.view = vtkGenericRenderWindow.newInstance({ background, listenWindowResize: false });
+    this.view.setContainer(container);
+    this.renderer = this.view.getRenderer();
+    this.renderWindow = this.view.getRenderWindow();
+
+    this.volumeMapper = vtkVolumeMapper.newInstance();
+    this.volumeMapper.setSampleDistance(1.0);
+    this.volume = vtkVolume.newInstance();
+    this.volume.setMapper(this.volumeMapper);
+    this.volume.setVisibility(false);
+    this.renderer.addVolume(this.volume);
+
+    // The label map is a volume of its own, drawn with nearest-neighbour lookups.
+    this.labelMapper = vtkVolumeMapper.newInstance();
+    this.labelVolume = vtkVolume.newInstance();
+    this.labelVolume.setMapper(this.labelMapper);
+    this.labelVolume.setVisibility(false);
+    this.renderer.addVolume(this.labelVolume);
+
+    this.imagePlanes = makeSlicePlanes(this.renderer);
+    this.labelPlanes = makeSlicePlanes(this.renderer);
+
+    this.image = null;
+    this.labels = null;
+    this.mode = 'volume';
+    this.view.resize();
+  }
+
+  /** Show a new image; keeps the camera when the new image has the same bounds. */
+  setImage(volume) {
+    const imageData = toImageData(volume);
+    const sameBounds = this.image && sameArray(this.image.getBounds(), imageData.getBounds());
+    this.image = imageData;
+    this.volumeMapper.setInputData(imageData, 0);
+    this.imagePlanes.forEach(({ mapper }) => mapper.setInputData(imageData));
+    const spacing = Math.min(...volume.spacing);
+    const property = this.volume.getProperty(0);
+    property.setInterpolationTypeToLinear();
+    property.setShade(true);
+    property.setAmbient(0.25);
+    property.setDiffuse(0.75);
+    property.setSpecular(0.2);
+    property.setScalarOpacityUnitDistance(0, spacing * 2);
+    this.volumeMapper.setSampleDistance(spacing * 0.7);
+    this.updateVisibility(); // before resetting: the camera fits visible props only
+    if (!sameBounds) this.resetCamera();
+  }
+
+  /** Overlay a label map on the same grid, or remove it with null. */
+  setLabels(volume, colors) {
+    this.labels = volume ? toImageData(volume) : null;
+    this.labelColors = colors || [];
+    if (this.labels) {
+      this.labelMapper.setInputData(this.labels);
+      this.labelMapper.setSampleDistance(Math.min(...volume.spacing) * 0.7);
+      this.labelPlanes.forEach(({ mapper, actor }) => {
+        mapper.setInputData(this.labels);
+        actor.getProperty().setInterpolationTypeToNearest();
+        actor.getProperty().setUseLookupTableScalarRange(true);
+      });
+      const property = this.labelVolume.getProperty();
+      property.setInterpolationTypeToNearest();
+      property.setShade(true);
+      property.setAmbient(0.4);
+      property.setDiffuse(0.6);
+    }
+    this.updateVisibility();
+  }
+
+  /** Apply colormap preset, window/level and opacity to every representation. */
+  setAppearance({ preset, window, level, opacity, labelOpacity }) {
+    this.appearance = { preset, window, level, opacity, labelOpacity };
+    const low = level - window / 2;
+    const high = level + window / 2;
+    const ctf = colorFunction(preset, low, high);
+    const pwf = opacityFunction(preset, low, high, opacity, this.mode);
+    const property = this.volume.getProperty(0);
+    property.setRGBTransferFunction(0, ctf);
+    property.setScalarOpacity(0, pwf);
+    this.imagePlanes.forEach(({ actor }) => {
+      const sliceProperty = actor.getProperty();
+      sliceProperty.setRGBTransferFunction(0, ctf);
+      sliceProperty.setUseLookupTableScalarRange(true);
+    });
+    if (this.labels) {
+      // Slices take the overlay's opacity as a whole; the volume per sample.
+      const { colors, opacities } = labelFunctions(this.labelColors);
+      const labelProperty = this.labelVolume.getProperty();
+      labelProperty.setRGBTransferFunction(0, colors);
+      labelProperty.setScalarOpacity(0, labelFunctions(this.labelColors, labelOpacity).opacities);
+      labelProperty.setScalarOpacityUnitDistance(0, Math.min(...this.labels.getSpacing()));
+      this.labelPlanes.forEach(({ actor }) => {
+        const sliceProperty = actor.getProperty();
+        sliceProperty.setRGBTransferFunction(0, colors);
+        sliceProperty.setPiecewiseFunction(0, opacities);
+        sliceProperty.setOpacity(labelOpacity);
+      });
+    }
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    if (mode === 'mip') this.volumeMapper.setBlendModeToMaximumIntensity();
+    else this.volumeMapper.setBlendModeToComposite();
+    this.volume.getProperty(0).setShade(mode === 'volume');
+    if (this.appearance) this.setAppearance(this.appearance); // opacity depends on the mode
+    this.updateVisibility();
+  }
+
+  /** Slice positions as voxel indices (i, j, k). */
+  setSlices(indices) {
+    this.imagePlanes.forEach(({ mapper }, axis) => mapper.setSlice(indices[axis]));
+    this.labelPlanes.forEach(({ mapper }, axis) => mapper.setSlice(indices[axis]));
+  }
+
+  updateVisibility() {
+    const hasImage = !!this.image;
+    const slices = this.mode === 'slices';
+    this.volume.setVisibility(hasImage && !slices);
+    this.imagePlanes.forEach(({ actor }) => actor.setVisibility(hasImage && slices));
+    this.labelPlanes.forEach(({ actor }) => actor.setVisibility(!!this.labels && slices));
+    // MIP of a label map means nothing: the overlay shows in volume and slice modes.
+    this.labelVolume.setVisibility(!!this.labels && this.mode === 'volume');
+  }
+
+  /** Anterior view, superior up: the radiological coronal view of LPS data. */
+  resetCamera() {
+    const camera = this.renderer.getActiveCamera();
+    camera.setFocalPoint(0, 0, 0);
+    camera.setPosition(0, -1, 0);
+    camera.setViewUp(0, 0, 1);
+    this.renderer.resetCamera();
+  }
+
+  getCamera() {
+    const camera = this.renderer.getActiveCamera();
+    return {
+      position: Array.from(camera.getPosition()),
+      focal_point: Array.from(camera.getFocalPoint()),
+      view_up: Array.from(camera.getViewUp()),
+    };
+  }
+
+  setCamera({ position, focal_point: focalPoint, view_up: viewUp }) {
+    const camera = this.renderer.getActiveCamera();
+    if (position) camera.setPosition(...position);
+    if (focalPoint) camera.setFocalPoint(...focalPoint);
+    if (viewUp) camera.setViewUp(...viewUp);
+    this.renderer.resetCameraClippingRange();
+  }
+
+  onCameraChange(callback) {
+    return this.renderer.getActiveCamera().onModified(callback);
+  }
+
+  setBackground(rgb) {
+    this.renderer.setBackground(...rgb);
+  }
+
+  resize() {
+    this.view.resize();
+  }
+
+  render() {
+    this.renderWindow.render();
+  }
+
+  destroy() {
+    this.view.setContainer(null);
+    this.view.delete();
+  }
+}
+
+function sameArray(a, b) {
+  return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+}

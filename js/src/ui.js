@@ -1,0 +1,127 @@
+// The control panel drawn over the render window. Plain DOM; every text set
+// through textContent so that names and metadata are never parsed as HTML.
+import { COLORMAPS } from './colormaps.js';
+
+const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
+const AXES = ['X', 'Y', 'Z'];
+
+function element(tag, attributes = {}, text = '') {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function select(name, options, onChange) {
+  const node = element('select', { 'data-control': name, 'aria-label': name });
+  for (const [value, label] of Object.entries(options)) {
+    node.append(element('option', { value }, label));
+  }
+  node.addEventListener('change', () => onChange(node.value));
+  return node;
+}
+
+/** A labelled range slider with a number box; calls onChange(number) as the user moves it. */
+function slider(name, label, onChange) {
+  const row = element('label', { class: 'voxlite-row' });
+  const range = element('input', { type: 'range', 'data-control': name, 'aria-label': label });
+  const number = element('input', { type: 'number', 'data-control': `${name}-value`, 'aria-label': `${label} value` });
+  row.append(element('span', {}, label), range, number);
+  const emit = (value) => {
+    const parsed = Number(value);
+    if (Number.isFinite(parsed)) onChange(parsed);
+  };
+  range.addEventListener('input', () => emit(range.value));
+  number.addEventListener('change', () => emit(number.value));
+  return {
+    row,
+    set(value, min, max, step) {
+      for (const node of [range, number]) {
+        if (min !== undefined) node.min = String(min);
+        if (max !== undefined) node.max = String(max);
+        if (step !== undefined) node.step = String(step);
+      }
+      range.value = String(value);
+      if (document.activeElement !== number) number.value = String(roundForDisplay(value));
+    },
+  };
+}
+
+function roundForDisplay(value) {
+  return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
+}
+
+/**
+ * Build the panel. `actions` receives user intents:
+ * set(name, value) for a model trait, resetCamera().
+ */
+export function createPanel(actions) {
+  const panel = element('div', { class: 'voxlite-panel' });
+  const header = element('div', { class: 'voxlite-header' });
+  const title = element('span', { class: 'voxlite-title' }, 'voxlite');
+  const toggle = element('button', { type: 'button', 'data-control': 'collapse', title: 'Show or hide controls' }, '▾');
+  header.append(title, toggle);
+  const body = element('div', { class: 'voxlite-body' });
+  panel.append(header, body);
+
+  const mode = select('mode', MODES, (v) => actions.set('mode', v));
+  const cmapOptions = Object.fromEntries(Object.entries(COLORMAPS).map(([k, v]) => [k, v.label]));
+  const cmap = select('cmap', cmapOptions, (v) => actions.set('cmap', v));
+  const modeRow = element('div', { class: 'voxlite-row' });
+  modeRow.append(mode, cmap);
+
+  const window = slider('window', 'Window', (v) => actions.set('window', Math.max(v, 1e-6)));
+  const level = slider('level', 'Level', (v) => actions.set('level', v));
+  const opacity = slider('opacity', 'Opacity', (v) => actions.set('opacity', Math.min(Math.max(v, 0), 1)));
+  const labelOpacity = slider('label_opacity', 'Labels', (v) => actions.set('label_opacity', Math.min(Math.max(v, 0), 1)));
+  const slices = AXES.map((axis, i) => slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))));
+
+  const reset = element('button', { type: 'button', 'data-control': 'reset-camera' }, 'Reset camera');
+  reset.addEventListener('click', () => actions.resetCamera());
+
+  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), reset);
+  const info = element('div', { class: 'voxlite-info' });
+  body.append(info);
+
+  toggle.addEventListener('click', () => actions.set('ui_collapsed', !panel.classList.contains('collapsed')));
+
+  return {
+    panel,
+    /** Refresh every control from the model's state (no events fired). */
+    update(state) {
+      mode.value = state.mode;
+      cmap.value = state.cmap;
+      const [low, high] = state.range;
+      const span = Math.max(high - low, 1e-6);
+      const step = state.integer ? 1 : span / 1000;
+      window.set(state.window, step, span * 2, step);
+      level.set(state.level, low - span / 2, high + span / 2, step);
+      opacity.set(state.opacity, 0, 1, 0.01);
+      labelOpacity.set(state.label_opacity, 0, 1, 0.01);
+      labelOpacity.row.hidden = !state.hasLabels;
+      slices.forEach((s, i) => s.set(state.slices[i], 0, state.size[i] - 1, 1));
+      panel.classList.toggle('collapsed', state.ui_collapsed);
+      toggle.textContent = state.ui_collapsed ? '▸' : '▾';
+      info.textContent = state.info;
+    },
+  };
+}
+
+export const PANEL_CSS = `
+.voxlite-root { position: relative; width: 100%; overflow: hidden; font: 12px system-ui, sans-serif; }
+.voxlite-canvas { position: absolute; inset: 0; }
+.voxlite-panel { position: absolute; top: 6px; left: 6px; width: 230px; padding: 4px 6px;
+  background: rgba(20, 22, 26, 0.78); color: #e8e8e8; border-radius: 4px; z-index: 2; }
+.voxlite-panel.collapsed { width: auto; }
+.voxlite-panel.collapsed .voxlite-body { display: none; }
+.voxlite-header { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
+.voxlite-title { font-weight: 600; }
+.voxlite-panel button { background: #3a3f47; color: #eee; border: 1px solid #555; border-radius: 3px; cursor: pointer; }
+.voxlite-row { display: grid; grid-template-columns: 52px 1fr 58px; align-items: center; gap: 4px; margin: 3px 0; }
+.voxlite-row:first-child { grid-template-columns: 1fr 1fr; }
+.voxlite-row[hidden] { display: none; }
+.voxlite-row input[type=number] { width: 54px; background: #222; color: #eee; border: 1px solid #555; }
+.voxlite-panel select { background: #222; color: #eee; border: 1px solid #555; }
+.voxlite-info { margin-top: 4px; color: #aab; white-space: pre-wrap; overflow-wrap: anywhere; }
+.voxlite-message { position: absolute; inset: auto 6px 6px 6px; color: #fbb; z-index: 3; white-space: pre-wrap; }
+`;

@@ -1,0 +1,15 @@
+"""voxlite: interactive 3D viewing of scientific and medical images, with zero servers.
+
+Example:
+    >>> import voxlite
+    >>> viewer = voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-bone")
+    >>> viewer.cmap
+    'ct-bone'
+"""
+
+from voxlite import data
+from voxlite.image import Image, as_image
+from voxlite.widget import COLORMAPS, MODES, Viewer, view
+
+__version__ = "0.1.0"
+__all__ = ["COLORMAPS", "MODES", "Image", "Viewer", "__version__", "as_image", "data", "view"]

@@ -1,0 +1,5 @@
+import sys
+
+from voxlite.cli import main
+
+sys.exit(main())

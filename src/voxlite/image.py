@@ -1,0 +1,190 @@
+"""The one image model every voxlite path goes through.
+
+An :class:`Image` is a 3D array plus the geometry that places it in physical
+space, following ITK's conventions:
+
+* ``array`` is indexed ``[z, y, x]`` (like ``itk.GetArrayFromImage``), so the
+  last axis varies fastest in memory;
+* ``spacing`` and ``origin`` are given in ``(x, y, z)`` order, in millimetres;
+* ``direction`` is a 3x3 matrix whose *columns* are the physical directions of
+  the x, y and z index axes, in LPS (left, posterior, superior) space.
+
+The physical position of the voxel ``array[k, j, i]`` is therefore::
+
+    origin + direction @ (spacing * (i, j, k))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Image", "as_image"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Image:
+    """A 3D image: voxel array ``[z, y, x]`` plus LPS geometry and metadata.
+
+    Example:
+        >>> import numpy as np
+        >>> img = Image(np.zeros((4, 5, 6), np.uint8), spacing=(0.5, 0.5, 2.0))
+        >>> img.shape, img.spacing
+        ((4, 5, 6), (0.5, 0.5, 2.0))
+        >>> img.index_to_physical((1, 0, 0)).tolist()
+        [0.5, 0.0, 0.0]
+    """
+
+    array: np.ndarray
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    direction: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(3))
+    name: str = ""
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        array = _check_array(self.array)
+        spacing = _vector3("spacing", self.spacing)
+        if any(s <= 0 for s in spacing):
+            raise ValueError(f"spacing must be positive in every axis, got {spacing}")
+        origin = _vector3("origin", self.origin)
+        direction = _direction(self.direction)
+        # frozen dataclass: normalised fields are written once, here.
+        object.__setattr__(self, "array", array)
+        object.__setattr__(self, "spacing", spacing)
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "direction", direction)
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Array shape ``(nz, ny, nx)``."""
+        return self.array.shape  # type: ignore[return-value]
+
+    @property
+    def size(self) -> tuple[int, int, int]:
+        """Voxel counts in ``(x, y, z)`` order, as ITK's ``GetSize()``."""
+        nz, ny, nx = self.shape
+        return (nx, ny, nz)
+
+    def index_to_physical(self, index_xyz: Any) -> np.ndarray:
+        """Physical LPS position of a continuous index given as ``(i, j, k)``."""
+        index = np.asarray(index_xyz, dtype=float)
+        return np.asarray(self.origin) + self.direction @ (np.asarray(self.spacing) * index)
+
+    def same_geometry(self, other: Image, tolerance: float = 1e-4) -> bool:
+        """True when ``other`` has the same grid: shape, spacing, origin, direction."""
+        return (
+            self.shape == other.shape
+            and np.allclose(self.spacing, other.spacing, rtol=tolerance)
+            and np.allclose(self.origin, other.origin, atol=tolerance * max(self.spacing))
+            and np.allclose(self.direction, other.direction, atol=tolerance)
+        )
+
+    def replace(self, **changes: Any) -> Image:
+        """A copy with some fields changed (the array is not copied)."""
+        return dataclasses.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        return (
+            f"Image(name={self.name!r}, shape={self.shape}, dtype={self.array.dtype}, "
+            f"spacing={self.spacing}, origin={self.origin})"
+        )
+
+
+def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Image:
+    """Convert anything voxlite understands into an :class:`Image`.
+
+    Accepts an :class:`Image`, a numpy array, or (duck-typed, without importing
+    them) ITK, SimpleITK, nibabel, xarray, zarr, dask, torch and MONAI objects,
+    or anything with ``__array__``. Keyword arguments ``spacing``, ``origin``,
+    ``direction``, ``name`` and ``metadata`` override what the object carries.
+
+    ``component`` picks one channel of a 4D input (the last axis, as ITK's
+    vector images; channel-first for torch/MONAI tensors).
+
+    Example:
+        >>> import numpy as np
+        >>> as_image(np.ones((3, 4, 5)), spacing=(1, 1, 2)).spacing
+        (1.0, 1.0, 2.0)
+    """
+    from voxlite.adapters import convert
+
+    image = obj if isinstance(obj, Image) else convert(obj, component=component)
+    if isinstance(obj, Image) and component is not None:
+        raise ValueError("component= applies to 4D inputs, not to an Image (already 3D)")
+    unknown = set(geometry) - {"spacing", "origin", "direction", "name", "metadata"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    overrides = {k: v for k, v in geometry.items() if v is not None}
+    return image.replace(**overrides) if overrides else image
+
+
+def pick_component(array: np.ndarray, component: int | None, axis: int = -1) -> np.ndarray:
+    """Reduce a 4D array to 3D by choosing ``component`` along ``axis``."""
+    if array.ndim != 4:
+        return array
+    count = array.shape[axis]
+    if component is None:
+        if count == 1:
+            return np.take(array, 0, axis=axis)
+        raise ValueError(
+            f"got a 4D array of shape {array.shape} with {count} components along axis "
+            f"{axis}; choose one with component=0..{count - 1}"
+        )
+    if not -count <= component < count:
+        raise ValueError(f"component={component} is out of range for {count} components")
+    return np.take(array, component, axis=axis)
+
+
+# -- validation helpers ------------------------------------------------------
+
+
+def _check_array(array: Any) -> np.ndarray:
+    array = np.asarray(array)
+    if array.dtype == object:
+        raise TypeError("object arrays cannot be shown; convert to a numeric dtype first")
+    if np.iscomplexobj(array):
+        raise TypeError(
+            f"complex data ({array.dtype}) cannot be shown; pass np.abs(a), a.real or np.angle(a)"
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"unsupported dtype {array.dtype}: voxlite shows numeric images")
+    if array.size == 0:
+        raise ValueError(f"the image is empty (shape {array.shape})")
+    if array.ndim == 2:
+        array = array[np.newaxis]  # one slice
+    if array.ndim != 3:
+        hint = "; a 4D array needs component=" if array.ndim == 4 else ""
+        raise ValueError(f"expected a 2D or 3D array, got {array.ndim}D {array.shape}{hint}")
+    return array
+
+
+def _vector3(label: str, value: Any) -> tuple[float, float, float]:
+    try:
+        vector = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{label} must be 3 numbers, got {value!r}") from None
+    if vector.size == 2:  # 2D geometry: add a unit third axis
+        vector = np.append(vector, 1.0 if label == "spacing" else 0.0)
+    if vector.size != 3:
+        raise ValueError(f"{label} must have 3 values (x, y, z), got {vector.size}")
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"{label} must be finite, got {tuple(vector.tolist())}")
+    return tuple(float(v) for v in vector)  # type: ignore[return-value]
+
+
+def _direction(value: Any) -> np.ndarray:
+    matrix = np.asarray(value, dtype=float)
+    if matrix.size == 9:
+        matrix = matrix.reshape(3, 3)
+    if matrix.shape != (3, 3):
+        raise ValueError(f"direction must be a 3x3 matrix, got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("direction must be finite")
+    if abs(np.linalg.det(matrix)) < 1e-6:
+        raise ValueError("direction is singular: its columns must be independent axes")
+    return matrix.copy()

@@ -1,0 +1,170 @@
+"""How an :class:`~voxlite.Image` travels to the browser: one dict, one binary buffer.
+
+Voxel types that WebGL textures take as they are keep their type: uint8, int8,
+uint16, int16, uint32, int32 and float32. The others are converted:
+
+===========================  ==============================================
+input                        sent as
+===========================  ==============================================
+bool                         uint8 (0/1)
+float16, float64             float32
+int64, uint64                int32 / uint32 when the values fit, else float32
+===========================  ==============================================
+
+Non-finite voxels (NaN, ±inf) are masked: they are replaced by the lowest
+finite value, so that they are transparent in volume rendering and dark in
+slices. An image with no finite voxel at all is rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from voxlite.image import Image
+
+KEPT_DTYPES = frozenset({"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"})
+
+# Label maps: 0 is background; colours of the first labels follow ITK-SNAP's palette.
+LABEL_PALETTE = [
+    (255, 0, 0),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (0, 255, 255),
+    (255, 0, 255),
+    (255, 239, 213),
+    (0, 0, 205),
+    (205, 133, 63),
+    (210, 180, 140),
+    (102, 205, 170),
+    (0, 0, 128),
+    (0, 139, 139),
+    (46, 139, 87),
+    (255, 228, 225),
+    (106, 90, 205),
+    (221, 160, 221),
+    (233, 150, 122),
+    (165, 42, 42),
+    (255, 250, 250),
+]
+MAX_LABEL = 65535
+
+
+def wire_array(array: np.ndarray) -> np.ndarray:
+    """The array as it is sent: a kept dtype, C-contiguous, finite.
+
+    Example:
+        >>> wire_array(np.array([[[1.0, np.nan]]])).tolist()
+        [[[1.0, 1.0]]]
+    """
+    array = _wire_dtype(array)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            if not finite.any():
+                raise ValueError("the image has no finite value (all NaN or infinite)")
+            array = np.where(finite, array, array[finite].min())
+    return np.ascontiguousarray(array)
+
+
+def _wire_dtype(array: np.ndarray) -> np.ndarray:
+    if array.dtype.name in KEPT_DTYPES:
+        return array
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8)
+    if array.dtype.kind == "f":
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, masked below
+            return array.astype(np.float32)
+    if array.dtype.kind in "iu":
+        low, high = int(array.min()), int(array.max())
+        for candidate in (np.int32, np.uint32):
+            info = np.iinfo(candidate)
+            if info.min <= low and high <= info.max:
+                return array.astype(candidate)
+        return array.astype(np.float32)
+    raise TypeError(f"unsupported dtype {array.dtype}")
+
+
+def value_range(array: np.ndarray) -> tuple[float, float]:
+    """Finite (min, max) of an array already passed through :func:`wire_array`."""
+    return float(array.min()), float(array.max())
+
+
+def encode_image(image: Image) -> dict[str, Any]:
+    """The synced form of an image: geometry as JSON, voxels as one binary buffer."""
+    return _payload(image, wire_array(image.array))
+
+
+def _payload(image: Image, array: np.ndarray) -> dict[str, Any]:
+    return {
+        "shape": list(array.shape),
+        "dtype": array.dtype.name,
+        "spacing": list(image.spacing),
+        "origin": list(image.origin),
+        # vtk.js wants the direction column-major: the x axis' direction first.
+        "direction": image.direction.T.ravel().tolist(),
+        "range": list(value_range(array)),
+        "name": image.name,
+        "data": array.tobytes(),
+    }
+
+
+def label_array(image: Image) -> np.ndarray:
+    """Validate a label map and return it as uint8 or uint16."""
+    array = image.array
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)):
+            raise ValueError("label_image must hold whole numbers (got fractional or NaN values)")
+    elif array.dtype.kind not in "iu":
+        raise TypeError(f"label_image must be an integer array, got {array.dtype}")
+    low, high = array.min(), array.max()
+    if low < 0:
+        raise ValueError(f"label_image has negative labels (min {low}); labels are 0..{MAX_LABEL}")
+    if high > MAX_LABEL:
+        raise ValueError(f"label_image has labels up to {high}; at most {MAX_LABEL} are supported")
+    return array.astype(np.uint8 if high < 256 else np.uint16)
+
+
+def encode_labels(image: Image, colors: dict[int, Any] | None = None) -> dict[str, Any]:
+    """The synced form of a label map, with one RGB colour per label present."""
+    array = np.ascontiguousarray(label_array(image))
+    present = np.flatnonzero(np.bincount(array.ravel()))
+    chosen = {int(k): _rgb(v) for k, v in (colors or {}).items()}
+    table = [
+        [int(label), *chosen.get(int(label), _palette(int(label)))]
+        for label in present
+        if label != 0
+    ]
+    return {**_payload(image, array), "colors": table}
+
+
+def _palette(label: int) -> tuple[float, float, float]:
+    r, g, b = LABEL_PALETTE[(label - 1) % len(LABEL_PALETTE)]
+    return (r / 255, g / 255, b / 255)
+
+
+def _rgb(value: Any) -> tuple[float, float, float]:
+    """A colour as '#rrggbb' or three numbers (0..1, or 0..255 when any exceeds 1)."""
+    if isinstance(value, str):
+        text = value.lstrip("#")
+        if len(text) != 6:
+            raise ValueError(f"colour {value!r} is not '#rrggbb'")
+        try:
+            return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+        except ValueError:
+            raise ValueError(f"colour {value!r} is not '#rrggbb'") from None
+    rgb = np.asarray(value, dtype=float).reshape(-1)
+    if rgb.size != 3 or not np.all(np.isfinite(rgb)) or rgb.min() < 0:
+        raise ValueError(f"colour {value!r} must be '#rrggbb' or three numbers")
+    if rgb.max() > 1:
+        rgb = rgb / 255
+    return tuple(float(c) for c in np.clip(rgb, 0, 1))  # type: ignore[return-value]
+
+
+def to_hex(value: Any) -> str:
+    """Normalise a colour to '#rrggbb'."""
+    return "#" + "".join(f"{round(c * 255):02x}" for c in _rgb(value))

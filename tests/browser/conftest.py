@@ -1,0 +1,55 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, loopback only."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+from pages import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    GuardedPage,
+    serve_directory,
+    wait_for_frames,
+    write_harness,
+)
+
+import voxlite
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not pathlib.Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: run scripts/setup (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def guarded(browser) -> Iterator[GuardedPage]:
+    page = GuardedPage(browser)
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def show(guarded: GuardedPage, tmp_path: pathlib.Path):
+    """show(viewer) renders the viewer in the harness page and returns the Playwright page."""
+    stack = contextlib.ExitStack()
+
+    def _show(viewer: voxlite.Viewer):
+        write_harness(viewer, tmp_path)
+        url = stack.enter_context(serve_directory(tmp_path))
+        page = guarded.page
+        page.goto(f"{url}/index.html")
+        wait_for_frames(page, 1)
+        return page
+
+    yield _show
+    stack.close()

@@ -1,0 +1,148 @@
+"""Helpers for real-browser tests: guarded pages, a loopback server, pixel reads.
+
+Every page gets a route that aborts and records any request to a host other
+than 127.0.0.1, and collects page errors; a test fails if either is non-empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import io
+import json
+import os
+import pathlib
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+from urllib.parse import urlparse
+
+import numpy as np
+from ipywidgets.widgets.widget import _remove_buffers
+from PIL import Image as PILImage
+
+import voxlite
+
+CHROMIUM = os.environ.get("VOXLITE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+HARNESS = pathlib.Path(__file__).with_name("harness.html")
+BUNDLE = pathlib.Path(voxlite.__file__).parent / "static" / "widget.js"
+ARTIFACTS = pathlib.Path(__file__).parents[2] / "test-artifacts"
+
+
+class GuardedPage:
+    """A page whose outside requests and JavaScript errors are recorded."""
+
+    def __init__(self, browser, viewport=(900, 700)):
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        self.outside_requests: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on(
+            "console",
+            lambda msg: self.errors.append(msg.text) if msg.type == "error" else None,
+        )
+
+    def _route(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", None) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.outside_requests.append(route.request.url)
+            route.abort()
+
+    def check_clean(self, allowed_errors: tuple[str, ...] = ()) -> None:
+        assert self.outside_requests == [], f"requests left 127.0.0.1: {self.outside_requests}"
+        errors = [e for e in self.errors if not any(a in e for a in allowed_errors)]
+        assert errors == [], f"errors in the page: {errors}"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@contextlib.contextmanager
+def serve_directory(directory: pathlib.Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 (a free port) for the duration of the block."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
+
+    def log_message(self, *args):
+        pass
+
+
+def write_harness(viewer: voxlite.Viewer, directory: pathlib.Path) -> None:
+    """Serialise a viewer's state exactly as the kernel does, beside the harness page."""
+    state = viewer.get_state()
+    state.pop("_esm", None)
+    state, buffer_paths, buffers = _remove_buffers(state)
+    document = {"state": state, "buffer_paths": buffer_paths}
+    (directory / "state.json").write_text(json.dumps(document))
+    for index, buffer in enumerate(buffers):
+        (directory / f"buffer-{index}.bin").write_bytes(bytes(buffer))
+    shutil.copy(HARNESS, directory / "index.html")
+    shutil.copy(BUNDLE, directory / "widget.js")
+
+
+def wait_for_frames(page, count: int, root: str = ".voxlite-root") -> None:
+    """Wait until the widget reports `count` rendered frames (or an error)."""
+    page.wait_for_function(
+        """([selector, count]) => {
+            const root = document.querySelector(selector);
+            if (!root) return false;
+            if (root.dataset.voxliteState === 'error') throw new Error(root.textContent);
+            return Number(root.dataset.voxliteFrames || 0) >= count;
+        }""",
+        arg=[root, count],
+        timeout=60_000,
+    )
+
+
+def frames(page, root: str = ".voxlite-root") -> int:
+    return page.evaluate(f"Number(document.querySelector('{root}').dataset.voxliteFrames)")
+
+
+def set_and_render(page, key: str, value) -> None:
+    """Change a model trait as Python would, and wait for the next frame."""
+    before = frames(page)
+    page.evaluate("([k, v]) => window.harness.model.set(k, v)", [key, value])
+    wait_for_frames(page, before + 1)
+
+
+def canvas_pixels(page, name: str | None = None, selector: str = ".voxlite-canvas") -> np.ndarray:
+    """RGB pixels of the render area as shown on screen; saved under test-artifacts/."""
+    png = page.locator(selector).first.screenshot()
+    if name:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"{name}.png").write_bytes(png)
+    return np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB")).astype(int)

@@ -1,0 +1,174 @@
+"""End to end in a real JupyterLab on 127.0.0.1: the kernel, the comm and the browser."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import numpy as np
+import pytest
+from pages import GuardedPage, canvas_pixels, wait_for_frames
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CELLS = [
+    "import json, voxlite\n"
+    "viewer = voxlite.view(voxlite.data.ct_phantom((64, 56, 56)), cmap='ct-bone',"
+    " ui_collapsed=True, height=400)\n"
+    "viewer",
+    "viewer.cmap = 'hot'",
+    "print('CAMERA=' + json.dumps(viewer.camera))",
+    "brain = voxlite.view(voxlite.data.mri(), voxlite.data.mri_tissue_labels(), cmap='mr',"
+    " label_opacity=0.2, ui_collapsed=True, height=400)\n"
+    "brain",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, root / "e2e.ipynb")
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--allow-root",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+    }
+    log = open(root / "server.log", "w")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail(f"JupyterLab did not start:\n{(root / 'server.log').read_text()}")
+            time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def run_cell(page, index: int) -> None:
+    page.evaluate(
+        """async (index) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            panel.content.activeCellIndex = index;
+            await window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
+def wait_for_idle_kernel(page) -> None:
+    page.wait_for_function(
+        """() => {
+            const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const kernel = widget && widget.sessionContext && widget.sessionContext.session
+                && widget.sessionContext.session.kernel;
+            return kernel && kernel.status === 'idle';
+        }""",
+        timeout=120_000,
+    )
+
+
+def camera_from_python(page) -> dict:
+    run_cell(page, 2)
+    output = page.locator(".jp-OutputArea-output", has_text="CAMERA=").first
+    output.wait_for(timeout=30_000)
+    page.wait_for_timeout(200)
+    text = output.inner_text().strip()
+    return json.loads(text.split("CAMERA=", 1)[1])
+
+
+def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browser):
+    guarded = GuardedPage(browser, viewport=(1200, 1000))
+    page = guarded.page
+    try:
+        page.goto(f"{jupyterlab}/lab/tree/e2e.ipynb")
+        wait_for_idle_kernel(page)
+
+        run_cell(page, 0)
+        ct = ".voxlite-root >> nth=0"
+        page.locator(ct).wait_for(timeout=60_000)
+        wait_for_frames(page, 1, root=".voxlite-root")
+        page.wait_for_timeout(300)
+        first = canvas_pixels(page, "jupyterlab-ct")
+        assert (first.max(axis=2) > 60).sum() > 2000, "the phantom is rendered in the notebook"
+
+        # Python -> browser: a trait set in the kernel changes the pixels.
+        frames_before = int(page.locator(ct).get_attribute("data-voxlite-frames"))
+        run_cell(page, 1)
+        wait_for_frames(page, frames_before + 1, root=".voxlite-root")
+        page.wait_for_timeout(300)
+        recoloured = canvas_pixels(page, "jupyterlab-ct-hot")
+        assert np.abs(recoloured - first).mean() > 1.0, "cmap change from Python shows"
+
+        # Browser -> Python: dragging the mouse moves the camera trait in the kernel.
+        before = camera_from_python(page)
+        box = page.locator(".voxlite-canvas").first.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 150, y + 40, steps=10)
+        page.mouse.up()
+        page.wait_for_timeout(800)  # the widget reports the camera once motion settles
+        after = camera_from_python(page)
+        assert np.linalg.norm(np.subtract(after["position"], before["position"])) > 1.0
+
+        # The MNI brain with its tissue labels, in a second viewer.
+        run_cell(page, 3)
+        brain = page.locator(".voxlite-root").nth(1)
+        brain.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => Number(document.querySelectorAll('.voxlite-root')[1]"
+            "?.dataset.voxliteFrames || 0) >= 1",
+            timeout=60_000,
+        )
+        brain.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        pixels = canvas_pixels(page, "jupyterlab-mri", selector=".voxlite-canvas >> nth=1")
+        visible = pixels.max(axis=2) > 40
+        assert visible.sum() > 5000, "the brain is rendered"
+        reddish = visible & (pixels[..., 0] > pixels[..., 1] + 30)
+        assert reddish.sum() > 500, "grey-matter labels (red) show on the brain"
+        guarded.check_clean()
+    finally:
+        guarded.close()

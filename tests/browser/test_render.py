@@ -1,0 +1,154 @@
+"""The widget's ESM in headless Chromium (WebGL2 on SwiftShader): pixels prove the rendering."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from pages import canvas_pixels, frames, set_and_render, wait_for_frames
+
+import voxlite
+
+pytestmark = pytest.mark.browser
+
+SIZE = 64
+RADIUS = 15
+CENTRE = (SIZE - 1) / 2
+VIEW_ANGLE = math.radians(30)  # vtk.js' default camera view angle
+CANVAS_HEIGHT = 480
+
+
+def sphere(value=1000.0, dtype=np.float32):
+    z, y, x = np.mgrid[:SIZE, :SIZE, :SIZE]
+    inside = (x - CENTRE) ** 2 + (y - CENTRE) ** 2 + (z - CENTRE) ** 2 <= RADIUS**2
+    return (inside * value).astype(dtype)
+
+
+def scene_pixels(page, name=None):
+    """Canvas pixels with the collapsed control panel (top left) blacked out."""
+    pixels = canvas_pixels(page, name)
+    pixels[:40, :120] = 0
+    return pixels
+
+
+def bright(pixels, threshold=60):
+    return pixels.max(axis=2) > threshold
+
+
+def last_saved(page):
+    return page.evaluate("window.harness.saved[window.harness.saved.length - 1]")
+
+
+def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded):
+    page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
+    pixels = scene_pixels(page, "mip-sphere")
+    disc = bright(pixels)
+    rows, cols = np.nonzero(disc)
+    height, width = disc.shape
+    assert abs(cols.mean() - width / 2) < 2 and abs(rows.mean() - height / 2) < 2
+    # Expected radius from the camera the widget reports: perspective projection
+    # of a sphere of radius R at distance d.
+    page.wait_for_function("window.harness.saved.some((s) => s.camera && s.camera.position)")
+    camera = last_saved(page)["camera"]
+    distance = math.dist(camera["position"], camera["focal_point"])
+    expected = math.tan(math.asin(RADIUS / distance)) / math.tan(VIEW_ANGLE / 2) * CANVAS_HEIGHT / 2
+    measured = math.sqrt(disc.sum() / math.pi)
+    assert abs(measured - expected) < 3, (measured, expected)
+    y, x = np.mgrid[:height, :width]
+    outside = np.hypot(x - cols.mean(), y - rows.mean()) > expected + 4
+    assert pixels[outside].max() < 25, "the background stays black"
+    guarded.check_clean()
+
+
+def test_label_map_shows_its_colour_where_the_label_is(show, guarded):
+    labels = np.zeros((SIZE, SIZE, SIZE), np.uint8)
+    labels[:, :, SIZE // 2 :] = sphere(1, np.uint8)[:, :, SIZE // 2 :]  # patient's left half
+    viewer = voxlite.view(sphere(), labels, mode="slices", label_opacity=0.6, ui_collapsed=True)
+    page = show(viewer)
+    pixels = scene_pixels(page, "labels-slices")
+    disc = bright(pixels)
+    middle = np.nonzero(disc)[1].mean()
+    red = pixels[..., 0] - pixels[..., 1]
+    # Seen from the front (radiological view), the patient's left is on the screen's right.
+    right, left = (
+        disc & (np.arange(disc.shape[1]) > middle + 5),
+        disc & (np.arange(disc.shape[1]) < middle - 5),
+    )
+    assert np.median(red[right]) > 80, "label 1 (red) should cover the right half"
+    assert np.median(np.abs(red[left])) < 10, "the unlabelled half stays grey"
+    guarded.check_clean()
+
+
+def test_modes_and_colormaps_change_the_picture(show, guarded):
+    page = show(
+        voxlite.view(voxlite.data.ct_phantom((64, 56, 56)), cmap="ct-bone", ui_collapsed=True)
+    )
+    pictures = {"volume": scene_pixels(page, "ct-volume")}
+    for mode in ("mip", "slices"):
+        set_and_render(page, "mode", mode)
+        pictures[mode] = scene_pixels(page, f"ct-{mode}")
+    set_and_render(page, "cmap", "hot")
+    pictures["hot"] = scene_pixels(page, "ct-slices-hot")
+    names = list(pictures)
+    for a, b in itertools.pairwise(names):
+        difference = np.abs(pictures[a] - pictures[b]).mean()
+        assert difference > 1.0, f"{a} and {b} look the same ({difference:.2f})"
+    assert bright(pictures["volume"]).sum() > 2000, "the volume rendering shows the phantom"
+    guarded.check_clean()
+
+
+def test_window_and_slices_from_the_model_move_the_picture(show, guarded):
+    page = show(voxlite.view(sphere(), mode="slices", ui_collapsed=True))
+    centre = scene_pixels(page)
+    set_and_render(page, "slices", [32, 5, 32])  # coronal plane outside the sphere
+    assert bright(scene_pixels(page)).sum() < bright(centre).sum() / 10
+    set_and_render(page, "slices", [32, 32, 32])
+    set_and_render(page, "level", 50000.0)  # the sphere's 1000 falls at the window's floor
+    set_and_render(page, "window", 100000.0)
+    assert scene_pixels(page).max() < 30 < centre.max()
+    guarded.check_clean()
+
+
+def test_control_panel_changes_reach_the_model(show, guarded):
+    page = show(voxlite.view(sphere(), mode="mip"))
+    before = frames(page)
+    page.select_option("[data-control=cmap]", "hot")
+    wait_for_frames(page, before + 1)
+    assert last_saved(page)["cmap"] == "hot"
+    page.select_option("[data-control=mode]", "slices")
+    assert last_saved(page)["mode"] == "slices"
+    page.fill("[data-control=slice-z-value]", "40")
+    page.press("[data-control=slice-z-value]", "Enter")
+    assert last_saved(page)["slices"] == [32, 32, 40]
+    page.click("[data-control=collapse]")
+    assert page.locator(".voxlite-body").is_hidden()
+    guarded.check_clean()
+
+
+def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
+    page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
+    page.wait_for_function("window.harness.saved.some((s) => s.camera && s.camera.position)")
+    start = last_saved(page)["camera"]
+    box = page.locator(".voxlite-canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 30, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "(p) => { const c = window.harness.saved.at(-1).camera;"
+        " return c && Math.hypot(...c.position.map((v, i) => v - p[i])) > 1; }",
+        arg=start["position"],
+    )
+    end = last_saved(page)["camera"]
+    assert end["focal_point"] == pytest.approx(start["focal_point"], abs=1e-6)
+    guarded.check_clean()
+
+
+def test_nan_voxels_are_masked_not_fatal(show, guarded):
+    volume = sphere()
+    volume[:, :, :20] = np.nan
+    volume[0, 0, 0] = np.inf
+    page = show(voxlite.view(volume, mode="mip", ui_collapsed=True))
+    assert bright(scene_pixels(page)).sum() > 1000
+    guarded.check_clean()
