@@ -27,6 +27,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site_build(args: argparse.Namespace) -> int:
+    from voxlite.site import SiteOptions, build_site
+
+    options = SiteOptions(
+        output=Path(args.output),
+        notebooks=[Path(p) for p in args.notebooks],
+        files=[Path(p) for p in args.files],
+        requirements=read_requirements(args.requirements) if args.requirements else [],
+        wheels=[Path(p) for p in args.wheels],
+        pyodide=args.pyodide,
+        voxlite_wheel=Path(args.voxlite_wheel) if args.voxlite_wheel else None,
+        demo=not args.no_demo,
+    )
+    report = build_site(options)
+    print(report.summary())
+    print(f"serve it with:  voxlite site serve {args.output}")
+    return 0
+
+
+def read_requirements(path: str) -> list[str]:
+    """Requirement lines of a file, without comments and blank lines."""
+    lines = Path(path).read_text().splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def cmd_site_serve(args: argparse.Namespace) -> int:
+    from voxlite.site import serve_forever
+
+    serve_forever(Path(args.site), args.port)
+    return 0
+
+
+def cmd_site_check(args: argparse.Namespace) -> int:
+    from voxlite.site import find_outside_urls
+
+    outside = find_outside_urls(Path(args.site))
+    for file, url in outside:
+        print(f"{file}: {url}")
+    if outside:
+        print(
+            f"{len(outside)} load(s) from other origins: the site is not self-contained",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{args.site}: every load stays on the site's own origin")
+    return 0
+
+
+def cmd_site_fetch(args: argparse.Namespace) -> int:
+    from voxlite.site import fetch
+
+    fetch()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voxlite",
@@ -38,14 +93,84 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="_output", help="folder to write to (default: %(default)s)"
     )
     demo.set_defaults(run=cmd_demo)
+    add_site_commands(commands)
     return parser
+
+
+def add_site_commands(commands: argparse._SubParsersAction) -> None:
+    site = commands.add_parser(
+        "site",
+        help="build, check and serve zero-server JupyterLite sites",
+        description="Static JupyterLite sites where Python (Pyodide) and voxlite run in the "
+        "browser: no server, and by default no request outside the site's own origin.",
+    )
+    actions = site.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    build = actions.add_parser("build", help="build a site (offline by default)")
+    build.add_argument(
+        "-o",
+        "--output",
+        default="_output",
+        help="site folder, replaced atomically (default: %(default)s)",
+    )
+    build.add_argument(
+        "--notebooks",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="notebooks (or folders of them) to include",
+    )
+    build.add_argument(
+        "--files", nargs="+", default=[], metavar="PATH", help="data files or folders to include"
+    )
+    build.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="extra packages: Pyodide packages by name, others via --wheels",
+    )
+    build.add_argument(
+        "--wheels",
+        nargs="+",
+        default=[],
+        metavar="WHL",
+        help="extra pure-Python (py3-none-any) wheels",
+    )
+    build.add_argument(
+        "--pyodide",
+        default="offline",
+        metavar="SRC",
+        help="'offline' (vendored, pruned; default), 'cdn', a Pyodide folder or a release tarball",
+    )
+    build.add_argument(
+        "--voxlite-wheel",
+        metavar="WHL",
+        help="use this voxlite wheel instead of building one from the source tree",
+    )
+    build.add_argument(
+        "--no-demo", action="store_true", help="leave out the Hello3DWorld demo notebook"
+    )
+    build.set_defaults(run=cmd_site_build)
+
+    serve = actions.add_parser("serve", help="serve a built site on 127.0.0.1")
+    serve.add_argument("site", nargs="?", default="_output")
+    serve.add_argument("-p", "--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_site_serve)
+
+    check = actions.add_parser("check", help="list every load from another origin")
+    check.add_argument("site", nargs="?", default="_output")
+    check.set_defaults(run=cmd_site_check)
+
+    fetch = actions.add_parser(
+        "fetch", help="download Pyodide and the browser wheels into the cache (registries only)"
+    )
+    fetch.set_defaults(run=cmd_site_fetch)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:
         print(f"voxlite: error: {error}", file=sys.stderr)
         return 1
 

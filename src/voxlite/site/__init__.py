@@ -1,0 +1,24 @@
+"""Zero-server sites: JupyterLite with Pyodide, voxlite and its data, offline by default.
+
+The steps, each its own module: :mod:`~voxlite.site.sources` fetches Pyodide and
+the browser wheels once (registries only, sha256-checked), :mod:`~voxlite.site.pyodide`
+prunes the distribution to what the site imports, :mod:`~voxlite.site.build`
+drives ``jupyter lite build``, :mod:`~voxlite.site.check` lists loads from other
+origins and :mod:`~voxlite.site.serve` serves a site on 127.0.0.1.
+"""
+
+from voxlite.site.build import SiteError, SiteOptions, SiteReport, build_site
+from voxlite.site.check import find_outside_urls
+from voxlite.site.serve import serve_forever, serving
+from voxlite.site.sources import fetch
+
+__all__ = [
+    "SiteError",
+    "SiteOptions",
+    "SiteReport",
+    "build_site",
+    "fetch",
+    "find_outside_urls",
+    "serve_forever",
+    "serving",
+]
