@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import voxlite
@@ -31,6 +32,7 @@ from voxlite.site.pyodide import (
 )
 
 MARKER = ".voxlite-site"
+DEMO_NOTEBOOK = "Hello3DWorld.ipynb"
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 # JupyterLab extensions the site needs from the build environment.
 LAB_EXTENSIONS = (
@@ -310,10 +312,14 @@ def requirement_in_distribution(
     return name
 
 
+def demo_notebook() -> Path:
+    """Path of the packaged demo notebook."""
+    with resources.as_file(resources.files("voxlite.demo").joinpath(DEMO_NOTEBOOK)) as path:
+        return Path(path)
+
+
 def write_contents(options: SiteOptions, files: Path) -> None:
     """The site's file browser: the demo notebook, then the user's notebooks and files."""
-    from voxlite.cli import demo_notebook
-
     files.mkdir(parents=True)
     notebooks = ([demo_notebook()] if options.demo else []) + list(options.notebooks)
     for notebook in notebooks:

@@ -223,6 +223,38 @@ def _top_level_names(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(roots))
 
 
+def copy_without_tests(source: Path, target: Path) -> None:
+    """Copy a wheel without its test suites (as Pyodide unvendors its packages' tests).
+
+    RECORD loses the removed files' lines, so the result is still a valid wheel.
+    """
+    with (
+        zipfile.ZipFile(source) as archive,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy,
+    ):
+        removed = {name for name in archive.namelist() if _is_test_file(name)}
+        for info in archive.infolist():
+            if info.filename in removed:
+                continue
+            data = archive.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                lines = data.decode("utf-8").splitlines()
+                data = (
+                    "\n".join(
+                        line for line in lines if line.split(",", 1)[0] not in removed
+                    ).encode("utf-8")
+                    + b"\n"
+                )
+            copy.writestr(info, data)
+
+
+def _is_test_file(name: str) -> bool:
+    parts = name.split("/")
+    return not parts[0].endswith((".dist-info", ".data")) and any(
+        part in ("tests", "test") for part in parts[1:-1]
+    )
+
+
 def add_wheels(target: Path, wheels: Iterable[Wheel], front_end_only: Iterable[str] = ()) -> None:
     """Copy pure wheels into a pruned distribution and list them in its lock.
 
@@ -246,13 +278,13 @@ def add_wheels(target: Path, wheels: Iterable[Wheel], front_end_only: Iterable[s
                     "package of this site nor one of its wheels: add it to the requirements"
                 )
             depends.append(dependency)
-        shutil.copy2(wheel.path, target / wheel.path.name)
+        copy_without_tests(wheel.path, target / wheel.path.name)
         packages[wheel.name] = {
             "name": wheel.name,
             "version": wheel.version,
             "file_name": wheel.path.name,
             "install_dir": "site",
-            "sha256": sha256(wheel.path),
+            "sha256": sha256(target / wheel.path.name),
             "package_type": "package",
             "imports": list(wheel.top_level),
             "depends": depends,

@@ -1,0 +1,317 @@
+"""The site builder's parts: pruning, wheels, requirements, the outside-URL check, bad input."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from voxlite.site import SiteError, SiteOptions, build_site, find_outside_urls
+from voxlite.site import build as site_build
+from voxlite.site.build import open_distribution, requirement_in_distribution
+from voxlite.site.pyodide import (
+    CORE_FILES,
+    LOCK,
+    Distribution,
+    DistributionError,
+    Wheel,
+    add_wheels,
+    copy_without_tests,
+    prune,
+)
+
+# -- a small fake Pyodide distribution --------------------------------------------
+
+
+def make_wheel(folder: Path, name: str, requires=(), tags="py3-none-any", tests=False) -> Path:
+    path = folder / f"{name}-1.0-{tags}.whl"
+    files = {f"{name}/__init__.py": "VALUE = 1\n"}
+    if tests:
+        files[f"{name}/tests/test_it.py"] = "def test(): pass\n"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires
+    )
+    files[f"{name}-1.0.dist-info/METADATA"] = metadata
+    record = "".join(f"{n},,\n" for n in files) + f"{name}-1.0.dist-info/RECORD,,\n"
+    files[f"{name}-1.0.dist-info/RECORD"] = record
+    with zipfile.ZipFile(path, "w") as archive:
+        for file_name, text in files.items():
+            archive.writestr(file_name, text)
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def distribution(tmp_path) -> Distribution:
+    root = tmp_path / "pyodide"
+    root.mkdir()
+    for name in CORE_FILES:
+        (root / name).write_text(f"core {name}")
+    graph = {"a": ["b"], "b": ["c"], "c": [], "big": ["a"], "absent": []}
+    packages = {}
+    for name, depends in graph.items():
+        wheel = make_wheel(root, name)
+        packages[name] = {
+            "name": name,
+            "version": "1.0",
+            "file_name": wheel.name,
+            "sha256": digest(wheel),
+            "depends": depends,
+            "imports": [name],
+            "install_dir": "site",
+            "package_type": "package",
+        }
+    (root / packages["absent"]["file_name"]).unlink()
+    lock = {"info": {"version": "0.27.7", "python": "3.12.7"}, "packages": packages}
+    (root / LOCK).write_text(json.dumps(lock))
+    return Distribution.open(root)
+
+
+def test_closure_follows_dependencies(distribution):
+    assert distribution.closure(["a"]) == ["a", "b", "c"]
+    assert distribution.closure(["big", "c"]) == ["a", "b", "big", "c"]
+    with pytest.raises(DistributionError, match="'scipy' is not in Pyodide 0.27.7"):
+        distribution.closure(["scipy"])
+
+
+def test_prune_copies_only_the_closure_and_prunes_the_lock(distribution, tmp_path):
+    target = tmp_path / "pruned"
+    assert prune(distribution, ["a"], target) == ["a", "b", "c"]
+    lock = json.loads((target / LOCK).read_text())
+    assert sorted(lock["packages"]) == ["a", "b", "c"]
+    assert not (target / distribution.packages["big"]["file_name"]).exists()
+    assert all((target / name).exists() for name in CORE_FILES)
+
+
+def test_prune_refuses_modified_or_missing_files(distribution, tmp_path):
+    (distribution.root / distribution.packages["c"]["file_name"]).write_bytes(b"tampered")
+    with pytest.raises(DistributionError, match="does not match the sha256"):
+        prune(distribution, ["a"], tmp_path / "x")
+    with pytest.raises(DistributionError, match="file is missing"):
+        distribution.verify(["absent"])
+
+
+def test_not_a_distribution(tmp_path):
+    with pytest.raises(DistributionError, match="not a Pyodide distribution"):
+        Distribution.open(tmp_path)
+    (tmp_path / LOCK).write_text("{}")
+    with pytest.raises(DistributionError, match="missing pyodide.js"):
+        Distribution.open(tmp_path)
+    for name in CORE_FILES:
+        (tmp_path / name).write_text("x")
+    with pytest.raises(DistributionError, match="not a Pyodide lock file"):
+        Distribution.open(tmp_path)
+
+
+def test_release_tarball_and_bad_sources(distribution, tmp_path):
+    tarball = tmp_path / "pyodide-0.27.7.tar.bz2"
+    with tarfile.open(tarball, "w:bz2") as archive:
+        archive.add(distribution.root, arcname="pyodide")
+    assert open_distribution(str(tarball), tmp_path / "scratch").version == "0.27.7"
+    with pytest.raises(SiteError, match="expected 'offline', 'cdn', a Pyodide folder"):
+        open_distribution(str(tmp_path / "nothing-here"), tmp_path)
+    with pytest.raises(DistributionError, match="not a Pyodide distribution"):
+        open_distribution(str(tmp_path / "scratch"), tmp_path)
+
+
+def test_wheels_join_the_lock_with_their_dependencies(distribution, tmp_path):
+    target = tmp_path / "pruned"
+    prune(distribution, ["c"], target)
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    viewer = Wheel.read(
+        make_wheel(
+            folder,
+            "viewer",
+            [
+                "c>=1",
+                "helper",
+                "widgetsnbextension",
+                "old; python_version < '3.10'",
+                "docs; extra == 'docs'",
+            ],
+            tests=True,
+        )
+    )
+    helper = Wheel.read(make_wheel(folder, "helper"))
+    assert viewer.runtime_dependencies() == ["c", "helper", "widgetsnbextension"]
+    add_wheels(target, [viewer, helper], front_end_only=["widgetsnbextension"])
+    entry = json.loads((target / LOCK).read_text())["packages"]["viewer"]
+    assert entry["depends"] == ["c", "helper"]
+    assert entry["imports"] == ["viewer"]
+    copied = target / entry["file_name"]
+    assert entry["sha256"] == digest(copied)
+    names = zipfile.ZipFile(copied).namelist()
+    assert "viewer/tests/test_it.py" not in names and "viewer/__init__.py" in names
+    record = zipfile.ZipFile(copied).read("viewer-1.0.dist-info/RECORD").decode()
+    assert "tests" not in record
+
+
+def test_wheels_with_unknown_dependencies_or_compiled_code_are_refused(distribution, tmp_path):
+    target = tmp_path / "pruned"
+    prune(distribution, ["c"], target)
+    orphan = Wheel.read(make_wheel(tmp_path, "orphan", ["requests"]))
+    with pytest.raises(DistributionError, match="needs 'requests'"):
+        add_wheels(target, [orphan])
+    compiled = make_wheel(tmp_path, "fast", tags="cp312-cp312-manylinux_2_17_x86_64")
+    with pytest.raises(DistributionError, match="compiled wheel .* only pure-Python"):
+        Wheel.read(compiled)
+    (tmp_path / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    with pytest.raises(DistributionError, match="not a readable wheel"):
+        Wheel.read(tmp_path / "broken-1.0-py3-none-any.whl")
+
+
+def test_copy_without_tests_keeps_a_plain_wheel_whole(tmp_path):
+    source = make_wheel(tmp_path, "plain")
+    copy_without_tests(source, tmp_path / "copy.whl")
+    assert zipfile.ZipFile(tmp_path / "copy.whl").namelist() == zipfile.ZipFile(source).namelist()
+
+
+def test_requirements_resolve_against_the_distribution(distribution):
+    assert requirement_in_distribution("b", distribution, set()) == "b"
+    assert requirement_in_distribution("B>=1.0", distribution, set()) == "b"
+    assert requirement_in_distribution("mine", distribution, {"mine"}) is None
+    with pytest.raises(SiteError, match="not a package of Pyodide .* no pure-Python wheel"):
+        requirement_in_distribution("opencv-python", distribution, set())
+    with pytest.raises(SiteError, match="Pyodide 0.27.7 has b 1.0"):
+        requirement_in_distribution("b>=2", distribution, set())
+    with pytest.raises(SiteError, match="its file is not in"):
+        requirement_in_distribution("absent", distribution, set())
+    with pytest.raises(SiteError, match="is not valid"):
+        requirement_in_distribution("not a requirement!", distribution, set())
+
+
+# -- the outside-URL check -----------------------------------------------------------
+
+
+def test_check_finds_loads_from_other_origins(tmp_path):
+    kernel = {
+        "pyodideUrl": "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/pyodide.js",
+        "pipliteUrls": ["./pypi/all.json", "//cdn.example.org/all.json"],
+    }
+    config = {
+        "jupyter-config-data": {
+            "litePluginSettings": {"k": kernel},
+            "fullLabextensionsUrl": "./extensions",
+        }
+    }
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps(config))
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "index.html").write_text(
+        '<html><head><link rel="stylesheet" href="https://fonts.example.com/x.css">'
+        '<script src="./bootstrap.js"></script><script src="http://127.0.0.1:8000/ok.js">'
+        '</script><style>@import "https://evil.example.com/a.css";</style></head>'
+        '<body><a href="https://jupyter.org">docs</a></body></html>'
+    )
+    (tmp_path / "style.css").write_text("body { background: url(https://img.example.com/b.png) }")
+    found = find_outside_urls(tmp_path)
+    assert sorted(url for _, url in found) == [
+        "//cdn.example.org/all.json",
+        "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/pyodide.js",
+        "https://evil.example.com/a.css",
+        "https://fonts.example.com/x.css",
+        "https://img.example.com/b.png",
+    ]  # a clicked link is not a load; loopback is the site itself
+
+
+def test_check_refuses_a_folder_that_is_not_a_site(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not look like a built site"):
+        find_outside_urls(tmp_path)
+
+
+def test_check_command_exit_codes(tmp_path):
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps({"pyodideUrl": "./static/p.js"}))
+    command = [sys.executable, "-m", "voxlite", "site", "check", str(tmp_path)]
+    clean = subprocess.run(command, capture_output=True, text=True)
+    assert clean.returncode == 0 and "every load stays" in clean.stdout
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps({"pyodideUrl": "https://x.org/p.js"}))
+    dirty = subprocess.run(command, capture_output=True, text=True)
+    assert dirty.returncode == 1 and "https://x.org/p.js" in dirty.stdout
+
+
+# -- bad input to the build: clear errors, nothing written ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(notebooks=[Path("missing.ipynb")]), "notebook not found: missing.ipynb"),
+        (dict(files=[Path("no/such/data.nii.gz")]), "file not found"),
+        (dict(wheels=[Path("nope.whl")]), "wheel not found"),
+    ],
+)
+def test_missing_inputs_are_named(tmp_path, options, message):
+    with pytest.raises(SiteError, match=message):
+        build_site(SiteOptions(output=tmp_path / "out", **options), log=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_that_is_not_a_site_is_never_replaced(tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work")
+    with pytest.raises(SiteError, match="not a voxlite site"):
+        build_site(SiteOptions(output=precious), log=lambda _: None)
+    assert (precious / "chapter1.tex").read_text() == "years of work"
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(SiteError, match="is not a folder"):
+        build_site(SiteOptions(output=afile), log=lambda _: None)
+
+
+def test_unwritable_output_is_reported():
+    with pytest.raises(SiteError, match="cannot write the output folder"):
+        build_site(SiteOptions(output=Path("/proc/voxlite-site")), log=lambda _: None)
+
+
+def test_a_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
+    output = tmp_path / "_output"
+    output.mkdir()
+    (output / site_build.MARKER).write_text("voxlite 0.0.1\n")
+    (output / "index.html").write_text("the previous site")
+
+    def broken_build(lite_dir, staging, wheels):
+        staging.mkdir(parents=True)
+        (staging / "index.html").write_text("half written")
+        raise SiteError("jupyter lite build failed: simulated")
+
+    monkeypatch.setattr(site_build, "run_jupyterlite", broken_build)
+    with pytest.raises(SiteError, match="simulated"):
+        build_site(SiteOptions(output=output, pyodide="cdn"), log=lambda _: None)
+    assert (output / "index.html").read_text() == "the previous site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_output"], "no staging left behind"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "message"),
+    [
+        ("tensorflow", "tensorflow is not a package of Pyodide .* cannot run in Pyodide"),
+        ("opencv-python", "opencv-python is listed by Pyodide but its file is not in"),
+    ],
+)
+def test_requirement_that_cannot_run_offline_is_named(tmp_path, requirement, message):
+    options = SiteOptions(output=tmp_path / "out", requirements=[requirement])
+    with pytest.raises(SiteError, match=message):
+        build_site(options, log=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_cdn_site_builds_and_check_lists_the_cdn(tmp_path):
+    output = tmp_path / "cdn-site"
+    lines = []
+    report = build_site(SiteOptions(output=output, pyodide="cdn"), log=lines.append)
+    assert any(line.startswith("[5/7] jupyter lite build") for line in lines)  # progress
+    assert (output / site_build.MARKER).exists()
+    assert report.total_bytes < 40e6  # no vendored Pyodide
+    urls = [url for _, url in find_outside_urls(output)]
+    assert any("cdn.jsdelivr.net/pyodide/v0.27.7" in url for url in urls)
+    wheels = json.loads(next(output.rglob("pypi/all.json")).read_text())
+    assert "voxlite" in wheels and "anywidget" in wheels
