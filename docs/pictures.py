@@ -21,12 +21,12 @@ from pages import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     GuardedPage,
-    serve_directory,
     wait_for_frames,
     write_harness,
 )
 
 import voxlite  # noqa: E402
+from voxlite.site import serving  # noqa: E402
 
 
 def oblique_camera(image: voxlite.Image, direction, distance: float) -> dict:
@@ -62,7 +62,7 @@ def views() -> list[voxlite.Viewer]:
 def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
     with tempfile.TemporaryDirectory() as folder:
         write_harness(viewer, pathlib.Path(folder))
-        with serve_directory(pathlib.Path(folder)) as url:
+        with serving(pathlib.Path(folder)) as url:
             guarded = GuardedPage(browser)
             guarded.page.goto(f"{url}/index.html")
             wait_for_frames(guarded.page, 1)

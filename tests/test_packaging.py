@@ -21,23 +21,19 @@ REQUIRED = [
 pytestmark = pytest.mark.slow
 
 
-def build_wheel(source: Path, out: Path, **env: str) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(out),
-            str(source),
-        ],
-        check=True,
+def pip_wheel(source: Path, out: Path, **env: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    return subprocess.run(
+        [*command, "--wheel-dir", str(out), str(source)],
         capture_output=True,
+        text=True,
         env={**os.environ, **env},
     )
+
+
+def build_wheel(source: Path, out: Path) -> Path:
+    result = pip_wheel(source, out)
+    assert result.returncode == 0, result.stderr
     (wheel,) = out.glob("voxlite-*.whl")
     return wheel
 
@@ -85,21 +81,6 @@ def test_build_without_npm_explains_what_is_missing(tmp_path):
     source = tracked_copy(tmp_path / "src")
     empty_path = tmp_path / "bin"
     empty_path.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(tmp_path / "dist"),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": str(empty_path)},
-    )
+    result = pip_wheel(source, tmp_path / "dist", PATH=str(empty_path))
     assert result.returncode != 0
     assert "npm is not installed" in result.stdout + result.stderr

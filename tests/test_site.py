@@ -133,7 +133,6 @@ def test_wheels_join_the_lock_with_their_dependencies(distribution, tmp_path):
             [
                 "c>=1",
                 "helper",
-                "widgetsnbextension",
                 "old; python_version < '3.10'",
                 "docs; extra == 'docs'",
             ],
@@ -141,8 +140,8 @@ def test_wheels_join_the_lock_with_their_dependencies(distribution, tmp_path):
         )
     )
     helper = Wheel.read(make_wheel(folder, "helper"))
-    assert viewer.runtime_dependencies() == ["c", "helper", "widgetsnbextension"]
-    add_wheels(target, [viewer, helper], front_end_only=["widgetsnbextension"])
+    assert viewer.runtime_dependencies() == ["c", "helper"]
+    add_wheels(target, [viewer, helper])
     entry = json.loads((target / LOCK).read_text())["packages"]["viewer"]
     assert entry["depends"] == ["c", "helper"]
     assert entry["imports"] == ["viewer"]
@@ -315,3 +314,29 @@ def test_cdn_site_builds_and_check_lists_the_cdn(tmp_path):
     assert any("cdn.jsdelivr.net/pyodide/v0.27.7" in url for url in urls)
     wheels = json.loads(next(output.rglob("pypi/all.json")).read_text())
     assert "voxlite" in wheels and "anywidget" in wheels
+
+
+def test_cli_build_failure_exits_non_zero_with_the_reason(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "voxlite", "site", "build", "-o", str(tmp_path / "out"),
+         "--notebooks", str(tmp_path / "missing.ipynb")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "voxlite: error: notebook not found" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_serve_sends_the_mime_types_webassembly_needs(tmp_path):
+    import urllib.request
+
+    from voxlite.site import serving
+
+    (tmp_path / "pyodide.asm.wasm").write_bytes(b"\0asm")
+    (tmp_path / "pyodide.mjs").write_text("export {}")
+    with serving(tmp_path) as url:
+        assert url.startswith("http://127.0.0.1:")
+        for name, mime in (("pyodide.asm.wasm", "application/wasm"),
+                           ("pyodide.mjs", "text/javascript")):  # fmt: skip
+            with urllib.request.urlopen(f"{url}/{name}") as response:
+                assert response.headers["Content-Type"] == mime

@@ -83,7 +83,18 @@ function render({ model, el }) {
       scene.render();
       frames += 1;
       root.dataset.voxliteFrames = String(frames);
+      root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
+      // Once the preview is on screen (two frames later), draw the full-quality picture.
+      if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : refreshQuality()));
     });
+  }
+
+  function afterPresented(callback) {
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(callback, 0)));
+  }
+
+  function refreshQuality() {
+    root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
   }
 
   function showError(error) {

@@ -84,6 +84,9 @@ export class Scene {
     this.image = null;
     this.labels = null;
     this.mode = 'volume';
+    // A new image is first drawn unshaded: the shaded ray-casting shader can take
+    // seconds to compile on software or slow GPUs, and a first picture should not wait.
+    this.preview = true;
     this.view.resize();
   }
 
@@ -97,7 +100,8 @@ export class Scene {
     const spacing = Math.min(...volume.spacing);
     const property = this.volume.getProperty(0);
     property.setInterpolationTypeToLinear();
-    property.setShade(true);
+    this.preview = true;
+    this.applyShading();
     property.setAmbient(0.25);
     property.setDiffuse(0.75);
     property.setSpecular(0.2);
@@ -121,7 +125,7 @@ export class Scene {
       });
       const property = this.labelVolume.getProperty();
       property.setInterpolationTypeToNearest();
-      property.setShade(true);
+      this.applyShading();
       property.setAmbient(0.4);
       property.setDiffuse(0.6);
     }
@@ -163,9 +167,23 @@ export class Scene {
     this.mode = mode;
     if (mode === 'mip') this.volumeMapper.setBlendModeToMaximumIntensity();
     else this.volumeMapper.setBlendModeToComposite();
-    this.volume.getProperty(0).setShade(mode === 'volume');
+    this.applyShading();
     if (this.appearance) this.setAppearance(this.appearance); // opacity depends on the mode
     this.updateVisibility();
+  }
+
+  /** Leave preview quality: shade the volume. Returns true when the picture changes. */
+  refine() {
+    if (!this.preview) return false;
+    this.preview = false;
+    this.applyShading();
+    return this.mode === 'volume';
+  }
+
+  applyShading() {
+    const shade = this.mode === 'volume' && !this.preview;
+    this.volume.getProperty(0).setShade(shade);
+    this.labelVolume.getProperty().setShade(shade);
   }
 
   /** Slice positions as voxel indices (i, j, k). */

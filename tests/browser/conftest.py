@@ -11,12 +11,12 @@ from pages import (
     CHROMIUM,
     CHROMIUM_ARGS,
     GuardedPage,
-    serve_directory,
     wait_for_frames,
     write_harness,
 )
 
 import voxlite
+from voxlite.site import serving
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def show(guarded: GuardedPage, tmp_path: pathlib.Path):
 
     def _show(viewer: voxlite.Viewer):
         write_harness(viewer, tmp_path)
-        url = stack.enter_context(serve_directory(tmp_path))
+        url = stack.enter_context(serving(tmp_path))
         page = guarded.page
         page.goto(f"{url}/index.html")
         wait_for_frames(page, 1)

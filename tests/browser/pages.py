@@ -6,17 +6,11 @@ than 127.0.0.1, and collects page errors; a test fails if either is non-empty.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import io
 import json
 import os
 import pathlib
 import shutil
-import threading
-from collections.abc import Iterator
-from typing import ClassVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -75,32 +69,6 @@ class GuardedPage:
         self.context.close()
 
 
-@contextlib.contextmanager
-def serve_directory(directory: pathlib.Path) -> Iterator[str]:
-    """Serve a folder on 127.0.0.1 (a free port) for the duration of the block."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript",
-        ".mjs": "text/javascript",
-        ".wasm": "application/wasm",
-    }
-
-    def log_message(self, *args):
-        pass
-
-
 def write_harness(viewer: voxlite.Viewer, directory: pathlib.Path) -> None:
     """Serialise a viewer's state exactly as the kernel does, beside the harness page."""
     state = viewer.get_state()
@@ -125,6 +93,19 @@ def wait_for_frames(page, count: int, root: str = ".voxlite-root") -> None:
         }""",
         arg=[root, count],
         timeout=60_000,
+    )
+
+
+def wait_for_idle_kernel(page, timeout: float = 180_000) -> None:
+    """Wait until the notebook open in JupyterLab(-Lite) has an idle kernel."""
+    page.wait_for_function(
+        """() => {
+            const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const session = widget && widget.sessionContext && widget.sessionContext.session;
+            return session && session.kernel && session.kernel.status === 'idle';
+        }""",
+        timeout=timeout,
+        polling=100,
     )
 
 

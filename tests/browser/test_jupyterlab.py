@@ -7,11 +7,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-from pages import GuardedPage, canvas_pixels, wait_for_frames
+from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,6 +35,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def lab_extensions_without_jupyterlite(folder: Path) -> Path:
+    """The installed JupyterLab extensions but JupyterLite's, linked into ``folder``.
+
+    The site extra installs JupyterLite's kernel extension beside JupyterLab, where it
+    cannot load (it needs JupyterLite's in-browser server).
+    """
+    installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+    for entry in installed.iterdir():
+        packages = sorted(entry.iterdir()) if entry.name.startswith("@") else [entry]
+        for package in packages:
+            if (package / "package.json").exists() and entry.name != "@jupyterlite":
+                link = folder / package.relative_to(installed)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(package)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
@@ -45,6 +63,7 @@ def jupyterlab(tmp_path_factory):
         "language": "python",
     }
     nbformat.write(notebook, root / "e2e.ipynb")
+    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
     port = free_port()
     command = [
         sys.executable,
@@ -58,6 +77,7 @@ def jupyterlab(tmp_path_factory):
         "--allow-root",
         f"--ServerApp.root_dir={root}",
         "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.labextensions_path={extensions}",
         "--LabApp.news_url=",
         "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -94,18 +114,6 @@ def run_cell(page, index: int) -> None:
             await window.jupyterapp.commands.execute('notebook:run-cell');
         }""",
         index,
-    )
-
-
-def wait_for_idle_kernel(page) -> None:
-    page.wait_for_function(
-        """() => {
-            const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const kernel = widget && widget.sessionContext && widget.sessionContext.session
-                && widget.sessionContext.session.kernel;
-            return kernel && kernel.status === 'idle';
-        }""",
-        timeout=120_000,
     )
 
 

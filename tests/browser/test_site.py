@@ -1,18 +1,45 @@
 """The offline zero-server site, end to end: built, served on 127.0.0.1, run in Chromium."""
 
+import json
+
+import nbformat
 import numpy as np
 import pytest
-from pages import GuardedPage, canvas_pixels, wait_for_frames
+from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
 
+import voxlite
 from voxlite.site import SiteOptions, build_site, find_outside_urls, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+CHECKS = """import json, voxlite  # preloaded: no install step
+result = {"voxlite": voxlite.__version__}
+import piplite
+await piplite.install("jupyterlab-widgets")  # in the site, not preloaded
+import jupyterlab_widgets
+result["local install"] = jupyterlab_widgets.__version__
+try:
+    await piplite.install("requests")  # not in the site: PyPI is never asked
+except Exception as error:
+    result["requests"] = type(error).__name__
+try:
+    import scipy
+except ModuleNotFoundError:
+    result["scipy"] = "ModuleNotFoundError"
+print("CHECKS=" + json.dumps(result))
+"""
+
+
 @pytest.fixture(scope="module")
 def offline_site(tmp_path_factory):
-    output = tmp_path_factory.mktemp("site") / "_output"
-    report = build_site(SiteOptions(output=output), log=lambda line: None)
+    folder = tmp_path_factory.mktemp("site")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(CHECKS)]
+    nbformat.write(notebook, folder / "checks.ipynb")
+    output = folder / "_output"
+    options = SiteOptions(output=output, notebooks=[folder / "checks.ipynb"])
+    report = build_site(options, log=lambda line: None)
     assert report.total_bytes > 0
     return output
 
@@ -27,15 +54,7 @@ def test_hello3dworld_renders_with_zero_outside_requests(offline_site, browser):
     try:
         with serving(offline_site) as url:
             page.goto(f"{url}/lab/index.html?path=Hello3DWorld.ipynb")
-            page.wait_for_function(
-                """() => {
-                    const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                    const kernel = widget && widget.sessionContext
-                        && widget.sessionContext.session && widget.sessionContext.session.kernel;
-                    return kernel && kernel.status === 'idle';
-                }""",
-                timeout=180_000,
-            )
+            wait_for_idle_kernel(page)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             ct = page.locator(".voxlite-root").first
             ct.wait_for(timeout=180_000)
@@ -67,6 +86,28 @@ def test_hello3dworld_renders_with_zero_outside_requests(offline_site, browser):
             page.wait_for_timeout(1000)
             pixels = canvas_pixels(page, "site-mri", selector=".voxlite-canvas >> nth=1")
             assert (pixels.max(axis=2) > 40).sum() > 3000, "the MNI brain is rendered"
+        guarded.check_clean()
+    finally:
+        guarded.close()
+
+
+def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
+    guarded = GuardedPage(browser)
+    page = guarded.page
+    try:
+        with serving(offline_site) as url:
+            page.goto(f"{url}/lab/index.html?path=checks.ipynb")
+            wait_for_idle_kernel(page)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            output = page.locator(".jp-OutputArea-output", has_text="CHECKS=").first
+            output.wait_for(timeout=120_000)
+            result = json.loads(output.inner_text().split("CHECKS=", 1)[1])
+        assert result == {
+            "voxlite": voxlite.__version__,
+            "local install": "3.0.15",
+            "requests": "PiplitePyPIDisabled",
+            "scipy": "ModuleNotFoundError",
+        }
         guarded.check_clean()
     finally:
         guarded.close()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from packaging.version import Version
+
 import voxlite
 from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
@@ -40,8 +42,10 @@ LAB_EXTENSIONS = (
     "@jupyter-widgets/jupyterlab-manager",
     "anywidget",
 )
-# Required by ipywidgets' metadata but only JupyterLab assets: the kernel ships a stub.
-FRONT_END_ONLY = ("widgetsnbextension",)
+# The kernel's own wheels (shipped in its JupyterLab extension). Listed in the site's
+# Pyodide lock and preloaded, Pyodide fetches them in parallel at start-up instead of
+# the kernel installing them one by one through micropip.
+KERNEL_WHEELS = ("ipykernel", "piplite", "pyodide-kernel", "widgetsnbextension")
 PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 APPS = ("lab", "notebook")
 SETTINGS_OVERRIDES = {
@@ -69,6 +73,8 @@ class SiteOptions:
     pyodide: str = "offline"  # "offline" (the fetched cache), "cdn", a folder or a tarball
     voxlite_wheel: Path | None = None
     demo: bool = True
+    # Packages the kernel loads at start-up, so that importing them needs no install.
+    preload: tuple[str, ...] = ("voxlite",)
 
 
 @dataclass
@@ -113,7 +119,10 @@ def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> Site
                 lambda: assemble_pyodide(options, wheels, lite_dir / "static" / "pyodide", scratch),
             )
         steps.run("contents", lambda: write_contents(options, lite_dir / "files"))
-        steps.run("config", lambda: write_config(lite_dir, wheels, offline=bool(packages)))
+        steps.run(
+            "config",
+            lambda: write_config(lite_dir, wheels, offline=bool(packages), preload=options.preload),
+        )
         staging = _staging_dir(output)
         try:
             steps.run("jupyter lite build", lambda: run_jupyterlite(lite_dir, staging, wheels))
@@ -202,29 +211,22 @@ def collect_wheels(options: SiteOptions, folder: Path) -> list[Wheel]:
 
 
 def build_voxlite_wheel(folder: Path) -> Path:
+    """voxlite's wheel: built from the source tree, else the installed release from PyPI."""
     root = Path(voxlite.__file__).resolve().parents[2]
-    if not (root / "pyproject.toml").exists():
-        raise SiteError(
-            "voxlite is not installed from a source tree, so its wheel cannot be rebuilt: "
-            "pass the wheel with --voxlite-wheel"
-        )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(folder),
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
+    if (root / "pyproject.toml").exists():
+        how = ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(folder), str(root)]
+    else:
+        how = ["download", "--no-deps", "--dest", str(folder), f"voxlite=={voxlite.__version__}"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", *how, "--quiet"], capture_output=True, text=True
     )
-    return next(folder.glob("voxlite-*.whl"))
+    wheels = sorted(folder.glob("voxlite-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise SiteError(
+            f"could not get voxlite's wheel (pip {how[0]}): {result.stderr.strip()[-500:]}; "
+            "pass one with --voxlite-wheel"
+        )
+    return wheels[0]
 
 
 def assemble_pyodide(
@@ -232,21 +234,34 @@ def assemble_pyodide(
 ) -> list[str]:
     """A pruned Pyodide that also lists the site's wheels, so it can preload them."""
     distribution = open_distribution(options.pyodide, scratch)
+    wheels = [*wheels, *kernel_wheels()]
     wheel_names = {wheel.name for wheel in wheels}
     roots = set(KERNEL_PACKAGES)
     for wheel in wheels:  # Pyodide packages the wheels import (numpy, traitlets, ...)
-        roots.update(
-            d
-            for d in wheel.runtime_dependencies()
-            if d not in wheel_names and d not in FRONT_END_ONLY
-        )
+        roots.update(d for d in wheel.runtime_dependencies() if d not in wheel_names)
     for requirement in options.requirements:
         name = requirement_in_distribution(requirement, distribution, wheel_names)
         if name:
             roots.add(name)
     names = prune(distribution, sorted(roots), target)
-    add_wheels(target, wheels, front_end_only=FRONT_END_ONLY)
+    add_wheels(target, wheels)
     return names
+
+
+def kernel_wheels() -> list[Wheel]:
+    """The newest of each of the Pyodide kernel's own wheels, from its JupyterLab extension."""
+    folder = lab_extension_dirs()[0] / "static" / "pypi"
+    newest: dict[str, Wheel] = {}
+    for path in folder.glob("*.whl"):
+        wheel = Wheel.read(path)
+        if wheel.name in KERNEL_WHEELS and (
+            wheel.name not in newest or Version(wheel.version) > Version(newest[wheel.name].version)
+        ):
+            newest[wheel.name] = wheel
+    missing = set(KERNEL_WHEELS) - set(newest)
+    if missing:
+        raise SiteError(f"the Pyodide kernel extension lacks its wheels {sorted(missing)}")
+    return [newest[name] for name in KERNEL_WHEELS]
 
 
 def open_distribution(source: str, scratch: Path) -> Distribution:
@@ -346,7 +361,9 @@ def copy_notebook(source: Path, target: Path) -> None:
     target.write_text(json.dumps(notebook, indent=1))
 
 
-def write_config(lite_dir: Path, wheels: list[Wheel], offline: bool) -> None:
+def write_config(
+    lite_dir: Path, wheels: list[Wheel], offline: bool, preload: tuple[str, ...] = ("voxlite",)
+) -> None:
     kernel: dict = {"disablePyPIFallback": True}
     if not offline:
         kernel["pyodideUrl"] = f"{sources.PYODIDE_CDN}pyodide.js"
@@ -354,7 +371,7 @@ def write_config(lite_dir: Path, wheels: list[Wheel], offline: bool) -> None:
         # Pyodide loads these in parallel at start-up, from the site's own lock:
         # `import voxlite` works in the first cell, with no install step.
         kernel["loadPyodideOptions"] = {
-            "packages": [*KERNEL_PACKAGES, "comm", "voxlite"],
+            "packages": [*KERNEL_PACKAGES, *KERNEL_WHEELS, "comm", *preload],
         }
     config = {
         "jupyter-lite-schema-version": 0,

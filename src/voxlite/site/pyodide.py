@@ -255,29 +255,24 @@ def _is_test_file(name: str) -> bool:
     )
 
 
-def add_wheels(target: Path, wheels: Iterable[Wheel], front_end_only: Iterable[str] = ()) -> None:
+def add_wheels(target: Path, wheels: Iterable[Wheel]) -> None:
     """Copy pure wheels into a pruned distribution and list them in its lock.
 
-    Every dependency must be in the lock already or among ``wheels``, except
-    the ``front_end_only`` ones (packages that only carry JupyterLab assets).
+    Every dependency must be in the lock already or among ``wheels``.
     """
     lock_path = target / LOCK
     lock = json.loads(lock_path.read_text())
     packages = lock["packages"]
     wheels = list(wheels)
     available = set(packages) | {wheel.name for wheel in wheels}
-    skipped = {canonicalize_name(name) for name in front_end_only}
     for wheel in wheels:
-        depends = []
-        for dependency in wheel.runtime_dependencies():
-            if dependency in skipped:
-                continue
+        depends = wheel.runtime_dependencies()
+        for dependency in depends:
             if dependency not in available:
                 raise DistributionError(
                     f"{wheel.path.name} needs {dependency!r}, which is neither a Pyodide "
                     "package of this site nor one of its wheels: add it to the requirements"
                 )
-            depends.append(dependency)
         copy_without_tests(wheel.path, target / wheel.path.name)
         packages[wheel.name] = {
             "name": wheel.name,

