@@ -12,7 +12,9 @@ def describe_machine() -> dict[str, str]:
     cpu, memory = "?", "?"
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+        )
         meminfo = Path("/proc/meminfo").read_text().splitlines()
         kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
         memory = f"{kib / 2**20:.1f} GiB"
