@@ -9,7 +9,20 @@ Example:
 
 from voxlite import data
 from voxlite.image import Image, as_image
+from voxlite.io import ImageIOError, read_image, write_image
 from voxlite.widget import COLORMAPS, MODES, Viewer, view
 
 __version__ = "0.1.0"
-__all__ = ["COLORMAPS", "MODES", "Image", "Viewer", "__version__", "as_image", "data", "view"]
+__all__ = [
+    "COLORMAPS",
+    "MODES",
+    "Image",
+    "ImageIOError",
+    "Viewer",
+    "__version__",
+    "as_image",
+    "data",
+    "read_image",
+    "view",
+    "write_image",
+]

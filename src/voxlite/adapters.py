@@ -7,6 +7,7 @@ its library is already imported by the caller.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,19 @@ def _is_dask(obj: Any) -> bool:
 
 def _is_zarr(obj: Any) -> bool:
     return _module_of(obj).startswith("zarr") and hasattr(obj, "shape")
+
+
+def _is_path(obj: Any) -> bool:
+    return isinstance(obj, (str, os.PathLike))
+
+
+def _from_path(obj: Any, component: int | None) -> Image:
+    from voxlite.io import read_image
+
+    image = read_image(obj)
+    return (
+        image if component is None else image.replace(array=pick_component(image.array, component))
+    )
 
 
 def _is_arraylike(obj: Any) -> bool:
@@ -199,6 +213,7 @@ def _from_arraylike(obj: Any, component: int | None) -> Image:
 
 # Order matters: MONAI tensors are torch tensors with an affine.
 _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, int | None], Image]]] = [
+    (_is_path, _from_path),
     (_is_simpleitk, _from_simpleitk),
     (_is_itk, _from_itk),
     (_is_monai, _from_monai),

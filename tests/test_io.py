@@ -1,0 +1,242 @@
+"""File I/O: every format round-trips and matches what SimpleITK reads; bad files say why."""
+
+import gzip
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+import voxlite
+from voxlite import Image, ImageIOError, read_image, write_image
+from voxlite.io.dicom import write_series
+
+FORMATS = [".nii.gz", ".nii", ".nrrd", ".mha", ".mhd"]
+
+
+def oblique_ct() -> Image:
+    """A small CT with anisotropic spacing, an offset origin and an oblique direction."""
+    a, b = 0.4, 0.25
+    about_z = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    about_x = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    ct = voxlite.data.ct_phantom((24, 20, 18))
+    return ct.replace(direction=about_z @ about_x, origin=(12.5, -40.0, 7.25))
+
+
+def assert_same_as_simpleitk(image: Image, reference) -> None:
+    np.testing.assert_array_equal(image.array, sitk.GetArrayFromImage(reference))
+    np.testing.assert_allclose(image.spacing, reference.GetSpacing(), rtol=1e-5)
+    np.testing.assert_allclose(image.origin, reference.GetOrigin(), atol=1e-3)
+    direction = np.reshape(reference.GetDirection(), (3, 3))
+    np.testing.assert_allclose(image.direction, direction, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_round_trip_matches_simpleitk(tmp_path, suffix):
+    original = oblique_ct()
+    path = write_image(original, tmp_path / f"ct{suffix}")
+    image = read_image(path)
+    np.testing.assert_array_equal(image.array, original.array)
+    assert image.array.dtype == original.array.dtype
+    np.testing.assert_allclose(image.direction, original.direction, atol=1e-6)
+    assert_same_as_simpleitk(image, sitk.ReadImage(str(path)))
+    assert image.name == path.name
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_files_written_by_simpleitk_read_the_same(tmp_path, suffix):
+    original = oblique_ct()
+    reference = sitk.GetImageFromArray(original.array)
+    reference.SetSpacing(original.spacing)
+    reference.SetOrigin(original.origin)
+    reference.SetDirection(original.direction.ravel().tolist())
+    path = tmp_path / f"itk{suffix}"
+    sitk.WriteImage(reference, str(path), useCompression=suffix in (".mha", ".nrrd"))
+    assert_same_as_simpleitk(read_image(path), reference)
+
+
+def test_dicom_series_matches_simpleitk(tmp_path):
+    original = oblique_ct()
+    files = write_series(original, tmp_path / "series", description="phantom")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path / "series")))
+    reference = reader.Execute()
+    for source in (tmp_path / "series", list(reversed(files))):  # order on disk is irrelevant
+        image = read_image(source)
+        np.testing.assert_array_equal(image.array, original.array)
+        assert_same_as_simpleitk(image, reference)
+    assert image.name == "phantom"
+    assert image.metadata["Modality"] == "CT"
+
+
+def test_dicom_rescale_and_anonymize(tmp_path):
+    import pydicom
+
+    files = write_series(Image(np.full((3, 4, 5), 100, np.int16)), tmp_path)
+    for path in files:
+        dataset = pydicom.dcmread(path)
+        dataset.RescaleSlope, dataset.RescaleIntercept = "0.5", "-1024"
+        dataset.save_as(path)
+    image = read_image(tmp_path, anonymize=True)
+    assert image.array.dtype == np.float32
+    np.testing.assert_allclose(image.array, 100 * 0.5 - 1024)
+    assert "PatientName" not in image.metadata and "PatientID" not in image.metadata
+    assert read_image(tmp_path).metadata["PatientName"] == "Phantom"
+
+
+def test_folder_with_several_series_shows_the_largest_and_names_the_others(tmp_path):
+    write_series(Image(np.zeros((6, 4, 4), np.int16)), tmp_path / "a", description="big")
+    write_series(Image(np.ones((2, 4, 4), np.int16)), tmp_path / "b", description="scout")
+    with pytest.warns(UserWarning, match=r"2 series; showing big \(6 slices\), not: scout"):
+        image = read_image(tmp_path)
+    assert image.shape == (6, 4, 4)
+
+
+def test_view_accepts_paths(tmp_path):
+    path = write_image(oblique_ct(), tmp_path / "ct.nrrd")
+    viewer = voxlite.view(str(path), cmap="ct-bone")
+    assert viewer.image.shape == (24, 20, 18)
+    assert viewer._image["name"] == "ct.nrrd"
+
+
+def test_mri_demo_as_nifti_keeps_its_geometry(tmp_path):
+    mri = voxlite.data.mri()
+    image = read_image(write_image(mri, tmp_path / "mni.nii.gz"))
+    assert image.same_geometry(mri)
+
+
+# -- bad input ----------------------------------------------------------------------
+
+
+def expect_error(source, reason, **options):
+    with pytest.raises(ImageIOError, match=reason) as caught:
+        read_image(source, **options)
+    return caught.value
+
+
+def test_missing_path(tmp_path):
+    error = expect_error(tmp_path / "nope.nii.gz", "no such file or folder")
+    assert error.path.endswith("nope.nii.gz")
+
+
+def test_folder_without_dicom(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    expect_error(tmp_path, "no DICOM image slices found")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    expect_error(empty, "the folder is empty")
+
+
+def test_truncated_nifti(tmp_path):
+    path = write_image(oblique_ct(), tmp_path / "ct.nii.gz")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    expect_error(path, "ct.nii.gz: .*(truncated|corrupt|cannot read)")
+
+
+def test_not_a_nifti(tmp_path):
+    path = tmp_path / "fake.nii"
+    path.write_bytes(b"this is not an image" * 20)
+    expect_error(path, "fake.nii")
+
+
+def test_nrrd_with_a_missing_data_file(tmp_path):
+    header = tmp_path / "ct.nhdr"
+    header.write_text(
+        "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\n"
+        "encoding: raw\ndata file: ct.raw\n\n"
+    )
+    expect_error(header, "ct.nhdr: cannot read it: .*ct.raw")
+
+
+def test_metaimage_header_and_data_size_mismatch(tmp_path):
+    path = write_image(oblique_ct(), tmp_path / "ct.mhd")
+    raw = tmp_path / "ct.raw"
+    raw.write_bytes(raw.read_bytes()[:-100])
+    expect_error(path, "header and data disagree: .* need 17280 bytes, the data holds 17180")
+    raw.unlink()
+    expect_error(path, "data file ct.raw is missing")
+
+
+def test_metaimage_corrupt_compression_and_unsupported_fields(tmp_path):
+    path = write_image(oblique_ct(), tmp_path / "ct.mha")
+    data = bytearray(path.read_bytes())
+    data[-200:-100] = b"\x00" * 100
+    path.write_bytes(bytes(data))
+    expect_error(path, "compressed data is corrupt|header and data disagree")
+    listed = tmp_path / "list.mhd"
+    listed.write_text("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\n"
+                      "ElementDataFile = LIST\n")  # fmt: skip
+    expect_error(listed, "slice lists and patterns are not read")
+    odd = tmp_path / "odd.mha"
+    odd.write_text("NDims = 3\nDimSize = 2 2 2\nElementType = MET_FANCY\nElementDataFile = LOCAL\n")
+    expect_error(odd, "unsupported ElementType 'MET_FANCY'")
+
+
+def test_dicom_with_mixed_slice_sizes(tmp_path):
+    write_series(Image(np.zeros((3, 4, 4), np.int16)), tmp_path)
+    import pydicom
+
+    odd = pydicom.dcmread(tmp_path / "slice0001.dcm")
+    odd.Rows, odd.Columns = 2, 8
+    odd.save_as(tmp_path / "slice0001.dcm")
+    expect_error(tmp_path, r"different sizes \[\(2, 8\), \(4, 4\)\]")
+
+
+def test_dicom_with_unsupported_compression(tmp_path):
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless
+
+    files = write_series(Image(np.zeros((2, 4, 4), np.int16)), tmp_path)
+    dataset = pydicom.dcmread(files[0])
+    dataset.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    dataset.PixelData = pydicom.encaps.encapsulate([b"not a jpeg 2000 stream"])
+    dataset.save_as(files[0], enforce_file_format=True)
+    expect_error(tmp_path, "slice0000.dcm: cannot decode its pixel data")
+
+
+def test_unknown_format(tmp_path):
+    path = tmp_path / "scan.xyz"
+    path.write_bytes(b"123")
+    expect_error(path, r"unknown image format \.xyz; voxlite reads \.nii")
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+def test_write_errors(tmp_path):
+    with pytest.raises(ImageIOError, match="unknown suffix"):
+        write_image(np.zeros((2, 2, 2)), tmp_path / "x.png")
+    with pytest.raises(ImageIOError, match="the folder .* does not exist"):
+        write_image(np.zeros((2, 2, 2)), tmp_path / "missing" / "x.nii")
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    from voxlite.io import metaimage
+
+    path = write_image(oblique_ct(), tmp_path / "ct.mhd")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def disk_full(image, target, final=None):
+        target.write_bytes(b"partial")
+        target.with_suffix(".raw").write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(metaimage, "write", disk_full)
+    with pytest.raises(ImageIOError, match="No space left on device"):
+        write_image(np.ones((2, 2, 2)), path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_gzip_nifti_is_really_compressed(tmp_path):
+    path = write_image(np.zeros((32, 32, 32), np.int16), tmp_path / "zeros.nii.gz")
+    assert gzip.decompress(path.read_bytes())[:4] != b""  # a valid gzip stream
+    assert path.stat().st_size < 32**3 * 2 / 10
+
+
+def test_no_warning_for_a_single_clean_series(tmp_path):
+    write_series(oblique_ct(), tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_image(tmp_path)
+    shutil.rmtree(tmp_path)
