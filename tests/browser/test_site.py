@@ -86,6 +86,20 @@ def test_hello3dworld_renders_with_zero_outside_requests(offline_site, browser):
             page.wait_for_timeout(1000)
             pixels = canvas_pixels(page, "site-mri", selector=".voxlite-canvas >> nth=1")
             assert (pixels.max(axis=2) > 40).sum() > 3000, "the MNI brain is rendered"
+
+            # The same brain read from the site's NIfTI files by Python in the page,
+            # and the CT phantom read from its DICOM series.
+            page.wait_for_function(
+                "() => Number(document.querySelectorAll('.voxlite-root')[2]"
+                "?.dataset.voxliteFrames || 0) >= 1",
+                timeout=120_000,
+            )
+            page.locator(".voxlite-root").nth(2).scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            from_files = canvas_pixels(page, "site-files", selector=".voxlite-canvas >> nth=2")
+            assert (from_files.max(axis=2) > 40).sum() > 3000, "the NIfTI files are rendered"
+            dicom = page.locator(".jp-OutputArea-output", has_text="aortic stent graft")
+            assert dicom.count() >= 1, "the DICOM series was read in the browser"
         guarded.check_clean()
     finally:
         guarded.close()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -141,3 +142,26 @@ def _wire_mesh(
     zigzag = (ring_pitch / 2) * np.abs(np.mod(theta * crowns / np.pi, 2) - 1)  # 0..pitch/2
     wire = on_wall & (np.abs(phase - zigzag - ring_pitch / 4) <= 1.0) & (z <= top) & (z >= -95)
     hu[wire] = 3000
+
+
+def write_demo_files(folder: str | Path) -> dict[str, Path]:
+    """Write the demo data as files a user would have: NIfTI for the MRI, DICOM for the CT.
+
+    Example:
+        >>> import tempfile
+        >>> sorted(write_demo_files(tempfile.mkdtemp()))
+        ['ct_dicom', 'mri', 'mri_labels']
+    """
+    from voxlite.io import write_image
+    from voxlite.io.dicom import write_series
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "mri": write_image(mri(), folder / "mni152_t1.nii.gz"),
+        "mri_labels": write_image(mri_tissue_labels(), folder / "mni152_tissue_labels.nii.gz"),
+        "ct_dicom": folder / "ct_phantom_dicom",
+    }
+    write_series(ct_phantom((96, 84, 84)), files["ct_dicom"],
+                 description="CT phantom: aortic stent graft")  # fmt: skip
+    return files

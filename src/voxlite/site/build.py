@@ -336,6 +336,8 @@ def demo_notebook() -> Path:
 def write_contents(options: SiteOptions, files: Path) -> None:
     """The site's file browser: the demo notebook, then the user's notebooks and files."""
     files.mkdir(parents=True)
+    if options.demo:
+        voxlite.data.write_demo_files(files / "data")
     notebooks = ([demo_notebook()] if options.demo else []) + list(options.notebooks)
     for notebook in notebooks:
         notebook = Path(notebook)
