@@ -111,3 +111,30 @@ def test_state_travels_as_one_binary_buffer_per_volume():
 def test_front_end_bundle_is_the_built_one():
     # anywidget has read the file: a missing bundle would give the error stub instead.
     assert "voxlite-root" in str(Viewer._esm), "run `npm run build` in js/"
+
+
+def test_open_files_reads_what_the_front_end_sends(tmp_path):
+    from voxlite.io.dicom import write_series
+
+    viewer = voxlite.view(CUBE)
+    nifti = voxlite.write_image(np.ones((5, 6, 7), np.int16), tmp_path / "scan.nii.gz")
+    viewer.open_files([("C:\\Users\\me\\scan.nii.gz", nifti.read_bytes())])
+    assert viewer.image.shape == (5, 6, 7) and viewer._image["name"] == "scan.nii.gz"
+    header = voxlite.write_image(np.zeros((2, 3, 4), np.uint8), tmp_path / "pair.mhd")
+    raw = tmp_path / "pair.raw"
+    viewer.open_files([("pair.raw", raw.read_bytes()), ("pair.mhd", header.read_bytes())])
+    assert viewer.image.shape == (2, 3, 4)
+    slices = write_series(Image(np.full((3, 4, 4), 7, np.int16)), tmp_path / "dicom")
+    viewer.open_files([("dir/" + p.name, p.read_bytes()) for p in slices])
+    assert viewer.image.shape == (3, 4, 4)
+
+
+def test_a_bad_file_from_the_front_end_is_reported_back_and_changes_nothing(monkeypatch):
+    viewer = voxlite.view(CUBE)
+    sent = []
+    monkeypatch.setattr(viewer, "send", lambda content, buffers=None: sent.append(content))
+    viewer._on_front_end_message(viewer, {"type": "open", "names": ["x.nii"]}, [b"garbage"])
+    assert sent and sent[0]["type"] == "error" and "x.nii" in sent[0]["message"]
+    viewer._on_front_end_message(viewer, {"type": "open", "names": ["a", "b"]}, [b"1"])
+    assert "malformed" in sent[1]["message"]
+    assert viewer.image.shape == CUBE.shape

@@ -39,6 +39,28 @@ function describe(image) {
   return `${name}${nx} × ${ny} × ${nz} ${image.dtype}, spacing ${spacing}\nrange ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
 }
 
+/** Files dropped on the viewer, folders (a DICOM series) walked recursively. */
+async function droppedFiles(dataTransfer) {
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+  if (!entries.some(Boolean)) return [...dataTransfer.files];
+  const files = [];
+  const walk = async (entry) => {
+    if (!entry) return;
+    if (entry.isFile) {
+      files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry);
+  return files;
+}
+
 function render({ model, el }) {
   ensureStyle(el);
   const root = document.createElement('div');
@@ -72,7 +94,34 @@ function render({ model, el }) {
       scene.resetCamera();
       requestRender();
     },
+    open: (files) => openFiles(files),
   });
+
+  async function openFiles(files) {
+    if (!files.length) return;
+    message.textContent = `Opening ${files.length === 1 ? files[0].name : `${files.length} files`}…`;
+    const buffers = await Promise.all(files.map((file) => file.arrayBuffer()));
+    model.send({ type: 'open', names: files.map((file) => file.name) }, undefined, buffers);
+  }
+
+  const onCustomMessage = (content) => {
+    if (content && content.type === 'error') showError(content.message);
+  };
+  model.on('msg:custom', onCustomMessage);
+
+  const dropTarget = {
+    dragover: (event) => {
+      event.preventDefault();
+      root.classList.add('dropping');
+    },
+    dragleave: () => root.classList.remove('dropping'),
+    drop: async (event) => {
+      event.preventDefault();
+      root.classList.remove('dropping');
+      openFiles(await droppedFiles(event.dataTransfer));
+    },
+  };
+  for (const [name, handler] of Object.entries(dropTarget)) root.addEventListener(name, handler);
   root.appendChild(panel.panel);
 
   function requestRender() {
@@ -216,6 +265,7 @@ function render({ model, el }) {
 
   return () => {
     for (const [event, handler] of subscriptions) model.off(event, handler);
+    model.off('msg:custom', onCustomMessage);
     clearTimeout(cameraTimer);
     cameraSubscription.unsubscribe();
     resizeObserver.disconnect();

@@ -78,8 +78,18 @@ export function createPanel(actions) {
 
   const reset = element('button', { type: 'button', 'data-control': 'reset-camera' }, 'Reset camera');
   reset.addEventListener('click', () => actions.resetCamera());
+  // Local files are read by the browser and handed to Python in this page's kernel.
+  const picker = element('input', { type: 'file', multiple: '', hidden: '', 'data-control': 'open-input' });
+  picker.addEventListener('change', () => {
+    if (picker.files.length) actions.open([...picker.files]);
+    picker.value = '';
+  });
+  const open = element('button', { type: 'button', 'data-control': 'open', title: 'Open image files or DICOM slices (or drop them here)' }, 'Open…');
+  open.addEventListener('click', () => picker.click());
+  const buttons = element('div', { class: 'voxlite-buttons' });
+  buttons.append(open, picker, reset);
 
-  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), reset);
+  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), buttons);
   const info = element('div', { class: 'voxlite-info' });
   body.append(info);
 
@@ -123,5 +133,7 @@ export const PANEL_CSS = `
 .voxlite-row input[type=number] { width: 54px; background: #222; color: #eee; border: 1px solid #555; }
 .voxlite-panel select { background: #222; color: #eee; border: 1px solid #555; }
 .voxlite-info { margin-top: 4px; color: #aab; white-space: pre-wrap; overflow-wrap: anywhere; }
+.voxlite-buttons { display: flex; gap: 6px; }
+.voxlite-root.dropping { outline: 3px dashed #6af; outline-offset: -3px; }
 .voxlite-message { position: absolute; inset: auto 6px 6px 6px; color: #fbb; z-index: 3; white-space: pre-wrap; }
 `;

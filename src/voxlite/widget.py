@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import pathlib
+import tempfile
 import warnings
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -110,6 +112,7 @@ class Viewer(anywidget.AnyWidget):
         )
         self._current: Image | None = None
         self._current_labels: Image | None = None
+        self.on_msg(self._on_front_end_message)
         if image is not None:
             self.set_image(image, label_image, component=component, label_colors=label_colors)
         elif label_image is not None:
@@ -168,6 +171,33 @@ class Viewer(anywidget.AnyWidget):
         new_labels, payload = self._prepare_labels(self._current, label_image, label_colors)
         self._current_labels = new_labels
         self._labels = payload
+
+    def open_files(self, files: list[tuple[str, bytes]]) -> None:
+        """Show an image from files' contents (what the viewer's Open control sends).
+
+        One image file (with its companion data file, for .mhd/.nhdr) is read as
+        such; several others are read as one DICOM series. The bytes are written
+        to a private temporary folder, read, and deleted.
+        """
+        from voxlite.io import ImageIOError, read_image
+
+        with tempfile.TemporaryDirectory(prefix="voxlite-open-") as folder:
+            paths = _write_received(Path(folder), files)
+            if not paths:
+                raise ImageIOError("(no file)", "nothing to open")
+            image = read_image(_image_source(paths, Path(folder)))
+        self.set_image(image)
+
+    def _on_front_end_message(self, widget: Any, content: dict, buffers: list) -> None:
+        if not isinstance(content, dict) or content.get("type") != "open":
+            return
+        names = content.get("names", [])
+        try:
+            if not isinstance(names, list) or len(names) != len(buffers):
+                raise ValueError("malformed open request")
+            self.open_files([(str(n), bytes(b)) for n, b in zip(names, buffers, strict=True)])
+        except (ValueError, TypeError) as error:  # ImageIOError is a ValueError
+            self.send({"type": "error", "message": str(error)})
 
     def _prepare_labels(
         self, image: Image, label_image: Any, label_colors: dict[int, Any] | None
@@ -270,6 +300,27 @@ class Viewer(anywidget.AnyWidget):
         if not 64 <= proposal["value"] <= 4096:
             raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
         return proposal["value"]
+
+
+def _write_received(folder: Path, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Write received files under their base names (made unique), never outside ``folder``."""
+    paths = []
+    for index, (name, data) in enumerate(files):
+        base = Path(name.replace("\\", "/")).name.strip() or f"file{index}"
+        path = folder / base
+        if path.exists():
+            path = folder / f"{index:05d}_{base}"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _image_source(paths: list[Path], folder: Path) -> Path:
+    """The file to read: the one image file among companions, else the folder (DICOM)."""
+    from voxlite.io import SUFFIXES, suffix_of
+
+    images = [p for p in paths if suffix_of(p) in SUFFIXES and suffix_of(p) != ".dcm"]
+    return images[0] if len(images) == 1 else (paths[0] if len(paths) == 1 else folder)
 
 
 def _has_default_geometry(image: Image) -> bool:

@@ -152,3 +152,24 @@ def test_nan_voxels_are_masked_not_fatal(show, guarded):
     page = show(voxlite.view(volume, mode="mip", ui_collapsed=True))
     assert bright(scene_pixels(page)).sum() > 1000
     guarded.check_clean()
+
+
+def test_files_dropped_on_the_viewer_go_to_python_as_buffers(show, guarded):
+    page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
+    page.evaluate(
+        """() => {
+            const files = new DataTransfer();
+            files.items.add(new File([new Uint8Array([1, 2, 3])], 'scan.nii'));
+            files.items.add(new File([new Uint8Array([4])], 'slice.dcm'));
+            document.querySelector('.voxlite-root').dispatchEvent(
+                new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
+        }"""
+    )
+    page.wait_for_function("window.harness.sent.length > 0")
+    sent = page.evaluate(
+        "window.harness.sent.map((m) => ({ type: m.content.type, names: m.content.names,"
+        " sizes: m.buffers.map((b) => b.byteLength) }))"
+    )
+    assert sent == [{"type": "open", "names": ["scan.nii", "slice.dcm"], "sizes": [3, 1]}]
+    assert "Opening 2 files" in page.locator(".voxlite-message").inner_text()
+    guarded.check_clean()

@@ -31,14 +31,23 @@ print("CHECKS=" + json.dumps(result))
 """
 
 
+OPEN = "import voxlite\nvoxlite.view(voxlite.data.ct_phantom((32, 28, 28)), height=400)"
+
+
+def write_notebook(path, *cells):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    nbformat.write(notebook, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def offline_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(CHECKS)]
-    nbformat.write(notebook, folder / "checks.ipynb")
+    notebooks = [write_notebook(folder / "checks.ipynb", CHECKS),
+                 write_notebook(folder / "open.ipynb", OPEN)]  # fmt: skip
     output = folder / "_output"
-    options = SiteOptions(output=output, notebooks=[folder / "checks.ipynb"])
+    options = SiteOptions(output=output, notebooks=notebooks)
     report = build_site(options, log=lambda line: None)
     assert report.total_bytes > 0
     return output
@@ -122,6 +131,72 @@ def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
             "requests": "PiplitePyPIDisabled",
             "scipy": "ModuleNotFoundError",
         }
+        guarded.check_clean()
+    finally:
+        guarded.close()
+
+
+def test_local_files_open_in_the_browser_and_never_leave_it(offline_site, browser, tmp_path):
+    files = voxlite.data.write_demo_files(tmp_path)
+    broken = tmp_path / "broken.nii.gz"
+    broken.write_bytes(b"\x1f\x8b this is not a NIfTI file")
+    guarded = GuardedPage(browser, viewport=(1280, 900))
+    page = guarded.page
+    try:
+        with serving(offline_site) as url:
+            page.goto(f"{url}/lab/index.html?path=open.ipynb")
+            wait_for_idle_kernel(page)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            wait_for_frames(page, 1)
+            root = page.locator(".voxlite-root").first
+            picker = root.locator("[data-control=open-input]")
+
+            # The viewer's Open control: one NIfTI file.
+            picker.set_input_files(str(files["mri"]))
+            info = root.locator(".voxlite-info")
+            info.filter(has_text="mni152_t1.nii.gz").wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            pixels = canvas_pixels(page, "site-open-nifti")
+            assert (pixels.max(axis=2) > 40).sum() > 3000
+
+            # A corrupt file: an error in the widget, and the viewer keeps working.
+            picker.set_input_files(str(broken))
+            root.locator(".voxlite-message", has_text="broken.nii.gz").wait_for(timeout=60_000)
+            picker.set_input_files(sorted(str(p) for p in files["ct_dicom"].iterdir()))
+            info.filter(has_text="aortic stent graft").wait_for(timeout=60_000)
+            assert root.get_attribute("data-voxlite-state") == "ready"
+        guarded.check_clean(allowed_errors=("broken.nii.gz",))
+    finally:
+        guarded.close()
+
+
+def test_a_file_uploaded_to_the_file_browser_opens_by_name(offline_site, browser, tmp_path):
+    mri = voxlite.write_image(voxlite.data.mri(), tmp_path / "my_scan.nii.gz")
+    guarded = GuardedPage(browser, viewport=(1280, 900))
+    page = guarded.page
+    try:
+        with serving(offline_site) as url:
+            page.goto(f"{url}/lab/index.html?path=open.ipynb")
+            wait_for_idle_kernel(page)
+            page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+            with page.expect_file_chooser() as chooser:
+                page.locator(".jp-FileBrowser").get_by_title("Upload Files").first.click()
+            chooser.value.set_files(str(mri))
+            page.locator(".jp-DirListing-item", has_text="my_scan.nii.gz").wait_for()
+            page.evaluate(
+                """() => {
+                    const notebook = window.jupyterapp.shell.currentWidget.content;
+                    notebook.model.sharedModel.insertCells(0, [{cell_type: 'code',
+                        source: 'import voxlite\\nvoxlite.view("my_scan.nii.gz", mode="mip")'}]);
+                    notebook.activeCellIndex = 0;
+                }"""
+            )
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-cell')")
+            root = page.locator(".voxlite-root").first
+            root.locator(".voxlite-info", has_text="my_scan.nii.gz").wait_for(timeout=60_000)
+            wait_for_frames(page, 1)
+            page.wait_for_timeout(1000)
+            assert (canvas_pixels(page, "site-upload").max(axis=2) > 40).sum() > 3000
         guarded.check_clean()
     finally:
         guarded.close()

@@ -39,7 +39,7 @@ class ImageIOError(ValueError):
         super().__init__(f"{path}: {reason}")
 
 
-def _suffix(path: Path) -> str:
+def suffix_of(path: Path) -> str:
     name = path.name.lower()
     return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
 
@@ -95,13 +95,13 @@ def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], **option
         raise ImageIOError(path, "no such file or folder")
     if path.is_dir():
         return dicom.read_series(path, **options)
-    reader = _readers().get(_suffix(path))
+    reader = _readers().get(suffix_of(path))
     if reader is None:
         if dicom.is_dicom(path):
             return dicom.read_series([path], **options)
         raise ImageIOError(
             path,
-            f"unknown image format {_suffix(path) or '(no suffix)'}; voxlite reads "
+            f"unknown image format {suffix_of(path) or '(no suffix)'}; voxlite reads "
             f"{', '.join(SUFFIXES)} files and DICOM folders",
         )
     try:
@@ -120,7 +120,7 @@ def write_image(image: Any, path: str | os.PathLike) -> Path:
     write leaves any previous file as it was.
     """
     path = Path(path)
-    writer = _writers().get(_suffix(path))
+    writer = _writers().get(suffix_of(path))
     if writer is None:
         raise ImageIOError(path, "unknown suffix; write .nii(.gz), .nrrd, .mha, .mhd or .npy")
     if not path.parent.is_dir():
@@ -143,7 +143,7 @@ class _atomic_target:  # noqa: N801 (used as a context manager, like a function)
     def __enter__(self) -> Path:
         # The same suffixes: writers pick their format (and gzip) from the name.
         handle, name = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=_suffix(self.path), dir=self.path.parent
+            prefix=f".{self.path.name}.", suffix=suffix_of(self.path), dir=self.path.parent
         )
         os.close(handle)
         self.temporary = Path(name)
