@@ -240,3 +240,68 @@ def test_no_warning_for_a_single_clean_series(tmp_path):
         warnings.simplefilter("error")
         read_image(tmp_path)
     shutil.rmtree(tmp_path)
+
+
+# -- optional formats: TIFF stacks and OME-Zarr ------------------------------------------
+
+
+def test_imagej_tiff_stack_with_voxel_size(tmp_path):
+    import tifffile
+
+    stack = np.random.default_rng(1).integers(0, 4000, (6, 7, 8)).astype(np.uint16)
+    path = tmp_path / "cells.tif"
+    tifffile.imwrite(path, stack, imagej=True, resolution=(1 / 0.5, 1 / 0.25),
+                     metadata={"spacing": 2.0, "unit": "um"})  # fmt: skip
+    image = read_image(path)
+    np.testing.assert_array_equal(image.array, stack)
+    np.testing.assert_allclose(image.spacing, (0.5, 0.25, 2.0))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), stack)
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00garbage")
+    expect_error(tmp_path / "bad.tif", "bad.tif: cannot read it")
+
+
+def write_ome_zarr(path, levels, scale, translation, axes=("z", "y", "x")):
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    datasets = []
+    for index, level in enumerate(levels):
+        group.create_array(str(index), data=level, chunks=level.shape)
+        factor = 2**index
+        datasets.append({"path": str(index), "coordinateTransformations": [
+            {"type": "scale", "scale": [s * factor for s in scale]},
+            {"type": "translation", "translation": list(translation)}]})  # fmt: skip
+    group.attrs["multiscales"] = [{
+        "version": "0.4", "name": "cells",
+        "axes": [{"name": n, "type": "space", "unit": "micrometer"} for n in axes],
+        "datasets": datasets,
+    }]  # fmt: skip
+
+
+def test_ome_zarr_levels_and_geometry(tmp_path):
+    full = np.arange(8 * 10 * 12, dtype=np.float32).reshape(8, 10, 12)
+    half = full[::2, ::2, ::2].copy()
+    path = tmp_path / "cells.ome.zarr"
+    write_ome_zarr(path, [full, half], scale=(2.0, 0.5, 0.25), translation=(10.0, 20.0, 30.0))
+    image = read_image(path)
+    np.testing.assert_array_equal(image.array, full)
+    assert image.spacing == (0.25, 0.5, 2.0)  # x, y, z from the z, y, x axes
+    assert image.origin == (30.0, 20.0, 10.0)
+    assert image.metadata["unit"] == "micrometer"
+    assert [level["shape"] for level in image.metadata["levels"]] == [[8, 10, 12], [4, 5, 6]]
+    coarse = read_image(path, level=1)
+    np.testing.assert_array_equal(coarse.array, half)
+    assert coarse.spacing == (0.5, 1.0, 4.0)
+    expect_error(path, "level 5 does not exist: the image has 2 levels", level=5)
+
+
+def test_ome_zarr_bad_inputs(tmp_path):
+    import zarr
+
+    plain = tmp_path / "plain.zarr"
+    zarr.open_group(str(plain), mode="w", zarr_format=2).create_array("0", data=np.zeros(3))
+    expect_error(plain, "not an OME-Zarr image: no 'multiscales'")
+    channels = tmp_path / "channels.ome.zarr"
+    write_ome_zarr(channels, [np.zeros((2, 3, 4, 5), np.uint8)], scale=(1, 1, 1, 1),
+                   translation=(0, 0, 0, 0), axes=("c", "z", "y", "x"))  # fmt: skip
+    expect_error(channels, "2 channels or time points")

@@ -14,6 +14,8 @@ NRRD          .nrrd, .nhdr (+ data)     pynrrd
 MetaImage     .mha, .mhd (+ .raw)       voxlite.io.metaimage (own)
 DICOM series  a folder, or files        pydicom
 NumPy         .npy                      numpy
+TIFF stacks   .tif, .tiff               tifffile (optional)
+OME-Zarr      a .zarr folder            zarr (optional; CPython only)
 ============  ========================  ===============================
 """
 
@@ -45,9 +47,11 @@ def suffix_of(path: Path) -> str:
 
 
 def _readers() -> dict[str, Callable[[Path], Image]]:
-    from voxlite.io import metaimage, nifti, npy, nrrd
+    from voxlite.io import metaimage, nifti, npy, nrrd, tiff
 
     return {
+        ".tif": tiff.read,
+        ".tiff": tiff.read,
         ".nii": nifti.read,
         ".nii.gz": nifti.read,
         ".nrrd": nrrd.read,
@@ -71,7 +75,8 @@ def _writers() -> dict[str, Callable[..., None]]:
     }
 
 
-SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy", ".dcm")
+SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy", ".tif", ".tiff",
+            ".zarr", ".dcm")  # fmt: skip
 
 
 def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], **options: Any) -> Image:
@@ -94,6 +99,10 @@ def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], **option
     if not path.exists():
         raise ImageIOError(path, "no such file or folder")
     if path.is_dir():
+        from voxlite.io import omezarr
+
+        if omezarr.is_omezarr(path):
+            return _guarded(omezarr.read, path, **options)
         return dicom.read_series(path, **options)
     reader = _readers().get(suffix_of(path))
     if reader is None:
@@ -104,8 +113,13 @@ def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], **option
             f"unknown image format {suffix_of(path) or '(no suffix)'}; voxlite reads "
             f"{', '.join(SUFFIXES)} files and DICOM folders",
         )
+    return _guarded(reader, path)
+
+
+def _guarded(reader: Callable[..., Image], path: Path, **options: Any) -> Image:
+    """Run a reader; any failure becomes an ImageIOError naming the file."""
     try:
-        image = reader(path)
+        image = reader(path, **options)
     except ImageIOError:
         raise
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:

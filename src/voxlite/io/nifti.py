@@ -16,8 +16,9 @@ def read(path: Path) -> Image:
     import nibabel
 
     try:
-        nii = nibabel.load(path)
-        array = np.asanyarray(nii.dataobj)  # read (and decompress) all of it now
+        # Read (and decompress) all of it now: no memory map of a file that may go away.
+        nii = nibabel.load(path, mmap=False)
+        array = np.asanyarray(nii.dataobj)
     except nibabel.filebasedimages.ImageFileError as error:
         raise ValueError(f"not a NIfTI file ({error})") from None
     except (EOFError, OSError) as error:
