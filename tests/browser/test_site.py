@@ -27,6 +27,10 @@ try:
     import scipy
 except ModuleNotFoundError:
     result["scipy"] = "ModuleNotFoundError"
+await piplite.install("tifffile")  # TIFF stacks, read by voxlite in the browser
+import numpy as np, tifffile
+tifffile.imwrite("stack.tif", np.arange(24, dtype=np.uint16).reshape(2, 3, 4), imagej=True)
+result["tiff"] = list(voxlite.read_image("stack.tif").shape)
 print("CHECKS=" + json.dumps(result))
 """
 
@@ -130,6 +134,7 @@ def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
             "local install": "3.0.15",
             "requests": "PiplitePyPIDisabled",
             "scipy": "ModuleNotFoundError",
+            "tiff": [2, 3, 4],
         }
         guarded.check_clean()
     finally:
