@@ -1,5 +1,6 @@
 """The offline zero-server site, end to end: built, served on 127.0.0.1, run in Chromium."""
 
+import contextlib
 import json
 
 import nbformat
@@ -57,151 +58,139 @@ def offline_site(tmp_path_factory):
     return output
 
 
+@contextlib.contextmanager
+def notebook_page(site, browser, notebook, run_all=True, viewport=(1280, 900), allowed_errors=()):
+    """``notebook`` open in the site served on 127.0.0.1, its kernel idle (and its cells run).
+
+    On leaving, the page must have made no request to another host and logged no error.
+    """
+    guarded = GuardedPage(browser, viewport=viewport)
+    try:
+        with serving(site) as url:
+            guarded.page.goto(f"{url}/lab/index.html?path={notebook}")
+            wait_for_idle_kernel(guarded.page)
+            if run_all:
+                guarded.page.evaluate(
+                    "window.jupyterapp.commands.execute('notebook:run-all-cells')"
+                )
+            yield guarded.page
+        guarded.check_clean(allowed_errors)
+    finally:
+        guarded.close()
+
+
 def test_offline_site_names_no_other_origin(offline_site):
     assert find_outside_urls(offline_site) == []
 
 
 def test_hello3dworld_renders_with_zero_outside_requests(offline_site, browser):
-    guarded = GuardedPage(browser, viewport=(1280, 1000))
-    page = guarded.page
-    try:
-        with serving(offline_site) as url:
-            page.goto(f"{url}/lab/index.html?path=Hello3DWorld.ipynb")
-            wait_for_idle_kernel(page)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            ct = page.locator(".voxlite-root").first
-            ct.wait_for(timeout=180_000)
-            wait_for_frames(page, 1)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.voxlite-root').length >= 2",
-                timeout=180_000,
-            )
-            ct.scroll_into_view_if_needed()
-            page.wait_for_timeout(1000)
-            first = canvas_pixels(page, "site-ct")
-            assert (first.max(axis=2) > 60).sum() > 2000, "the CT phantom is rendered"
+    with notebook_page(offline_site, browser, "Hello3DWorld.ipynb", viewport=(1280, 1000)) as page:
+        ct = page.locator(".voxlite-root").first
+        ct.wait_for(timeout=180_000)
+        wait_for_frames(page, 1)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.voxlite-root').length >= 2",
+            timeout=180_000,
+        )
+        ct.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        first = canvas_pixels(page, "site-ct")
+        assert (first.max(axis=2) > 60).sum() > 2000, "the CT phantom is rendered"
 
-            # A change in the widget's own panel re-renders with other colours.
-            frames = int(ct.get_attribute("data-voxlite-frames"))
-            ct.locator("[data-control=cmap]").select_option("hot")
-            wait_for_frames(page, frames + 1)
-            page.wait_for_timeout(500)
-            recoloured = canvas_pixels(page, "site-ct-hot")
-            assert np.abs(recoloured - first).mean() > 1.0
+        # A change in the widget's own panel re-renders with other colours.
+        frames = int(ct.get_attribute("data-voxlite-frames"))
+        ct.locator("[data-control=cmap]").select_option("hot")
+        wait_for_frames(page, frames + 1)
+        page.wait_for_timeout(500)
+        recoloured = canvas_pixels(page, "site-ct-hot")
+        assert np.abs(recoloured - first).mean() > 1.0
 
-            brain = page.locator(".voxlite-root").nth(1)
-            brain.scroll_into_view_if_needed()
-            page.wait_for_function(
-                "() => Number(document.querySelectorAll('.voxlite-root')[1]"
-                "?.dataset.voxliteFrames || 0) >= 1",
-                timeout=120_000,
-            )
-            page.wait_for_timeout(1000)
-            pixels = canvas_pixels(page, "site-mri", selector=".voxlite-canvas >> nth=1")
-            assert (pixels.max(axis=2) > 40).sum() > 3000, "the MNI brain is rendered"
+        brain = page.locator(".voxlite-root").nth(1)
+        brain.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => Number(document.querySelectorAll('.voxlite-root')[1]"
+            "?.dataset.voxliteFrames || 0) >= 1",
+            timeout=120_000,
+        )
+        page.wait_for_timeout(1000)
+        pixels = canvas_pixels(page, "site-mri", selector=".voxlite-canvas >> nth=1")
+        assert (pixels.max(axis=2) > 40).sum() > 3000, "the MNI brain is rendered"
 
-            # The same brain read from the site's NIfTI files by Python in the page,
-            # and the CT phantom read from its DICOM series.
-            page.wait_for_function(
-                "() => Number(document.querySelectorAll('.voxlite-root')[2]"
-                "?.dataset.voxliteFrames || 0) >= 1",
-                timeout=120_000,
-            )
-            page.locator(".voxlite-root").nth(2).scroll_into_view_if_needed()
-            page.wait_for_timeout(1000)
-            from_files = canvas_pixels(page, "site-files", selector=".voxlite-canvas >> nth=2")
-            assert (from_files.max(axis=2) > 40).sum() > 3000, "the NIfTI files are rendered"
-            dicom = page.locator(".jp-OutputArea-output", has_text="aortic stent graft")
-            assert dicom.count() >= 1, "the DICOM series was read in the browser"
-        guarded.check_clean()
-    finally:
-        guarded.close()
+        # The same brain read from the site's NIfTI files by Python in the page,
+        # and the CT phantom read from its DICOM series.
+        page.wait_for_function(
+            "() => Number(document.querySelectorAll('.voxlite-root')[2]"
+            "?.dataset.voxliteFrames || 0) >= 1",
+            timeout=120_000,
+        )
+        page.locator(".voxlite-root").nth(2).scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        from_files = canvas_pixels(page, "site-files", selector=".voxlite-canvas >> nth=2")
+        assert (from_files.max(axis=2) > 40).sum() > 3000, "the NIfTI files are rendered"
+        dicom = page.locator(".jp-OutputArea-output", has_text="aortic stent graft")
+        assert dicom.count() >= 1, "the DICOM series was read in the browser"
 
 
 def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
-    guarded = GuardedPage(browser)
-    page = guarded.page
-    try:
-        with serving(offline_site) as url:
-            page.goto(f"{url}/lab/index.html?path=checks.ipynb")
-            wait_for_idle_kernel(page)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            output = page.locator(".jp-OutputArea-output", has_text="CHECKS=").first
-            output.wait_for(timeout=120_000)
-            result = json.loads(output.inner_text().split("CHECKS=", 1)[1])
-        assert result == {
-            "voxlite": voxlite.__version__,
-            "local install": "3.0.15",
-            "requests": "PiplitePyPIDisabled",
-            "scipy": "ModuleNotFoundError",
-            "tiff": [2, 3, 4],
-        }
-        guarded.check_clean()
-    finally:
-        guarded.close()
+    with notebook_page(offline_site, browser, "checks.ipynb") as page:
+        output = page.locator(".jp-OutputArea-output", has_text="CHECKS=").first
+        output.wait_for(timeout=120_000)
+        result = json.loads(output.inner_text().split("CHECKS=", 1)[1])
+    assert result == {
+        "voxlite": voxlite.__version__,
+        "local install": "3.0.15",
+        "requests": "PiplitePyPIDisabled",
+        "scipy": "ModuleNotFoundError",
+        "tiff": [2, 3, 4],
+    }
 
 
 def test_local_files_open_in_the_browser_and_never_leave_it(offline_site, browser, tmp_path):
     files = voxlite.data.write_demo_files(tmp_path)
     broken = tmp_path / "broken.nii.gz"
     broken.write_bytes(b"\x1f\x8b this is not a NIfTI file")
-    guarded = GuardedPage(browser, viewport=(1280, 900))
-    page = guarded.page
-    try:
-        with serving(offline_site) as url:
-            page.goto(f"{url}/lab/index.html?path=open.ipynb")
-            wait_for_idle_kernel(page)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            wait_for_frames(page, 1)
-            root = page.locator(".voxlite-root").first
-            picker = root.locator("[data-control=open-input]")
+    with notebook_page(
+        offline_site, browser, "open.ipynb", allowed_errors=("broken.nii.gz",)
+    ) as page:
+        wait_for_frames(page, 1)
+        root = page.locator(".voxlite-root").first
+        picker = root.locator("[data-control=open-input]")
 
-            # The viewer's Open control: one NIfTI file.
-            picker.set_input_files(str(files["mri"]))
-            info = root.locator(".voxlite-info")
-            info.filter(has_text="mni152_t1.nii.gz").wait_for(timeout=60_000)
-            page.wait_for_timeout(1000)
-            pixels = canvas_pixels(page, "site-open-nifti")
-            assert (pixels.max(axis=2) > 40).sum() > 3000
+        # The viewer's Open control: one NIfTI file.
+        picker.set_input_files(str(files["mri"]))
+        info = root.locator(".voxlite-info")
+        info.filter(has_text="mni152_t1.nii.gz").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        pixels = canvas_pixels(page, "site-open-nifti")
+        assert (pixels.max(axis=2) > 40).sum() > 3000
 
-            # A corrupt file: an error in the widget, and the viewer keeps working.
-            picker.set_input_files(str(broken))
-            root.locator(".voxlite-message", has_text="broken.nii.gz").wait_for(timeout=60_000)
-            picker.set_input_files(sorted(str(p) for p in files["ct_dicom"].iterdir()))
-            info.filter(has_text="aortic stent graft").wait_for(timeout=60_000)
-            assert root.get_attribute("data-voxlite-state") == "ready"
-        guarded.check_clean(allowed_errors=("broken.nii.gz",))
-    finally:
-        guarded.close()
+        # A corrupt file: an error in the widget, and the viewer keeps working.
+        picker.set_input_files(str(broken))
+        root.locator(".voxlite-message", has_text="broken.nii.gz").wait_for(timeout=60_000)
+        picker.set_input_files(sorted(str(p) for p in files["ct_dicom"].iterdir()))
+        info.filter(has_text="aortic stent graft").wait_for(timeout=60_000)
+        assert root.get_attribute("data-voxlite-state") == "ready"
 
 
 def test_a_file_uploaded_to_the_file_browser_opens_by_name(offline_site, browser, tmp_path):
     mri = voxlite.write_image(voxlite.data.mri(), tmp_path / "my_scan.nii.gz")
-    guarded = GuardedPage(browser, viewport=(1280, 900))
-    page = guarded.page
-    try:
-        with serving(offline_site) as url:
-            page.goto(f"{url}/lab/index.html?path=open.ipynb")
-            wait_for_idle_kernel(page)
-            page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
-            with page.expect_file_chooser() as chooser:
-                page.locator(".jp-FileBrowser").get_by_title("Upload Files").first.click()
-            chooser.value.set_files(str(mri))
-            page.locator(".jp-DirListing-item", has_text="my_scan.nii.gz").wait_for()
-            page.evaluate(
-                """() => {
-                    const notebook = window.jupyterapp.shell.currentWidget.content;
-                    notebook.model.sharedModel.insertCells(0, [{cell_type: 'code',
-                        source: 'import voxlite\\nvoxlite.view("my_scan.nii.gz", mode="mip")'}]);
-                    notebook.activeCellIndex = 0;
-                }"""
-            )
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-cell')")
-            root = page.locator(".voxlite-root").first
-            root.locator(".voxlite-info", has_text="my_scan.nii.gz").wait_for(timeout=60_000)
-            wait_for_frames(page, 1)
-            page.wait_for_timeout(1000)
-            assert (canvas_pixels(page, "site-upload").max(axis=2) > 40).sum() > 3000
-        guarded.check_clean()
-    finally:
-        guarded.close()
+    with notebook_page(offline_site, browser, "open.ipynb", run_all=False) as page:
+        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+        with page.expect_file_chooser() as chooser:
+            page.locator(".jp-FileBrowser").get_by_title("Upload Files").first.click()
+        chooser.value.set_files(str(mri))
+        page.locator(".jp-DirListing-item", has_text="my_scan.nii.gz").wait_for()
+        page.evaluate(
+            """() => {
+                const notebook = window.jupyterapp.shell.currentWidget.content;
+                notebook.model.sharedModel.insertCells(0, [{cell_type: 'code',
+                    source: 'import voxlite\\nvoxlite.view("my_scan.nii.gz", mode="mip")'}]);
+                notebook.activeCellIndex = 0;
+            }"""
+        )
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-cell')")
+        root = page.locator(".voxlite-root").first
+        root.locator(".voxlite-info", has_text="my_scan.nii.gz").wait_for(timeout=60_000)
+        wait_for_frames(page, 1)
+        page.wait_for_timeout(1000)
+        assert (canvas_pixels(page, "site-upload").max(axis=2) > 40).sum() > 3000

@@ -21,9 +21,10 @@ OME-Zarr      a .zarr folder            zarr (optional; CPython only)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,8 @@ SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy", ".tif",
 def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], **options: Any) -> Image:
     """Read an image file, a DICOM folder or a list of DICOM files.
 
-    ``options`` go to the DICOM reader (``anonymize=True`` drops patient fields).
+    ``options`` go to the DICOM reader (``anonymize=True`` drops patient fields) or
+    the OME-Zarr reader (``level=1`` reads the second scale).
 
     Example:
         >>> import numpy as np, tempfile, pathlib, voxlite
@@ -148,37 +150,27 @@ def write_image(image: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-class _atomic_target:  # noqa: N801 (used as a context manager, like a function)
-    """A temporary path beside ``path``; renamed onto it only if the block succeeds."""
+@contextlib.contextmanager
+def _atomic_target(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it only if the block succeeds.
 
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> Path:
-        # The same suffixes: writers pick their format (and gzip) from the name.
-        handle, name = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=suffix_of(self.path), dir=self.path.parent
-        )
-        os.close(handle)
-        self.temporary = Path(name)
-        return self.temporary
-
-    def __exit__(self, kind, error, trace) -> None:
-        companions = _companions(self.temporary)
-        if error is None:
-            for companion in companions:  # e.g. the .raw beside an .mhd
-                os.replace(
-                    companion,
-                    self.path.with_name(
-                        self.path.name.removesuffix(self.path.suffix) + companion.suffix
-                    ),
-                )
-            os.replace(self.temporary, self.path)
-        else:
-            for leftover in (self.temporary, *companions):
-                leftover.unlink(missing_ok=True)
-
-
-def _companions(temporary: Path) -> list[Path]:
+    Companion files written beside the temporary one (the ``.raw`` of an ``.mhd``)
+    are renamed with it; on failure everything temporary is removed.
+    """
+    # The same suffix: writers choose their format (and gzip) from the name.
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix_of(path),
+                                    dir=path.parent)  # fmt: skip
+    os.close(handle)
+    temporary = Path(name)
     stem = temporary.name.removesuffix(temporary.suffix)
-    return [p for p in temporary.parent.glob(f"{stem}.*") if p != temporary]
+    try:
+        yield temporary
+    except BaseException:
+        for leftover in temporary.parent.glob(f"{stem}.*"):
+            leftover.unlink(missing_ok=True)
+        raise
+    final_stem = path.name.removesuffix(path.suffix)
+    for companion in temporary.parent.glob(f"{stem}.*"):
+        if companion != temporary:
+            os.replace(companion, path.with_name(final_stem + companion.suffix))
+    os.replace(temporary, path)
