@@ -276,7 +276,7 @@ def test_a_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch
     (output / site_build.MARKER).write_text("voxlite 0.0.1\n")
     (output / "index.html").write_text("the previous site")
 
-    def broken_build(lite_dir, staging, wheels):
+    def broken_build(lite_dir, staging):
         staging.mkdir(parents=True)
         (staging / "index.html").write_text("half written")
         raise SiteError("jupyter lite build failed: simulated")

@@ -112,8 +112,9 @@ def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> Site
         scratch = Path(scratch)
         lite_dir = scratch / "lite"
         wheels = steps.run("wheels", lambda: collect_wheels(options, scratch / "wheels"))
+        offline = options.pyodide != "cdn"
         packages: list[str] = []
-        if options.pyodide != "cdn":
+        if offline:
             packages = steps.run(
                 "pyodide",
                 lambda: assemble_pyodide(options, wheels, lite_dir / "static" / "pyodide", scratch),
@@ -121,12 +122,12 @@ def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> Site
         steps.run("contents", lambda: write_contents(options, lite_dir / "files"))
         steps.run(
             "config",
-            lambda: write_config(lite_dir, wheels, offline=bool(packages), preload=options.preload),
+            lambda: write_config(lite_dir, wheels, offline=offline, preload=options.preload),
         )
         staging = _staging_dir(output)
         try:
-            steps.run("jupyter lite build", lambda: run_jupyterlite(lite_dir, staging, wheels))
-            steps.run("verify", lambda: verify(staging, offline=bool(packages)))
+            steps.run("jupyter lite build", lambda: run_jupyterlite(lite_dir, staging))
+            steps.run("verify", lambda: verify(staging, offline=offline))
             (staging / MARKER).write_text(f"voxlite {voxlite.__version__}\n")
             steps.run("replace", lambda: replace_atomically(staging, output))
         finally:
@@ -417,7 +418,7 @@ def lab_extension_dirs() -> list[Path]:
     return found
 
 
-def run_jupyterlite(lite_dir: Path, output: Path, wheels: list[Wheel]) -> None:
+def run_jupyterlite(lite_dir: Path, output: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
