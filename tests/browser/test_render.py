@@ -173,3 +173,14 @@ def test_files_dropped_on_the_viewer_go_to_python_as_buffers(show, guarded):
     assert sent == [{"type": "open", "names": ["scan.nii", "slice.dcm"], "sizes": [3, 1]}]
     assert "Opening 2 files" in page.locator(".voxlite-message").inner_text()
     guarded.check_clean()
+
+
+def test_names_are_shown_as_text_never_as_html(show, guarded):
+    hostile = '<img src="x" onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+    image = voxlite.Image(sphere(), name=hostile)
+    page = show(voxlite.view(image, mode="mip"))
+    info = page.locator(".voxlite-info")
+    assert hostile in info.inner_text()
+    assert info.locator("img, script").count() == 0
+    assert page.evaluate("window.pwned") is None
+    guarded.check_clean()
