@@ -188,6 +188,28 @@ class Viewer(anywidget.AnyWidget):
             image = read_image(_image_source(paths, Path(folder)))
         self.set_image(image)
 
+    def save_html(self, path: str | Path, title: str | None = None) -> Path:
+        """Write the current view as one self-contained HTML file (no kernel, no network).
+
+        The page embeds the front end, the voxels and the view's state (camera,
+        colormap, window/level, slices ...), and its Content-Security-Policy forbids
+        every request.
+
+        Example:
+            >>> import numpy as np, tempfile, pathlib, voxlite
+            >>> viewer = voxlite.view(np.zeros((4, 4, 4), np.uint8))
+            >>> viewer.save_html(pathlib.Path(tempfile.mkdtemp()) / "view.html").suffix
+            '.html'
+        """
+        from voxlite.standalone import write_standalone
+
+        if not _BUNDLE.exists():
+            raise FileNotFoundError("the front-end bundle is missing: run `npm run build` in js/")
+        name = title or (self._current.name if self._current is not None else "") or "voxlite"
+        return write_standalone(
+            Path(path), self.get_state(), _BUNDLE.read_text(encoding="utf-8"), title=name
+        )
+
     def _on_front_end_message(self, widget: Any, content: dict, buffers: list) -> None:
         if not isinstance(content, dict) or content.get("type") != "open":
             return

@@ -7,14 +7,11 @@ than 127.0.0.1, and collects page errors; a test fails if either is non-empty.
 from __future__ import annotations
 
 import io
-import json
 import os
 import pathlib
-import shutil
 from urllib.parse import urlparse
 
 import numpy as np
-from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image as PILImage
 
 import voxlite
@@ -32,16 +29,17 @@ CHROMIUM_ARGS = [
     "--enable-unsafe-swiftshader",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-HARNESS = pathlib.Path(__file__).with_name("harness.html")
-BUNDLE = pathlib.Path(voxlite.__file__).parent / "static" / "widget.js"
 ARTIFACTS = pathlib.Path(__file__).parents[2] / "test-artifacts"
 
 
 class GuardedPage:
     """A page whose outside requests and JavaScript errors are recorded."""
 
-    def __init__(self, browser, viewport=(900, 700)):
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    def __init__(self, browser, viewport=(900, 700), bypass_csp=True):
+        # Playwright's polling helpers evaluate code in the page, which the standalone
+        # page's CSP forbids; a test of that CSP itself passes bypass_csp=False.
+        size = {"width": viewport[0], "height": viewport[1]}
+        self.context = browser.new_context(viewport=size, bypass_csp=bypass_csp)
         self.outside_requests: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -70,16 +68,9 @@ class GuardedPage:
 
 
 def write_harness(viewer: voxlite.Viewer, directory: pathlib.Path) -> None:
-    """Serialise a viewer's state exactly as the kernel does, beside the harness page."""
-    state = viewer.get_state()
-    state.pop("_esm", None)
-    state, buffer_paths, buffers = _remove_buffers(state)
-    document = {"state": state, "buffer_paths": buffer_paths}
-    (directory / "state.json").write_text(json.dumps(document))
-    for index, buffer in enumerate(buffers):
-        (directory / f"buffer-{index}.bin").write_bytes(bytes(buffer))
-    shutil.copy(HARNESS, directory / "index.html")
-    shutil.copy(BUNDLE, directory / "widget.js")
+    """The viewer as its standalone page (Viewer.save_html): state and buffers as the kernel
+    would send them, the bundle, and a stand-in model that records what the view saves."""
+    viewer.save_html(directory / "index.html")
 
 
 def wait_for_frames(page, count: int, root: str = ".voxlite-root") -> None:
@@ -116,7 +107,7 @@ def frames(page, root: str = ".voxlite-root") -> int:
 def set_and_render(page, key: str, value) -> None:
     """Change a model trait as Python would, and wait for the next frame."""
     before = frames(page)
-    page.evaluate("([k, v]) => window.harness.model.set(k, v)", [key, value])
+    page.evaluate("([k, v]) => window.voxlite.model.set(k, v)", [key, value])
     wait_for_frames(page, before + 1)
 
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from pages import canvas_pixels, frames, set_and_render, wait_for_frames
+from pages import GuardedPage, canvas_pixels, frames, set_and_render, wait_for_frames
 
 import voxlite
 
@@ -36,7 +36,7 @@ def bright(pixels, threshold=60):
 
 
 def last_saved(page):
-    return page.evaluate("window.harness.saved[window.harness.saved.length - 1]")
+    return page.evaluate("window.voxlite.saved[window.voxlite.saved.length - 1]")
 
 
 def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded):
@@ -48,7 +48,7 @@ def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded
     assert abs(cols.mean() - width / 2) < 2 and abs(rows.mean() - height / 2) < 2
     # Expected radius from the camera the widget reports: perspective projection
     # of a sphere of radius R at distance d.
-    page.wait_for_function("window.harness.saved.some((s) => s.camera && s.camera.position)")
+    page.wait_for_function("window.voxlite.saved.some((s) => s.camera && s.camera.position)")
     camera = last_saved(page)["camera"]
     distance = math.dist(camera["position"], camera["focal_point"])
     expected = math.tan(math.asin(RADIUS / distance)) / math.tan(VIEW_ANGLE / 2) * CANVAS_HEIGHT / 2
@@ -127,7 +127,7 @@ def test_control_panel_changes_reach_the_model(show, guarded):
 
 def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
     page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
-    page.wait_for_function("window.harness.saved.some((s) => s.camera && s.camera.position)")
+    page.wait_for_function("window.voxlite.saved.some((s) => s.camera && s.camera.position)")
     start = last_saved(page)["camera"]
     box = page.locator(".voxlite-canvas").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -136,7 +136,7 @@ def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
     page.mouse.move(x + 120, y + 30, steps=8)
     page.mouse.up()
     page.wait_for_function(
-        "(p) => { const c = window.harness.saved.at(-1).camera;"
+        "(p) => { const c = window.voxlite.saved.at(-1).camera;"
         " return c && Math.hypot(...c.position.map((v, i) => v - p[i])) > 1; }",
         arg=start["position"],
     )
@@ -165,9 +165,9 @@ def test_files_dropped_on_the_viewer_go_to_python_as_buffers(show, guarded):
                 new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
         }"""
     )
-    page.wait_for_function("window.harness.sent.length > 0")
+    page.wait_for_function("window.voxlite.sent.length > 0")
     sent = page.evaluate(
-        "window.harness.sent.map((m) => ({ type: m.content.type, names: m.content.names,"
+        "window.voxlite.sent.map((m) => ({ type: m.content.type, names: m.content.names,"
         " sizes: m.buffers.map((b) => b.byteLength) }))"
     )
     assert sent == [{"type": "open", "names": ["scan.nii", "slice.dcm"], "sizes": [3, 1]}]
@@ -184,3 +184,23 @@ def test_names_are_shown_as_text_never_as_html(show, guarded):
     assert info.locator("img, script").count() == 0
     assert page.evaluate("window.pwned") is None
     guarded.check_clean()
+
+
+def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
+    viewer = voxlite.view(sphere(), mode="mip", cmap="viridis", ui_collapsed=True)
+    path = viewer.save_html(tmp_path / "view.html")
+    guarded = GuardedPage(browser, bypass_csp=False)  # the page's policy applies
+    requests = []
+    guarded.page.on("request", lambda request: requests.append(request.url))
+    try:
+        guarded.page.goto(path.as_uri())  # a file: no server at all
+        guarded.page.wait_for_selector(".voxlite-root[data-voxlite-frames]", timeout=60_000)
+        guarded.page.wait_for_timeout(500)
+        pixels = scene_pixels(guarded.page, "standalone-html")
+        disc = bright(pixels)
+        assert disc.sum() > 5000
+        assert np.median(pixels[disc][:, 0] - pixels[disc][:, 2]) > 100, "viridis: yellow, not grey"
+        assert [url for url in requests if not url.startswith("blob:")] == [path.as_uri()]
+        guarded.check_clean()  # a CSP violation would be logged as an error
+    finally:
+        guarded.close()

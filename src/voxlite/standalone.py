@@ -1,0 +1,108 @@
+"""One self-contained HTML file that shows a viewer with no kernel and no network.
+
+The page carries the widget's front-end bundle, its state and its voxels
+(base64), and a minimal stand-in for the anywidget model. A Content-Security-Policy
+in the page forbids every request, so it shows the same view from a file, an
+e-mail attachment or any static host, and cannot leak anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+# Nothing may be fetched; the bundle runs from a blob: URL made in the page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; "
+    "img-src data: blob:"
+)
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+</head>
+<body style="margin:0; background:#fff">
+<div id="voxlite" style="width:{width}"></div>
+<script type="application/json" id="voxlite-bundle">{bundle}</script>
+<script type="application/json" id="voxlite-state">{state}</script>
+<script type="module">
+const read = (id) => JSON.parse(document.getElementById(id).textContent);
+const {{ state, buffers }} = read('voxlite-state');
+for (const {{ path, data }} of buffers) {{
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  let target = state;
+  for (const key of path.slice(0, -1)) target = target[key];
+  target[path[path.length - 1]] = new DataView(bytes.buffer);
+}}
+const listeners = new Map();
+const saved = [];
+const sent = [];
+const model = {{
+  get: (key) => state[key],
+  set(key, value) {{
+    state[key] = value;
+    for (const callback of listeners.get(`change:${{key}}`) || []) callback();
+  }},
+  on: (event, callback) => listeners.set(event, [...(listeners.get(event) || []), callback]),
+  off: (event, callback) =>
+    listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
+  send: (content, callbacks, buffers) => sent.push({{ content, buffers }}),
+  save_changes: () => saved.push(structuredClone({{ cmap: state.cmap, mode: state.mode,
+    window: state.window, level: state.level, slices: state.slices, camera: state.camera,
+    opacity: state.opacity }})),
+}};
+const url = URL.createObjectURL(new Blob([read('voxlite-bundle')], {{ type: 'text/javascript' }}));
+const widget = (await import(url)).default;
+// Exposed for scripting and tests: the model, and what the view saved or sent.
+const el = document.getElementById('voxlite');
+window.voxlite = {{ model, saved, sent, cleanup: widget.render({{ model, el }}) }};
+</script>
+</body>
+</html>
+"""
+
+
+def _json_in_html(value: Any) -> str:
+    """JSON safe inside a <script> element: no '</' can close it early."""
+    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+
+
+def standalone_html(state: dict[str, Any], bundle: str, title: str = "voxlite",
+                    width: str = "100%") -> str:  # fmt: skip
+    """The page for a widget ``state`` (as ``Widget.get_state()`` gives it) and its bundle."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    state = {key: value for key, value in state.items() if key not in ("_esm", "_css")}
+    state, paths, buffers = _remove_buffers(state)
+    document = {
+        "state": state,
+        "buffers": [
+            {"path": path, "data": base64.b64encode(bytes(buffer)).decode("ascii")}
+            for path, buffer in zip(paths, buffers, strict=True)
+        ],
+    }
+    return _PAGE.format(
+        csp=CONTENT_SECURITY_POLICY,
+        title=html.escape(title),
+        width=html.escape(width),
+        bundle=_json_in_html(bundle),
+        state=_json_in_html(document),
+    )
+
+
+def write_standalone(path: Path, state: dict[str, Any], bundle: str, **options: Any) -> Path:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder {path.parent} does not exist")
+    text = standalone_html(state, bundle, **options)
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)  # a failed write never leaves half a page behind
+    return path
