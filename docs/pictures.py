@@ -2,8 +2,8 @@
 
     .venv/bin/python docs/pictures.py   # writes docs/images/demo.png
 
-Uses the test harness (tests/browser/pages.py): the same bundle, state and
-buffers as in a notebook, served on 127.0.0.1.
+Renders each viewer's standalone page (Viewer.save_html): the same bundle, state
+and buffers as in a notebook, served on 127.0.0.1.
 """
 
 import io
@@ -22,7 +22,6 @@ from pages import (  # noqa: E402
     CHROMIUM_ARGS,
     GuardedPage,
     wait_for_frames,
-    write_harness,
 )
 
 import voxlite  # noqa: E402
@@ -61,7 +60,7 @@ def views() -> list[voxlite.Viewer]:
 
 def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
     with tempfile.TemporaryDirectory() as folder:
-        write_harness(viewer, pathlib.Path(folder))
+        viewer.save_html(pathlib.Path(folder) / "index.html")
         with serving(pathlib.Path(folder)) as url:
             guarded = GuardedPage(browser)
             guarded.page.goto(f"{url}/index.html")

@@ -137,4 +137,6 @@ def test_a_bad_file_from_the_front_end_is_reported_back_and_changes_nothing(monk
     assert sent and sent[0]["type"] == "error" and "x.nii" in sent[0]["message"]
     viewer._on_front_end_message(viewer, {"type": "open", "names": ["a", "b"]}, [b"1"])
     assert "malformed" in sent[1]["message"]
+    viewer._on_front_end_message(viewer, {"type": "open", "names": [".."]}, [b"x"])
+    assert "file0: unknown image format" in sent[2]["message"]  # written inside, not above
     assert viewer.image.shape == CUBE.shape

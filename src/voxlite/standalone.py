@@ -101,8 +101,9 @@ def write_standalone(path: Path, state: dict[str, Any], bundle: str, **options: 
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder {path.parent} does not exist")
+    from voxlite.io import atomic_target
+
     text = standalone_html(state, bundle, **options)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)  # a failed write never leaves half a page behind
+    with atomic_target(path) as temporary:  # a failed write never leaves half a page behind
+        temporary.write_text(text, encoding="utf-8")
     return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
 import tempfile
 import warnings
 from importlib import resources
@@ -19,7 +18,7 @@ from voxlite.transfer import encode_image, encode_labels, to_hex
 
 __all__ = ["COLORMAPS", "MODES", "Viewer", "view"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
+_STATIC = Path(__file__).parent / "static"
 _BUNDLE = _STATIC / "widget.js"
 _MISSING_BUNDLE = """
 export default { render({ el }) {
@@ -34,7 +33,7 @@ COLORMAPS: dict[str, dict[str, Any]] = json.loads(
 MODES = ("volume", "mip", "slices")
 
 
-def _front_end() -> pathlib.Path | str:
+def _front_end() -> Path | str:
     if _BUNDLE.exists():
         return _BUNDLE
     warnings.warn(
@@ -218,7 +217,7 @@ class Viewer(anywidget.AnyWidget):
             if not isinstance(names, list) or len(names) != len(buffers):
                 raise ValueError("malformed open request")
             self.open_files([(str(n), bytes(b)) for n, b in zip(names, buffers, strict=True)])
-        except (ValueError, TypeError) as error:  # ImageIOError is a ValueError
+        except (ValueError, TypeError, OSError) as error:  # ImageIOError is a ValueError
             self.send({"type": "error", "message": str(error)})
 
     def _prepare_labels(
@@ -328,7 +327,9 @@ def _write_received(folder: Path, files: list[tuple[str, bytes]]) -> list[Path]:
     """Write received files under their base names (made unique), never outside ``folder``."""
     paths = []
     for index, (name, data) in enumerate(files):
-        base = Path(name.replace("\\", "/")).name.strip() or f"file{index}"
+        base = Path(name.replace("\\", "/")).name.strip()
+        if base in ("", ".", ".."):
+            base = f"file{index}"
         path = folder / base
         if path.exists():
             path = folder / f"{index:05d}_{base}"

@@ -12,7 +12,6 @@ from pages import (
     CHROMIUM_ARGS,
     GuardedPage,
     wait_for_frames,
-    write_harness,
 )
 
 import voxlite
@@ -40,11 +39,11 @@ def guarded(browser) -> Iterator[GuardedPage]:
 
 @pytest.fixture
 def show(guarded: GuardedPage, tmp_path: pathlib.Path):
-    """show(viewer) renders the viewer in the harness page and returns the Playwright page."""
+    """show(viewer) renders the viewer's standalone page (save_html) and returns the page."""
     stack = contextlib.ExitStack()
 
     def _show(viewer: voxlite.Viewer):
-        write_harness(viewer, tmp_path)
+        viewer.save_html(tmp_path / "index.html")
         url = stack.enter_context(serving(tmp_path))
         page = guarded.page
         page.goto(f"{url}/index.html")

@@ -1,4 +1,4 @@
-"""Helpers for real-browser tests: guarded pages, a loopback server, pixel reads.
+"""Helpers for real-browser tests: guarded pages, waits, pixel reads.
 
 Every page gets a route that aborts and records any request to a host other
 than 127.0.0.1, and collects page errors; a test fails if either is non-empty.
@@ -13,8 +13,6 @@ from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image as PILImage
-
-import voxlite
 
 CHROMIUM = os.environ.get("VOXLITE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -65,12 +63,6 @@ class GuardedPage:
 
     def close(self) -> None:
         self.context.close()
-
-
-def write_harness(viewer: voxlite.Viewer, directory: pathlib.Path) -> None:
-    """The viewer as its standalone page (Viewer.save_html): state and buffers as the kernel
-    would send them, the bundle, and a stand-in model that records what the view saves."""
-    viewer.save_html(directory / "index.html")
 
 
 def wait_for_frames(page, count: int, root: str = ".voxlite-root") -> None:

@@ -142,7 +142,7 @@ def write_image(image: Any, path: str | os.PathLike) -> Path:
     if not path.parent.is_dir():
         raise ImageIOError(path, f"the folder {path.parent} does not exist")
     image = as_image(image)
-    with _atomic_target(path) as temporary:
+    with atomic_target(path) as temporary:
         try:
             writer(image, temporary, final=path)
         except (OSError, ValueError, TypeError) as error:
@@ -151,7 +151,7 @@ def write_image(image: Any, path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
+def atomic_target(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only if the block succeeds.
 
     Companion files written beside the temporary one (the ``.raw`` of an ``.mhd``)
