@@ -1,6 +1,6 @@
 """Render the README's pictures with the real widget in headless Chromium.
 
-    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png
+    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png and layers.png
 
 Renders each viewer's standalone page (Viewer.save_html): the same bundle, state
 and buffers as in a notebook, served on 127.0.0.1.
@@ -58,6 +58,27 @@ def views() -> list[voxlite.Viewer]:
     ]
 
 
+def layers_view() -> voxlite.Viewer:
+    """CT + kidney label map + lumen surface + centre-line points, all in one view."""
+    ct = voxlite.data.ct_phantom((160, 140, 140))
+    denoised = ct.array.astype(np.float32)
+    kidneys = ((denoised > 110) & (denoised < 200)).astype(np.uint8)
+    viewer = voxlite.view(
+        ct,
+        ct.replace(array=kidneys),
+        cmap="ct-bone",
+        label_opacity=0.8,
+        label_colors={1: "#e8a33d"},
+        camera=oblique_camera(ct, (0.7, -1, 0.35), 420),
+    )
+    lumen = ct.replace(array=((denoised > 250) & (denoised < 450)).astype(np.uint8))
+    viewer.add_surface(lumen, name="lumen", color="#ff4040", opacity=0.4)
+    heights = np.linspace(60, -40, 11)
+    viewer.add_points(np.column_stack([np.full(11, 12.0), np.full(11, -8.0), heights]),
+                      name="centre line", scalars=heights, cmap="viridis", size=6.0)  # fmt: skip
+    return viewer
+
+
 def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
     with tempfile.TemporaryDirectory() as folder:
         viewer.save_html(pathlib.Path(folder) / "index.html")
@@ -66,7 +87,7 @@ def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
             guarded.page.goto(f"{url}/index.html")
             wait_for_frames(guarded.page, 1)
             guarded.page.wait_for_timeout(500)
-            png = guarded.page.locator(".voxlite-root").screenshot()
+            png = guarded.page.locator(".voxlite-root").screenshot(timeout=180_000)
             guarded.check_clean()
             guarded.close()
     return PILImage.open(io.BytesIO(png)).convert("RGB")
@@ -78,6 +99,7 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tiles = [render(viewer, browser) for viewer in views()]
+        render(layers_view(), browser).save(HERE / "images" / "layers.png", optimize=True)
         browser.close()
     width = sum(tile.width for tile in tiles) + 8 * (len(tiles) - 1)
     sheet = PILImage.new("RGB", (width, tiles[0].height), "white")

@@ -5,6 +5,9 @@ import { createPanel, PANEL_CSS } from './ui.js';
 
 const STYLE_ID = 'voxlite-style';
 const CAMERA_SYNC_DELAY_MS = 200;
+// The settled picture is sent to Python (for Viewer.screenshot) once nothing has moved for this long.
+const FRAME_REPORT_DELAY_MS = 300;
+const SPIN_DEGREES_PER_FRAME = 0.5;
 
 function ensureStyle(el) {
   const root = el.getRootNode();
@@ -21,6 +24,12 @@ function hexToRgb(hex) {
   if (!value) return [0, 0, 0];
   const n = parseInt(value[1], 16);
   return [(n >> 16) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
+}
+
+/** zlib-compress bytes in the browser (Python reads them with zlib.decompress). */
+async function deflate(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate'));
+  return new Response(stream).arrayBuffer();
 }
 
 function sameCamera(a, b) {
@@ -85,6 +94,10 @@ function render({ model, el }) {
 
   const panel = createPanel({
     set: (key, value) => commit({ [key]: value }),
+    setVisible: (name, visible) => {
+      const layers = model.get('layers') || {};
+      commit({ layers: { ...layers, [name]: { ...(layers[name] || {}), visible } } });
+    },
     setSlice: (axis, index) => {
       const slices = [...model.get('slices')];
       slices[axis] = index;
@@ -135,7 +148,39 @@ function render({ model, el }) {
       root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
       // Once the preview is on screen (two frames later), draw the full-quality picture.
       if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : refreshQuality()));
+      else scheduleFrameReport();
     });
+  }
+
+  // Python cannot wait for the browser inside a running cell (the kernel handles
+  // messages between cells), so the view sends its settled picture unasked.
+  let frameTimer = null;
+  function scheduleFrameReport() {
+    clearTimeout(frameTimer);
+    frameTimer = setTimeout(reportFrame, FRAME_REPORT_DELAY_MS);
+  }
+
+  async function reportFrame() {
+    if (spinning || pending || scene.preview || !scene.hasContent()) return;
+    try {
+      const { width, height, rgba } = scene.capture();
+      const buffer = await deflate(rgba);
+      model.send({ type: 'frame', width, height, encoding: 'zlib-rgba' }, undefined, [buffer]);
+      root.dataset.voxliteReported = String(frames);
+    } catch (error) {
+      console.warn('voxlite: could not report the picture', error);
+    }
+  }
+
+  let spinning = false;
+  function spin() {
+    spinning = model.get('rotate');
+    if (!spinning) return scheduleFrameReport();
+    scene.spin(SPIN_DEGREES_PER_FRAME);
+    scene.render();
+    frames += 1;
+    root.dataset.voxliteFrames = String(frames);
+    requestAnimationFrame(() => (spinning && model.get('rotate') ? spin() : (spinning = false)));
   }
 
   function afterPresented(callback) {
@@ -170,7 +215,21 @@ function render({ model, el }) {
       size: [shape[2], shape[1], shape[0]],
       hasLabels: !!(labels && labels.shape),
       info: describe(image),
+      layers: layerList(),
     });
+  }
+
+  /** [name, visible] for every layer present, in drawing order. */
+  function layerList() {
+    const settings = model.get('layers') || {};
+    const image = model.get('_image');
+    const labels = model.get('_labels');
+    const names = [
+      ...(image && image.shape ? ['image'] : []),
+      ...(labels && labels.shape ? ['labels'] : []),
+      ...(model.get('_geometries') || []).map((layer) => layer.name),
+    ];
+    return names.map((name) => [name, (settings[name] || {}).visible !== false]);
   }
 
   function applyAppearance() {
@@ -180,6 +239,7 @@ function render({ model, el }) {
       level: model.get('level'),
       opacity: model.get('opacity'),
       labelOpacity: model.get('label_opacity'),
+      gradientOpacity: model.get('gradient_opacity'),
     });
   }
 
@@ -194,7 +254,7 @@ function render({ model, el }) {
   function loadImage() {
     const image = model.get('_image');
     if (!image || !image.shape) {
-      root.dataset.voxliteState = 'empty';
+      root.dataset.voxliteState = scene.hasContent() ? 'ready' : 'empty';
       return;
     }
     scene.setImage(image);
@@ -224,7 +284,11 @@ function render({ model, el }) {
   const handlers = {
     'change:_image': guarded(loadImage),
     'change:_labels': guarded(loadLabels),
-    'change:cmap change:window change:level change:opacity change:label_opacity': guarded(applyAppearance),
+    'change:cmap change:window change:level change:opacity change:label_opacity change:gradient_opacity':
+      guarded(applyAppearance),
+    'change:_geometries': guarded(loadGeometries),
+    'change:layers': guarded(() => scene.setLayerSettings(model.get('layers'))),
+    'change:rotate': guarded(() => model.get('rotate') && !spinning && spin()),
     'change:mode': guarded(() => scene.setMode(model.get('mode'))),
     'change:slices': guarded(() => scene.setSlices(model.get('slices'))),
     'change:camera': guarded(applyCamera),
@@ -258,15 +322,25 @@ function render({ model, el }) {
   });
   resizeObserver.observe(root);
 
+  function loadGeometries() {
+    scene.setGeometries(model.get('_geometries') || []);
+    if (scene.hasContent()) root.dataset.voxliteState = 'ready';
+  }
+
   guarded(() => {
+    scene.setLayerSettings(model.get('layers'));
+    loadGeometries();
     loadImage();
     applyCamera();
+    if (model.get('rotate')) spin();
   })();
 
   return () => {
     for (const [event, handler] of subscriptions) model.off(event, handler);
     model.off('msg:custom', onCustomMessage);
     clearTimeout(cameraTimer);
+    clearTimeout(frameTimer);
+    spinning = false;
     cameraSubscription.unsubscribe();
     resizeObserver.disconnect();
     scene.destroy();

@@ -1,5 +1,5 @@
-// The vtk.js scene: one render window, an image volume, three slice planes and
-// a label-map overlay. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
+// The vtk.js scene: one render window, an image volume, three slice planes,
+// a label-map overlay, and point-set and mesh layers. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
 
@@ -13,6 +13,7 @@ import vtkGenericRenderWindow from '@kitware/vtk.js/Rendering/Misc/GenericRender
 import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
 
 import { colorFunction, opacityFunction, labelFunctions } from './colormaps.js';
+import { GeometryLayer } from './geometry.js';
 
 const TYPED_ARRAYS = {
   uint8: Uint8Array,
@@ -83,6 +84,8 @@ export class Scene {
 
     this.image = null;
     this.labels = null;
+    this.geometries = new Map(); // layer name -> GeometryLayer
+    this.layerSettings = {}; // layer name -> {visible, color, opacity, size, cmap}
     this.mode = 'volume';
     // A new image is first drawn unshaded: the shaded ray-casting shader can take
     // seconds to compile on software or slow GPUs, and a first picture should not wait.
@@ -133,8 +136,8 @@ export class Scene {
   }
 
   /** Apply colormap preset, window/level and opacity to every representation. */
-  setAppearance({ preset, window, level, opacity, labelOpacity }) {
-    this.appearance = { preset, window, level, opacity, labelOpacity };
+  setAppearance({ preset, window, level, opacity, labelOpacity, gradientOpacity = 0 }) {
+    this.appearance = { preset, window, level, opacity, labelOpacity, gradientOpacity };
     const low = level - window / 2;
     const high = level + window / 2;
     const ctf = colorFunction(preset, low, high);
@@ -142,6 +145,13 @@ export class Scene {
     const property = this.volume.getProperty(0);
     property.setRGBTransferFunction(0, ctf);
     property.setScalarOpacity(0, pwf);
+    // Gradient opacity fades homogeneous regions so that boundaries stand out:
+    // at strength g, voxels with no gradient keep (1 - g) of their opacity.
+    property.setUseGradientOpacity(0, gradientOpacity > 0);
+    property.setGradientOpacityMinimumValue(0, 0);
+    property.setGradientOpacityMinimumOpacity(0, 1 - gradientOpacity);
+    property.setGradientOpacityMaximumValue(0, window * 0.1);
+    property.setGradientOpacityMaximumOpacity(0, 1);
     this.imagePlanes.forEach(({ actor }) => {
       const sliceProperty = actor.getProperty();
       sliceProperty.setRGBTransferFunction(0, ctf);
@@ -192,14 +202,39 @@ export class Scene {
     this.labelPlanes.forEach(({ mapper }, axis) => mapper.setSlice(indices[axis]));
   }
 
+  /** Replace the point-set and mesh layers (payloads as synced from Python). */
+  setGeometries(layers) {
+    for (const geometry of this.geometries.values()) this.renderer.removeActor(geometry.actor);
+    this.geometries = new Map(layers.map((layer) => [layer.name, new GeometryLayer(layer)]));
+    for (const geometry of this.geometries.values()) this.renderer.addActor(geometry.actor);
+    this.setLayerSettings(this.layerSettings);
+    if (!this.image && this.geometries.size) this.resetCamera();
+  }
+
+  /** Per-layer settings: {image: {visible}, labels: {visible}, <name>: {visible, color, ...}}. */
+  setLayerSettings(settings) {
+    this.layerSettings = settings || {};
+    for (const [name, geometry] of this.geometries) geometry.apply(this.layerSettings[name] || {});
+    this.updateVisibility();
+  }
+
+  hasContent() {
+    return !!this.image || this.geometries.size > 0;
+  }
+
+  shown(name) {
+    return (this.layerSettings[name] || {}).visible !== false;
+  }
+
   updateVisibility() {
-    const hasImage = !!this.image;
+    const hasImage = !!this.image && this.shown('image');
+    const hasLabels = !!this.labels && this.shown('labels');
     const slices = this.mode === 'slices';
     this.volume.setVisibility(hasImage && !slices);
     this.imagePlanes.forEach(({ actor }) => actor.setVisibility(hasImage && slices));
-    this.labelPlanes.forEach(({ actor }) => actor.setVisibility(!!this.labels && slices));
+    this.labelPlanes.forEach(({ actor }) => actor.setVisibility(hasLabels && slices));
     // MIP of a label map means nothing: the overlay shows in volume and slice modes.
-    this.labelVolume.setVisibility(!!this.labels && this.mode === 'volume');
+    this.labelVolume.setVisibility(hasLabels && this.mode === 'volume');
   }
 
   /** Anterior view, superior up: the radiological coronal view of LPS data. */
@@ -226,6 +261,26 @@ export class Scene {
     if (focalPoint) camera.setFocalPoint(...focalPoint);
     if (viewUp) camera.setViewUp(...viewUp);
     this.renderer.resetCameraClippingRange();
+  }
+
+  /** Turn the camera about the view-up axis (the `rotate` animation). */
+  spin(degrees) {
+    this.renderer.getActiveCamera().azimuth(degrees);
+    this.renderer.resetCameraClippingRange();
+  }
+
+  /** Render and read the picture back: {width, height, rgba} (rows top to bottom). */
+  capture() {
+    this.render();
+    // Read in the same task as the render, before the browser discards the drawing buffer.
+    const source = this.view.getApiSpecificRenderWindow().getCanvas();
+    const canvas = document.createElement('canvas');
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(source, 0, 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: canvas.width, height: canvas.height, rgba: data };
   }
 
   onCameraChange(callback) {

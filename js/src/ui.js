@@ -89,7 +89,30 @@ export function createPanel(actions) {
   const buttons = element('div', { class: 'voxlite-buttons' });
   buttons.append(open, picker, reset);
 
-  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), buttons);
+  // One checkbox per layer (image, labels, point sets, meshes), rebuilt when the layers change.
+  const layerBox = element('div', { class: 'voxlite-layers', 'data-control': 'layers' });
+  let layerNames = '';
+  const layerChecks = new Map();
+  function updateLayers(layers) {
+    const names = JSON.stringify(layers.map(([name]) => name));
+    if (names !== layerNames) {
+      layerNames = names;
+      layerBox.replaceChildren();
+      layerChecks.clear();
+      for (const [name] of layers) {
+        const row = element('label', { class: 'voxlite-layer' });
+        const check = element('input', { type: 'checkbox', 'data-layer': name, 'aria-label': `Show ${name}` });
+        check.addEventListener('change', () => actions.setVisible(name, check.checked));
+        row.append(check, element('span', {}, name));
+        layerBox.append(row);
+        layerChecks.set(name, check);
+      }
+    }
+    for (const [name, visible] of layers) layerChecks.get(name).checked = visible;
+    layerBox.hidden = layers.length < 2;
+  }
+
+  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), layerBox, buttons);
   const info = element('div', { class: 'voxlite-info' });
   body.append(info);
 
@@ -113,6 +136,7 @@ export function createPanel(actions) {
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
       info.textContent = state.info;
+      updateLayers(state.layers || []);
     },
   };
 }
@@ -134,6 +158,9 @@ export const PANEL_CSS = `
 .voxlite-panel select { background: #222; color: #eee; border: 1px solid #555; }
 .voxlite-info { margin-top: 4px; color: #aab; white-space: pre-wrap; overflow-wrap: anywhere; }
 .voxlite-buttons { display: flex; gap: 6px; }
+.voxlite-layers { display: flex; flex-wrap: wrap; gap: 2px 10px; margin: 4px 0; }
+.voxlite-layers[hidden] { display: none; }
+.voxlite-layer { display: flex; align-items: center; gap: 3px; overflow-wrap: anywhere; }
 .voxlite-root.dropping { outline: 3px dashed #6af; outline-offset: -3px; }
 .voxlite-message { position: absolute; inset: auto 6px 6px 6px; color: #fbb; z-index: 3; white-space: pre-wrap; }
 `;

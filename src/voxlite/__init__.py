@@ -8,6 +8,7 @@ Example:
 """
 
 from voxlite import data
+from voxlite.geometry import Mesh, PointSet, as_mesh, as_points, surface_from_labels
 from voxlite.image import Image, as_image
 from voxlite.io import ImageIOError, read_image, write_image
 from voxlite.widget import COLORMAPS, MODES, Viewer, view
@@ -18,11 +19,16 @@ __all__ = [
     "MODES",
     "Image",
     "ImageIOError",
+    "Mesh",
+    "PointSet",
     "Viewer",
     "__version__",
     "as_image",
+    "as_mesh",
+    "as_points",
     "data",
     "read_image",
+    "surface_from_labels",
     "view",
     "write_image",
 ]

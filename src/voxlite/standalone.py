@@ -54,9 +54,9 @@ const model = {{
   off: (event, callback) =>
     listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
   send: (content, callbacks, buffers) => sent.push({{ content, buffers }}),
-  save_changes: () => saved.push(structuredClone({{ cmap: state.cmap, mode: state.mode,
-    window: state.window, level: state.level, slices: state.slices, camera: state.camera,
-    opacity: state.opacity }})),
+  // What the view would send to Python: the public traits (not the data).
+  save_changes: () => saved.push(structuredClone(Object.fromEntries(
+    Object.entries(state).filter(([key]) => !key.startsWith('_'))))),
 }};
 const url = URL.createObjectURL(new Blob([read('voxlite-bundle')], {{ type: 'text/javascript' }}));
 const widget = (await import(url)).default;

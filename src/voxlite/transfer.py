@@ -1,4 +1,4 @@
-"""How an :class:`~voxlite.Image` travels to the browser: one dict, one binary buffer.
+"""How images, point sets and meshes travel to the browser: dicts of JSON and binary buffers.
 
 Voxel types that WebGL textures take as they are keep their type: uint8, int8,
 uint16, int16, uint32, int32 and float32. The others are converted:
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from voxlite.geometry import Mesh, PointSet
 from voxlite.image import Image
 
 KEPT_DTYPES = frozenset({"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"})
@@ -135,14 +136,15 @@ def encode_labels(image: Image, colors: dict[int, Any] | None = None) -> dict[st
     present = np.flatnonzero(np.bincount(array.ravel()))
     chosen = {int(k): _rgb(v) for k, v in (colors or {}).items()}
     table = [
-        [int(label), *chosen.get(int(label), _palette(int(label)))]
+        [int(label), *chosen.get(int(label), label_color(int(label)))]
         for label in present
         if label != 0
     ]
     return {**_payload(image, array), "colors": table}
 
 
-def _palette(label: int) -> tuple[float, float, float]:
+def label_color(label: int) -> tuple[float, float, float]:
+    """A label's default colour (0..1 RGB) from the palette."""
     r, g, b = LABEL_PALETTE[(label - 1) % len(LABEL_PALETTE)]
     return (r / 255, g / 255, b / 255)
 
@@ -168,3 +170,32 @@ def _rgb(value: Any) -> tuple[float, float, float]:
 def to_hex(value: Any) -> str:
     """Normalise a colour to '#rrggbb'."""
     return "#" + "".join(f"{round(c * 255):02x}" for c in _rgb(value))
+
+
+def encode_points(name: str, points: PointSet) -> dict[str, Any]:
+    """The synced form of a point set: coordinates and optional per-point arrays as buffers."""
+    payload: dict[str, Any] = {
+        "name": name,
+        "kind": "points",
+        "count": points.count,
+        "points": points.points.tobytes(),
+    }
+    if points.scalars is not None:
+        payload["scalars"] = points.scalars.tobytes()
+        payload["range"] = [float(points.scalars.min()), float(points.scalars.max())]
+    if points.colors is not None:
+        payload["colors"] = np.round(points.colors * 255).astype(np.uint8).tobytes()
+    if points.sizes is not None:
+        payload["sizes"] = points.sizes.tobytes()
+    return payload
+
+
+def encode_mesh(name: str, mesh: Mesh) -> dict[str, Any]:
+    """The synced form of a triangle mesh: vertices (float32) and faces (uint32)."""
+    return {
+        "name": name,
+        "kind": "mesh",
+        "count": mesh.count,
+        "points": mesh.vertices.tobytes(),
+        "faces": mesh.faces.tobytes(),
+    }

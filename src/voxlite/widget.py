@@ -13,8 +13,24 @@ import anywidget
 import numpy as np
 import traitlets
 
+from voxlite.geometry import as_mesh, as_points, surface_from_labels
 from voxlite.image import Image, as_image
-from voxlite.transfer import encode_image, encode_labels, to_hex
+from voxlite.layers import (
+    GEOMETRY_COLORS,
+    VOLUME_LAYERS,
+    check_name,
+    check_settings,
+    free_name,
+    short,
+)
+from voxlite.transfer import (
+    encode_image,
+    encode_labels,
+    encode_mesh,
+    encode_points,
+    label_color,
+    to_hex,
+)
 
 __all__ = ["COLORMAPS", "MODES", "Viewer", "view"]
 
@@ -31,6 +47,11 @@ COLORMAPS: dict[str, dict[str, Any]] = json.loads(
     resources.files("voxlite").joinpath("presets.json").read_text()
 )["colormaps"]
 MODES = ("volume", "mip", "slices")
+STATE_VERSION = 1
+# Traits a saved state holds, in the order they are restored (a cmap preset resets
+# window/level, so it comes before them).
+STATE_KEYS = ("mode", "cmap", "window", "level", "opacity", "label_opacity", "gradient_opacity",
+              "slices", "camera", "bg_color", "ui_collapsed", "rotate", "layers")  # fmt: skip
 
 
 def _front_end() -> Path | str:
@@ -45,10 +66,12 @@ def _front_end() -> Path | str:
 
 
 class Viewer(anywidget.AnyWidget):
-    """An interactive 3D view of an image and an optional label map.
+    """An interactive 3D view of an image, a label map, point sets and meshes.
 
     Every public trait is synced both ways: changing it in Python updates the
     view, and using the control panel or the mouse updates it in Python.
+    Coordinates of points and meshes are physical (LPS, millimetres), the same
+    space as the image's spacing, origin and direction.
 
     Example:
         >>> import numpy as np, voxlite
@@ -61,6 +84,7 @@ class Viewer(anywidget.AnyWidget):
 
     _image = traitlets.Dict().tag(sync=True)
     _labels = traitlets.Dict().tag(sync=True)
+    _geometries = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     cmap = traitlets.Unicode("grayscale").tag(sync=True)
     """Colormap preset, one of :data:`COLORMAPS` (CT presets also set window/level)."""
@@ -74,12 +98,18 @@ class Viewer(anywidget.AnyWidget):
     """Scale of the volume's opacity, 0..1."""
     label_opacity = traitlets.Float(0.5).tag(sync=True)
     """Opacity of the label-map overlay, 0..1."""
+    gradient_opacity = traitlets.Float(0.0).tag(sync=True)
+    """0..1: how much homogeneous regions fade in volume rendering (edges stay), 0 = off."""
     slices = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
     """Slice positions as voxel indices ``[i, j, k]`` (x, y, z)."""
     camera = traitlets.Dict().tag(sync=True)
     """``{"position", "focal_point", "view_up"}`` in physical (LPS) coordinates."""
     bg_color = traitlets.Unicode("#000000").tag(sync=True)
     ui_collapsed = traitlets.Bool(False).tag(sync=True)
+    rotate = traitlets.Bool(False).tag(sync=True)
+    """Spin the camera about the view-up axis."""
+    layers = traitlets.Dict().tag(sync=True)
+    """Settings per layer name: ``{"image": {"visible": True}, "points": {"color": ...}}``."""
     height = traitlets.Int(480).tag(sync=True)
 
     def __init__(
@@ -100,23 +130,38 @@ class Viewer(anywidget.AnyWidget):
         ui_collapsed: bool = False,
         height: int = 480,
         component: int | None = None,
+        point_sets: Any = None,
+        geometries: Any = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+        gradient_opacity: float = 0.0,
+        rotate: bool = False,
+        state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             mode=mode,
             opacity=opacity,
             label_opacity=label_opacity,
+            gradient_opacity=gradient_opacity,
             bg_color=to_hex(bg_color),
             ui_collapsed=ui_collapsed,
+            rotate=rotate,
             height=height,
         )
         self._current: Image | None = None
         self._current_labels: Image | None = None
+        self._frame: tuple[int, int, bytes] | None = None
         self.on_msg(self._on_front_end_message)
         if image is not None:
             self.set_image(image, label_image, component=component, label_colors=label_colors)
         elif label_image is not None:
             raise ValueError("label_image needs an image to overlay")
+        for points in _as_list(point_sets):
+            self.add_points(points)
+        for mesh in _as_list(geometries):
+            self.add_mesh(mesh)
         self.cmap = cmap
+        window, level = _window_from_range(vmin, vmax, window, level, self._current_range())
         with self.hold_sync():
             if window is not None:
                 self.window = window
@@ -126,6 +171,8 @@ class Viewer(anywidget.AnyWidget):
                 self.slices = list(slices)
             if camera is not None:
                 self.camera = camera
+        if state is not None:
+            self.state = state
 
     # -- data ------------------------------------------------------------------
 
@@ -171,6 +218,215 @@ class Viewer(anywidget.AnyWidget):
         self._current_labels = new_labels
         self._labels = payload
 
+    # -- layers ----------------------------------------------------------------
+
+    def add_points(
+        self,
+        points: Any,
+        *,
+        name: str | None = None,
+        scalars: Any = None,
+        colors: Any = None,
+        sizes: Any = None,
+        color: Any = None,
+        size: float | None = None,
+        opacity: float = 1.0,
+        cmap: str = "viridis",
+    ) -> str:
+        """Add a point set (N x 3 physical coordinates) drawn as spheres; returns its layer name.
+
+        ``scalars`` (N values) are coloured with ``cmap``; ``colors`` (N x 3) are used
+        as given; otherwise all points take ``color``. ``size`` is the spheres'
+        diameter in millimetres (default: 1% of the scene), ``sizes`` one per point.
+
+        Example:
+            >>> import numpy as np, voxlite
+            >>> viewer = voxlite.Viewer()
+            >>> viewer.add_points(np.random.default_rng(0).normal(size=(100, 3)))
+            'points'
+        """
+        point_set = as_points(points, scalars=scalars, colors=colors, sizes=sizes)
+        name = self._layer_name(name, "points")
+        size = size or self._default_point_size(point_set.points)
+        color = color or self._next_color()
+        settings = {"visible": True, "color": color, "opacity": opacity, "size": size, "cmap": cmap}
+        self._add_layer(encode_points(name, point_set), "points", settings)
+        return name
+
+    def add_mesh(
+        self,
+        mesh: Any,
+        faces: Any = None,
+        *,
+        name: str | None = None,
+        color: Any = None,
+        opacity: float = 1.0,
+    ) -> str:
+        """Add a triangle mesh; returns its layer name.
+
+        ``mesh`` is a vertices array (with ``faces``), a ``{"vertices", "faces"}``
+        dict, or a trimesh, meshio or pyvista mesh, in physical coordinates.
+        """
+        triangles = as_mesh(mesh, faces)
+        name = self._layer_name(name, "mesh")
+        settings = {"visible": True, "color": color or self._next_color(), "opacity": opacity}
+        self._add_layer(encode_mesh(name, triangles), "mesh", settings)
+        return name
+
+    def add_surface(
+        self,
+        label_image: Any = None,
+        label: int = 1,
+        *,
+        name: str | None = None,
+        color: Any = None,
+        opacity: float = 1.0,
+        smooth: bool = True,
+    ) -> str:
+        """Add the surface of one label (marching cubes) as a mesh layer; returns its name.
+
+        ``label_image`` defaults to the label map shown; the colour defaults to the
+        label's colour there. Needs scikit-image (``pip install 'voxlite[surface]'``).
+        """
+        source = self._current_labels if label_image is None else label_image
+        if source is None:
+            raise ValueError("add_surface needs a label_image (or a label map shown in the viewer)")
+        mesh = surface_from_labels(source, label, smooth=smooth)
+        return self.add_mesh(
+            mesh,
+            name=name or free_name(f"label {label}", set(self.layers)),
+            color=color if color is not None else self._label_color(label),
+            opacity=opacity,
+        )
+
+    def remove(self, name: str) -> None:
+        """Remove a point-set or mesh layer, or the label map (``"labels"``)."""
+        if name == "labels":
+            self.set_label_image(None)
+            return
+        if name == "image":
+            raise ValueError("the image cannot be removed; replace it with set_image()")
+        if name not in self._geometry_names():
+            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
+        with self.hold_sync():
+            self._geometries = [g for g in self._geometries if g["name"] != name]
+            self.layers = {key: value for key, value in self.layers.items() if key != name}
+
+    def update_layer(self, name: str, **settings: Any) -> None:
+        """Change a layer's settings: ``visible``, and for geometries ``color``, ``opacity``,
+        and for point sets ``size`` and ``cmap``.
+
+        Example:
+            >>> import numpy as np, voxlite
+            >>> viewer = voxlite.Viewer(np.zeros((4, 4, 4), np.uint8))
+            >>> viewer.update_layer("image", visible=False)
+            >>> viewer.layers["image"]
+            {'visible': False}
+        """
+        if name not in self.layers and name not in VOLUME_LAYERS:
+            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
+        self.layers = {**self.layers, name: {**self.layers.get(name, {}), **settings}}
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        """Show or hide a layer (``"image"``, ``"labels"`` or a point-set/mesh name)."""
+        self.update_layer(name, visible=visible)
+
+    def _add_layer(self, payload: dict[str, Any], kind: str, settings: dict[str, Any]) -> None:
+        settings = check_settings(payload["name"], kind, settings, COLORMAPS)
+        with self.hold_sync():
+            self._geometries = [*self._geometries, payload]
+            self.layers = {**self.layers, payload["name"]: settings}
+
+    def _layer_name(self, name: str | None, kind: str) -> str:
+        taken = set(self.layers) | self._geometry_names()
+        return check_name(name, taken) if name is not None else free_name(kind, taken)
+
+    def _geometry_names(self) -> set[str]:
+        return {g["name"] for g in self._geometries}
+
+    def _next_color(self) -> str:
+        return GEOMETRY_COLORS[len(self._geometries) % len(GEOMETRY_COLORS)]
+
+    def _label_color(self, label: int) -> str:
+        for entry in self._labels.get("colors", []):
+            if entry[0] == label:
+                return to_hex(entry[1:])
+        return to_hex(label_color(label))
+
+    def _default_point_size(self, points: np.ndarray) -> float:
+        """1% of the scene's diagonal: the image's if there is one, else the points'."""
+        if self._current is not None:
+            extent = np.asarray(self._current.size) * np.asarray(self._current.spacing)
+        else:
+            extent = points.max(axis=0) - points.min(axis=0)
+        return float(max(np.linalg.norm(extent) * 0.01, 1e-3))
+
+    def _current_range(self) -> tuple[float, float] | None:
+        return tuple(self._image["range"]) if self._image else None
+
+    # -- pictures and saved views -----------------------------------------------
+
+    def screenshot(self, path: str | Path | None = None) -> np.ndarray:
+        """The view's current picture as an ``H x W x 3`` uint8 array; with ``path``, also a PNG.
+
+        The view sends its picture each time it settles, so a change made in the
+        same cell shows in the next one: call ``screenshot()`` in a later cell
+        than the one that displays or changes the viewer.
+        """
+        from voxlite.screenshot import decode_frame, write_png
+
+        if self._frame is None:
+            raise RuntimeError(
+                "the viewer has not drawn yet: display it, then call screenshot() in a later cell"
+            )
+        rgb = decode_frame(*self._frame)[..., :3].copy()
+        if path is not None:
+            write_png(path, rgb)
+        return rgb
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The view's settings as plain JSON data; ``viewer.state = saved`` restores them.
+
+        Holds the camera, mode, colormap, window/level, opacities, slices, background,
+        and every layer's settings, not the data. Restoring checks every key and value
+        first and changes nothing if any is wrong.
+
+        Example:
+            >>> import json, numpy as np, voxlite
+            >>> viewer = voxlite.view(np.zeros((4, 4, 4), np.uint8), mode="mip")
+            >>> saved = json.loads(json.dumps(viewer.state))
+            >>> voxlite.view(np.zeros((4, 4, 4), np.uint8), state=saved).mode
+            'mip'
+        """
+        saved = {"version": STATE_VERSION, **{key: getattr(self, key) for key in STATE_KEYS}}
+        return json.loads(json.dumps(saved))  # a deep copy made of plain JSON types
+
+    @state.setter
+    def state(self, saved: dict[str, Any]) -> None:
+        if not isinstance(saved, dict):
+            raise ValueError(f"a saved state must be a dict, got {type(saved).__name__}")
+        unknown = set(saved) - {"version", *STATE_KEYS}
+        if unknown:
+            raise ValueError(
+                f"unknown state key(s) {', '.join(map(short, sorted(unknown, key=str)))}; "
+                f"a state holds {', '.join(STATE_KEYS)}"
+            )
+        if saved.get("version", STATE_VERSION) != STATE_VERSION:
+            raise ValueError(f"state version {short(saved['version'])} is not {STATE_VERSION}")
+        previous = {key: getattr(self, key) for key in STATE_KEYS}
+        key = ""
+        try:
+            with self.hold_sync():
+                for key in STATE_KEYS:
+                    if key in saved:
+                        setattr(self, key, saved[key])
+        except (traitlets.TraitError, ValueError, TypeError) as error:
+            with self.hold_sync():  # all or nothing
+                for name, value in previous.items():
+                    setattr(self, name, value)
+            raise ValueError(f"state[{key!r}]: {_first_line(error)}") from None
+
     def open_files(self, files: list[tuple[str, bytes]]) -> None:
         """Show an image from files' contents (what the viewer's Open control sends).
 
@@ -210,7 +466,12 @@ class Viewer(anywidget.AnyWidget):
         )
 
     def _on_front_end_message(self, widget: Any, content: dict, buffers: list) -> None:
-        if not isinstance(content, dict) or content.get("type") != "open":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "frame" and len(buffers) == 1:
+            self._frame = (content.get("width"), content.get("height"), bytes(buffers[0]))
+            return
+        if content.get("type") != "open":
             return
         names = content.get("names", [])
         try:
@@ -256,7 +517,7 @@ class Viewer(anywidget.AnyWidget):
     def _valid_cmap(self, proposal: dict[str, Any]) -> str:
         name = proposal["value"]
         if name not in COLORMAPS:
-            raise ValueError(f"unknown cmap {name!r}; choose one of {', '.join(COLORMAPS)}")
+            raise ValueError(f"unknown cmap {short(name)}; choose one of {', '.join(COLORMAPS)}")
         return name
 
     @traitlets.observe("cmap")
@@ -267,7 +528,7 @@ class Viewer(anywidget.AnyWidget):
     @traitlets.validate("mode")
     def _valid_mode(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in MODES:
-            raise ValueError(f"unknown mode {proposal['value']!r}; choose one of {MODES}")
+            raise ValueError(f"unknown mode {short(proposal['value'])}; choose one of {MODES}")
         return proposal["value"]
 
     @traitlets.validate("window")
@@ -283,7 +544,7 @@ class Viewer(anywidget.AnyWidget):
             raise ValueError(f"level must be finite, got {proposal['value']}")
         return proposal["value"]
 
-    @traitlets.validate("opacity", "label_opacity")
+    @traitlets.validate("opacity", "label_opacity", "gradient_opacity")
     def _valid_fraction(self, proposal: dict[str, Any]) -> float:
         value = proposal["value"]
         if not 0.0 <= value <= 1.0:
@@ -308,13 +569,29 @@ class Viewer(anywidget.AnyWidget):
         camera = dict(proposal["value"])
         unknown = set(camera) - {"position", "focal_point", "view_up"}
         if unknown:
-            raise ValueError(f"unknown camera keys {sorted(unknown)}")
+            raise ValueError(f"unknown camera keys {short(sorted(unknown, key=str))}")
         for key, value in camera.items():
-            vector = np.asarray(value, dtype=float).reshape(-1)
+            numbers = _is_numbers(value)
+            vector = np.asarray(value, dtype=float).reshape(-1) if numbers else np.empty(0)
             if vector.size != 3 or not np.all(np.isfinite(vector)):
-                raise ValueError(f"camera {key} must be 3 finite numbers, got {value!r}")
+                raise ValueError(f"camera {key} must be 3 finite numbers, got {short(value)}")
             camera[key] = vector.tolist()
         return camera
+
+    @traitlets.validate("layers")
+    def _valid_layers(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        kinds = {g["name"]: g["kind"] for g in self._geometries}
+        checked = {}
+        for name, settings in proposal["value"].items():
+            kind = "volume" if name in VOLUME_LAYERS else kinds.get(name)
+            if kind is None:
+                raise ValueError(f"there is no layer named {short(name)} in this viewer")
+            checked[name] = check_settings(name, kind, settings, COLORMAPS)
+        return checked
+
+    @traitlets.validate("bg_color")
+    def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
+        return to_hex(proposal["value"])
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
@@ -346,6 +623,43 @@ def _image_source(paths: list[Path], folder: Path) -> Path:
     return images[0] if len(images) == 1 else (paths[0] if len(paths) == 1 else folder)
 
 
+def _is_numbers(value: Any) -> bool:
+    """A flat sequence of real numbers (not strings, not booleans)?"""
+    items = np.asarray(value, dtype=object).reshape(-1) if not isinstance(value, str) else [value]
+    return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """One item or a list of items (a bare N x 3 array is one point set)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _window_from_range(
+    vmin: float | None,
+    vmax: float | None,
+    window: float | None,
+    level: float | None,
+    data_range: tuple[float, float] | None,
+) -> tuple[float | None, float | None]:
+    """itkwidgets' vmin/vmax as voxlite's window/level."""
+    if vmin is None and vmax is None:
+        return window, level
+    if window is not None or level is not None:
+        raise ValueError("give either vmin/vmax or window/level, not both")
+    low, high = data_range or (0.0, 1.0)
+    low = low if vmin is None else float(vmin)
+    high = high if vmax is None else float(vmax)
+    if not high > low:
+        raise ValueError(f"vmax ({high}) must be greater than vmin ({low})")
+    return high - low, (low + high) / 2
+
+
+def _first_line(error: BaseException) -> str:
+    return short(str(error).splitlines()[0] if str(error) else type(error).__name__, 300)
+
+
 def _has_default_geometry(image: Image) -> bool:
     return (
         image.spacing == (1.0, 1.0, 1.0)
@@ -354,13 +668,22 @@ def _has_default_geometry(image: Image) -> bool:
     )
 
 
-def view(image: Any = None, label_image: Any = None, **options: Any) -> Viewer:
-    """Show a 3D image (and optionally a label map) in the notebook.
+def view(
+    image: Any = None,
+    label_image: Any = None,
+    point_sets: Any = None,
+    geometries: Any = None,
+    **options: Any,
+) -> Viewer:
+    """Show a 3D image, a label map, point sets and meshes in the notebook.
 
-    ``image`` may be anything :func:`voxlite.as_image` accepts. Options are the
-    :class:`Viewer`'s: ``cmap``, ``mode``, ``window``, ``level``, ``opacity``,
-    ``label_opacity``, ``label_colors``, ``slices``, ``camera``, ``bg_color``,
-    ``ui_collapsed``, ``height`` and ``component`` (for 4D inputs).
+    ``image`` may be anything :func:`voxlite.as_image` accepts; ``point_sets`` one
+    or a list of N x 3 arrays (``point_set`` is accepted too, as in itkwidgets);
+    ``geometries`` one or a list of meshes (see :meth:`Viewer.add_mesh`). Options
+    are the :class:`Viewer`'s: ``cmap``, ``vmin``/``vmax`` or ``window``/``level``,
+    ``mode``, ``opacity``, ``gradient_opacity``, ``label_opacity``, ``label_colors``,
+    ``slices``, ``camera``, ``bg_color``, ``ui_collapsed``, ``rotate``, ``height``,
+    ``component`` (for 4D inputs) and ``state`` (a saved :attr:`Viewer.state`).
 
     Example:
         >>> import voxlite
@@ -368,4 +691,8 @@ def view(image: Any = None, label_image: Any = None, **options: Any) -> Viewer:
         >>> viewer.window, viewer.level
         (1600.0, 500.0)
     """
-    return Viewer(image, label_image, **options)
+    if "point_set" in options:
+        if point_sets is not None:
+            raise ValueError("give point_set or point_sets, not both")
+        point_sets = options.pop("point_set")
+    return Viewer(image, label_image, point_sets=point_sets, geometries=geometries, **options)

@@ -8,11 +8,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
 import pytest
 from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
+from PIL import Image as PILImage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,6 +28,12 @@ CELLS = [
     "brain = voxlite.view(voxlite.data.mri(), voxlite.data.mri_tissue_labels(), cmap='mr',"
     " label_opacity=0.2, ui_collapsed=True, height=400)\n"
     "brain",
+    "import numpy as np\n"
+    "shapes = voxlite.view(voxlite.data.ct_phantom((48, 64, 64)), cmap='ct-bone', height=400,"
+    " ui_collapsed=True, point_sets=np.array([[10.0, 20, 30], [40, 30, 20]]),"
+    " geometries=voxlite.surface_from_labels(voxlite.data.ct_phantom((48, 64, 64)) > 1500))\n"
+    "shapes",
+    "print('SHOT=' + str(shapes.screenshot('shot.png').shape))",
 ]
 
 
@@ -100,7 +108,7 @@ def jupyterlab(tmp_path_factory):
                 log.close()
                 pytest.fail(f"JupyterLab did not start:\n{(root / 'server.log').read_text()}")
             time.sleep(0.5)
-    yield url
+    yield SimpleNamespace(url=url, root=root)
     server.terminate()
     server.wait(timeout=30)
     log.close()
@@ -130,7 +138,7 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
     guarded = GuardedPage(browser, viewport=(1200, 1000))
     page = guarded.page
     try:
-        page.goto(f"{jupyterlab}/lab/tree/e2e.ipynb")
+        page.goto(f"{jupyterlab.url}/lab/tree/e2e.ipynb")
         wait_for_idle_kernel(page)
 
         run_cell(page, 0)
@@ -177,6 +185,27 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
         assert visible.sum() > 5000, "the brain is rendered"
         reddish = visible & (pixels[..., 0] > pixels[..., 1] + 30)
         assert reddish.sum() > 500, "grey-matter labels (red) show on the brain"
+
+        # Image + points + a surface; screenshot() in the kernel is what the canvas shows.
+        run_cell(page, 4)
+        shapes = page.locator(".voxlite-root").nth(2)
+        shapes.wait_for(timeout=60_000)
+        shapes.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.voxlite-root')[2]?.dataset.voxliteReported",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
+        run_cell(page, 5)
+        shot = page.locator(".jp-OutputArea-output", has_text="SHOT=").first
+        shot.wait_for(timeout=30_000)
+        assert "(400," in shot.inner_text()
+        shown = canvas_pixels(page, "jupyterlab-shapes", selector=".voxlite-canvas >> nth=2")
+        saved = np.asarray(PILImage.open(jupyterlab.root / "shot.png").convert("RGB")).astype(int)
+        assert saved.shape == shown.shape
+        panel = np.zeros(shown.shape[:2], bool)
+        panel[:40, :120] = True  # HTML over the canvas, not part of the rendering
+        assert np.abs(saved - shown)[~panel].mean() < 2.0, "screenshot() equals the canvas"
         guarded.check_clean()
     finally:
         guarded.close()
