@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from voxlite.site import SiteError, SiteOptions, build_site, find_outside_urls
+from voxlite.site import SiteError, SiteOptions, build_site, csp, find_outside_urls
 from voxlite.site import build as site_build
 from voxlite.site.build import open_distribution, requirement_in_distribution
+from voxlite.site.csp import CONTENT_SECURITY_POLICY
 from voxlite.site.pyodide import (
     CORE_FILES,
     LOCK,
@@ -307,13 +308,15 @@ def test_cdn_site_builds_and_check_lists_the_cdn(tmp_path):
     output = tmp_path / "cdn-site"
     lines = []
     report = build_site(SiteOptions(output=output, pyodide="cdn"), log=lines.append)
-    assert any(line.startswith("[5/7] jupyter lite build") for line in lines)  # progress
+    assert any(line.startswith("[5/8] jupyter lite build") for line in lines)  # progress
     assert (output / site_build.MARKER).exists()
     assert report.total_bytes < 40e6  # no vendored Pyodide
     urls = [url for _, url in find_outside_urls(output)]
     assert any("cdn.jsdelivr.net/pyodide/v0.27.7" in url for url in urls)
     wheels = json.loads(next(output.rglob("pypi/all.json")).read_text())
     assert "voxlite" in wheels and "anywidget" in wheels
+    # Its Content-Security-Policy lets the kernel load Pyodide from the CDN.
+    assert "connect-src 'self' https://cdn.jsdelivr.net;" in (output / "_headers").read_text()
 
 
 def test_cli_build_failure_exits_non_zero_with_the_reason(tmp_path):
@@ -340,3 +343,124 @@ def test_serve_sends_the_mime_types_webassembly_needs(tmp_path):
                            ("pyodide.mjs", "text/javascript")):  # fmt: skip
             with urllib.request.urlopen(f"{url}/{name}") as response:
                 assert response.headers["Content-Type"] == mime
+
+
+# -- the Content-Security-Policy -----------------------------------------------------
+
+
+def jupyterlite_pages(target: Path) -> list[str]:
+    """JupyterLite's own HTML pages (every app), unpacked from jupyterlite-core into target."""
+    import jupyterlite_core
+
+    (app,) = Path(jupyterlite_core.__file__).parent.glob("jupyterlite-app-*.tgz")
+    pages = []
+    with tarfile.open(app) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith(".html"):
+                name = member.name.removeprefix("package/")
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                (target / name).write_bytes(archive.extractfile(member).read())
+                pages.append(name)
+    return sorted(pages)
+
+
+def test_the_policy_allows_only_the_site_and_jupyterlites_own_inline_scripts(tmp_path):
+    directives = dict(part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; "))
+    assert directives["default-src"] == "'self'"
+    assert directives["worker-src"] == directives["connect-src"] == "'self'"
+    assert directives["object-src"] == directives["base-uri"] == "'none'"
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert "http" not in CONTENT_SECURITY_POLICY and "*" not in CONTENT_SECURITY_POLICY
+    # The hashes are those of JupyterLite's pages, for every app it has.
+    pages = jupyterlite_pages(tmp_path)
+    assert {"index.html", "lab/index.html", "notebooks/index.html"} <= set(pages)
+    assert set(csp.JUPYTERLITE_INLINE_SCRIPTS) == {
+        page for page in pages if csp.inline_scripts((tmp_path / page).read_text())
+    }
+    assert csp.unlisted_inline_scripts(tmp_path) == []
+    # JSON data blocks are not scripts; an edited script is no longer allowed.
+    assert csp.inline_scripts('<script type="application/json">{}</script>') == []
+    lab = tmp_path / "lab" / "index.html"
+    lab.write_text(lab.read_text().replace("await import(", "alert(1); await import("))
+    assert csp.unlisted_inline_scripts(tmp_path) == [
+        f"lab/index.html: {csp.script_hash(csp.inline_scripts(lab.read_text())[0])}"
+    ]
+
+
+def test_write_csp_protects_every_page_and_writes_headers(tmp_path):
+    pages = jupyterlite_pages(tmp_path)
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "report.html").write_text("<html><head></head></html>")
+    assert csp.write_csp(tmp_path) == CONTENT_SECURITY_POLICY
+    headers = (tmp_path / "_headers").read_text().splitlines()
+    assert headers[-2:] == ["/*", f"  Content-Security-Policy: {CONTENT_SECURITY_POLICY}"]
+    meta = csp.meta_policy(CONTENT_SECURITY_POLICY)
+    assert "frame-ancestors" not in meta and meta in CONTENT_SECURITY_POLICY
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{meta}">'
+    for page in pages:
+        text = (tmp_path / page).read_text()
+        assert text.count(tag) == 1, page
+        assert text.index(tag) < text.index("<script"), f"{page}: the policy comes first"
+    assert csp.unlisted_inline_scripts(tmp_path) == [], "the scripts are unchanged"
+    lab = (tmp_path / "lab" / "index.html").read_text()
+    assert lab.index("<meta charset") < min(lab.index(tag), 1024), "charset stays first"
+    assert (tmp_path / "files" / "report.html").read_text() == "<html><head></head></html>"
+    # A page with an inline script the policy does not allow stops the build.
+    (tmp_path / "lab" / "extra.html").write_text("<html><head><script>go()</script></head>")
+    with pytest.raises(ValueError, match=r"lab/extra.html: sha256-.*list their hashes"):
+        csp.write_csp(tmp_path)
+
+
+def test_the_docs_show_the_policy():
+    docs = (Path(__file__).parents[1] / "docs" / "site.md").read_text()
+    section = docs.split("## Content-Security-Policy\n", 1)[1]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    assert " ".join(block.split()) == CONTENT_SECURITY_POLICY
+
+
+def test_a_cdn_site_policy_also_names_the_cdn(tmp_path):
+    kernel = {"pyodideUrl": "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/pyodide.js"}
+    config = {"jupyter-config-data": {"litePluginSettings": {site_build.KERNEL_PLUGIN: kernel}}}
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps(config))
+    directives = dict(part.split(" ", 1) for part in csp.site_policy(tmp_path).split("; "))
+    assert directives["script-src"].endswith(" https://cdn.jsdelivr.net")
+    assert directives["connect-src"] == "'self' https://cdn.jsdelivr.net"
+    assert directives["default-src"] == "'self'"
+    kernel["pyodideUrl"] = "./static/pyodide/pyodide.js"
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps(config))
+    assert csp.site_policy(tmp_path) == CONTENT_SECURITY_POLICY
+
+
+def test_serve_sends_the_sites_policy_and_collects_reports(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from voxlite.site import serving
+    from voxlite.site.serve import REPORT_PATH
+
+    (tmp_path / "index.html").write_text("<html></html>")
+    with serving(tmp_path) as url, urllib.request.urlopen(f"{url}/index.html") as response:
+        assert response.headers["Content-Security-Policy"] is None, "not a voxlite site"
+    (tmp_path / site_build.MARKER).write_text("voxlite\n")
+    with serving(tmp_path) as url:
+        for name in ("index.html", "missing.js"):
+            try:
+                response = urllib.request.urlopen(f"{url}/{name}")
+            except urllib.error.HTTPError as error:  # the 404 is covered too
+                response = error
+            assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    reports: list[dict] = []
+    with serving(tmp_path, reports=reports) as url:
+        with urllib.request.urlopen(url) as response:
+            assert response.headers["Content-Security-Policy"] == (
+                f"{CONTENT_SECURITY_POLICY}; report-uri {REPORT_PATH}"
+            )
+        report = {"csp-report": {"effective-directive": "script-src", "blocked-uri": "eval"}}
+        request = urllib.request.Request(
+            url + REPORT_PATH,
+            data=json.dumps(report).encode(),
+            headers={"Content-Type": "application/csp-report"},
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 204
+    assert reports == [report["csp-report"]]

@@ -147,7 +147,7 @@ function render({ model, el }) {
       root.dataset.voxliteFrames = String(frames);
       root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
       // Once the preview is on screen (two frames later), draw the full-quality picture.
-      if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : refreshQuality()));
+      if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : settled()));
       else scheduleFrameReport();
     });
   }
@@ -187,8 +187,10 @@ function render({ model, el }) {
     requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(callback, 0)));
   }
 
-  function refreshQuality() {
+  /** Refined without a new picture (MIP, slices): what is on screen is final. */
+  function settled() {
     root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
+    scheduleFrameReport();
   }
 
   function showError(error) {

@@ -2,6 +2,7 @@
 // a label-map overlay, and point-set and mesh layers. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
+import '@kitware/vtk.js/Rendering/OpenGL/RenderWindow'; // registers the 'WebGL' view
 
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
@@ -9,7 +10,10 @@ import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
 import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
 import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
 import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
-import vtkGenericRenderWindow from '@kitware/vtk.js/Rendering/Misc/GenericRenderWindow';
+import vtkInteractorStyleTrackballCamera from '@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera';
+import vtkRenderWindow from '@kitware/vtk.js/Rendering/Core/RenderWindow';
+import vtkRenderWindowInteractor from '@kitware/vtk.js/Rendering/Core/RenderWindowInteractor';
+import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
 import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
 
 import { colorFunction, opacityFunction, labelFunctions } from './colormaps.js';
@@ -60,10 +64,24 @@ function makeSlicePlanes(renderer) {
 
 export class Scene {
   constructor(container, { background = [0, 0, 0] } = {}) {
-    this.view = vtkGenericRenderWindow.newInstance({ background, listenWindowResize: false });
-    this.view.setContainer(container);
-    this.renderer = this.view.getRenderer();
-    this.renderWindow = this.view.getRenderWindow();
+    this.container = container;
+    this.renderWindow = vtkRenderWindow.newInstance();
+    this.renderer = vtkRenderer.newInstance({ background });
+    this.renderWindow.addRenderer(this.renderer);
+    this.glWindow = this.renderWindow.newAPISpecificView('WebGL');
+    this.glWindow.setContainer(container);
+    // Made before vtk.js asks for it, so vtk.js gets this context back: a drawing buffer
+    // kept after each frame lets a screenshot read the picture without rendering again.
+    const context = this.glWindow.getCanvas().getContext('webgl2', {
+      preserveDrawingBuffer: true, depth: true, alpha: true, powerPreference: 'high-performance',
+    });
+    this.preserved = !!context && context.getContextAttributes().preserveDrawingBuffer;
+    this.renderWindow.addView(this.glWindow);
+    this.interactor = vtkRenderWindowInteractor.newInstance();
+    this.interactor.setInteractorStyle(vtkInteractorStyleTrackballCamera.newInstance());
+    this.interactor.setView(this.glWindow);
+    this.interactor.initialize();
+    this.interactor.bindEvents(container);
 
     this.volumeMapper = vtkVolumeMapper.newInstance();
     this.volumeMapper.setSampleDistance(1.0);
@@ -90,7 +108,7 @@ export class Scene {
     // A new image is first drawn unshaded: the shaded ray-casting shader can take
     // seconds to compile on software or slow GPUs, and a first picture should not wait.
     this.preview = true;
-    this.view.resize();
+    this.resize();
   }
 
   /** Show a new image; keeps the camera when the new image has the same bounds. */
@@ -269,11 +287,11 @@ export class Scene {
     this.renderer.resetCameraClippingRange();
   }
 
-  /** Render and read the picture back: {width, height, rgba} (rows top to bottom). */
+  /** The picture on screen: {width, height, rgba} (rows top to bottom). */
   capture() {
-    this.render();
-    // Read in the same task as the render, before the browser discards the drawing buffer.
-    const source = this.view.getApiSpecificRenderWindow().getCanvas();
+    // Without a kept drawing buffer, render and read in the same task, before it is cleared.
+    if (!this.preserved) this.render();
+    const source = this.glWindow.getCanvas();
     const canvas = document.createElement('canvas');
     canvas.width = source.width;
     canvas.height = source.height;
@@ -292,7 +310,10 @@ export class Scene {
   }
 
   resize() {
-    this.view.resize();
+    const { width, height } = this.container.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    this.glWindow.setSize(Math.max(1, Math.floor(width * ratio)), Math.max(1, Math.floor(height * ratio)));
+    this.render();
   }
 
   render() {
@@ -300,8 +321,11 @@ export class Scene {
   }
 
   destroy() {
-    this.view.setContainer(null);
-    this.view.delete();
+    this.interactor.unbindEvents();
+    this.interactor.delete();
+    this.glWindow.setContainer(null);
+    this.glWindow.delete();
+    this.renderWindow.delete();
   }
 }
 

@@ -62,6 +62,44 @@ def cmd_site_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app_build(args: argparse.Namespace) -> int:
+    from voxlite.app import AppOptions, build_app
+
+    options = AppOptions(
+        output=Path(args.output),
+        demo=not args.no_demo,
+        files=[Path(p) for p in args.files],
+        pyodide=args.pyodide,
+        voxlite_wheel=Path(args.voxlite_wheel) if args.voxlite_wheel else None,
+    )
+    report = build_app(options)
+    print(report.summary())
+    print(f"serve it with:  voxlite app serve {args.output}")
+    return 0
+
+
+def cmd_app_serve(args: argparse.Namespace) -> int:
+    from voxlite.app.build import HEADER_POLICY
+    from voxlite.site.serve import make_server
+
+    app = Path(args.app)
+    if not (app / "index.html").exists():
+        raise FileNotFoundError(f"no app at {app}: build one with `voxlite app build -o {app}`")
+    # The page's own policy, as a header: it then covers the Python worker too.
+    server = make_server(app, args.port, policy=HEADER_POLICY)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    print(f"serving the voxlite app {app.resolve()} at {url}  (Ctrl-C stops)")
+    if (app / "data" / "mni152_t1.nii.gz").exists():
+        print(f"demo: {url}?url=data/mni152_t1.nii.gz")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voxlite",
@@ -69,7 +107,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_site_commands(commands)
+    add_app_commands(commands)
     return parser
+
+
+def add_app_commands(commands: argparse._SubParsersAction) -> None:
+    app = commands.add_parser(
+        "app",
+        help="build and serve the zero-server viewer app",
+        description="A static single-page viewer: drop a file (or a DICOM folder) and see it "
+        "in 3D. Python (Pyodide) reads it in the browser; nothing is uploaded.",
+    )
+    actions = app.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help="build the app (offline: Pyodide vendored)")
+    build.add_argument(
+        "-o",
+        "--output",
+        default="app",
+        help="app folder, replaced atomically (default: %(default)s)",
+    )
+    build.add_argument(
+        "--files",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="data files or folders to serve beside the app, in data/ (open with ?url=data/NAME)",
+    )
+    build.add_argument(
+        "--no-demo", action="store_true", help="leave out the demo data (MNI152 MRI, CT phantom)"
+    )
+    build.add_argument(
+        "--pyodide",
+        default="offline",
+        metavar="SRC",
+        help="'offline' (the fetched cache; default), a Pyodide folder or a release tarball",
+    )
+    build.add_argument(
+        "--voxlite-wheel",
+        metavar="WHL",
+        help="use this voxlite wheel instead of building one from the source tree",
+    )
+    build.set_defaults(run=cmd_app_build)
+
+    serve = actions.add_parser("serve", help="serve a built app on 127.0.0.1")
+    serve.add_argument("app", nargs="?", default="app")
+    serve.add_argument("-p", "--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_app_serve)
 
 
 def add_site_commands(commands: argparse._SubParsersAction) -> None:

@@ -178,8 +178,14 @@ def test_a_saved_state_restores_the_same_view(show, guarded, browser, tmp_path):
     page.mouse.down()
     page.mouse.move(x + 120, y + 60, steps=8)
     page.mouse.up()
-    page.wait_for_function("window.voxlite.saved.length > 0")
-    page.wait_for_timeout(600)
+    # The default camera looks along +y (x = 0); the drag turns it sideways.
+    page.wait_for_function(
+        "window.voxlite.saved.some((s) => s.camera && Math.abs(s.camera.position[0]) > 1)"
+    )
+    settled = -1
+    while settled != page.evaluate("window.voxlite.saved.length"):  # the drag's last camera
+        settled = page.evaluate("window.voxlite.saved.length")
+        page.wait_for_timeout(1000)
     for change in page.evaluate("window.voxlite.saved"):  # the browser's edits reach Python
         viewer.set_state({key: change[key] for key in ("camera", "mode", "cmap") if key in change})
     page.evaluate("window.voxlite.model.set('mode', 'mip')")

@@ -10,6 +10,8 @@ from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_ker
 
 import voxlite
 from voxlite.site import SiteOptions, build_site, find_outside_urls, serving
+from voxlite.site.build import MARKER
+from voxlite.site.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,32 +60,108 @@ def offline_site(tmp_path_factory):
     return output
 
 
-@contextlib.contextmanager
-def notebook_page(site, browser, notebook, run_all=True, viewport=(1280, 900), allowed_errors=()):
-    """``notebook`` open in the site served on 127.0.0.1, its kernel idle (and its cells run).
+# Every violation of the page's Content-Security-Policy, as the page sees it.
+RECORD_VIOLATIONS = """window.voxliteCspViolations = [];
+addEventListener('securitypolicyviolation', (event) => window.voxliteCspViolations.push(
+    `${event.effectiveDirective} ${event.blockedURI} (${event.sourceFile}:${event.lineNumber})`));
+"""
 
-    On leaving, the page must have made no request to another host and logged no error.
+
+@contextlib.contextmanager
+def policed_page(site, browser, viewport=(1280, 900)):
+    """A page on the site served with its Content-Security-Policy, enforced (no bypass).
+
+    Yields (guarded page, url, violations): the page's own violation events (read on
+    leaving) and the reports of the page and of its workers, which the server collects.
     """
-    guarded = GuardedPage(browser, viewport=viewport)
+    guarded = GuardedPage(browser, viewport=viewport, bypass_csp=False)
+    guarded.context.add_init_script(RECORD_VIOLATIONS)
+    reports: list[dict] = []
+    violations: list = []
     try:
-        with serving(site) as url:
-            guarded.page.goto(f"{url}/lab/index.html?path={notebook}")
-            wait_for_idle_kernel(guarded.page)
-            if run_all:
-                guarded.page.evaluate(
-                    "window.jupyterapp.commands.execute('notebook:run-all-cells')"
+        with serving(site, reports=reports) as url:
+            try:
+                yield guarded, url, violations
+            finally:  # also when the test failed: the violations may say why
+                with contextlib.suppress(Exception):  # the page may be gone
+                    violations.extend(guarded.page.evaluate("window.voxliteCspViolations"))
+                    guarded.page.wait_for_timeout(500)  # reports are posted asynchronously
+                violations.extend(
+                    f"reported: {r.get('effective-directive')} {r.get('blocked-uri')} "
+                    f"({r.get('source-file')}:{r.get('line-number')}) in {r.get('document-uri')}"
+                    for r in reports
                 )
-            yield guarded.page
-        guarded.check_clean(allowed_errors)
+                if violations:
+                    print("Content-Security-Policy violations:", *violations, sep="\n  ")
     finally:
         guarded.close()
+
+
+@contextlib.contextmanager
+def notebook_page(site, browser, notebook, run_all=True, viewport=(1280, 900), allowed_errors=()):
+    """``notebook`` open in the site served on 127.0.0.1 with its Content-Security-Policy
+    enforced, its kernel idle (and its cells run).
+
+    On leaving, the page must have made no request to another host, logged no error, and
+    neither the page nor its workers may have violated the policy.
+    """
+    with policed_page(site, browser, viewport) as (guarded, url, violations):
+        response = guarded.page.goto(f"{url}/lab/index.html?path={notebook}")
+        assert response.headers["content-security-policy"].startswith(CONTENT_SECURITY_POLICY)
+        wait_for_idle_kernel(guarded.page)
+        if run_all:
+            guarded.page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        yield guarded.page
+    guarded.check_clean(allowed_errors)
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 def test_offline_site_names_no_other_origin(offline_site):
     assert find_outside_urls(offline_site) == []
 
 
-def test_hello3dworld_renders_with_zero_outside_requests(offline_site, browser):
+def test_offline_site_carries_its_content_security_policy(offline_site):
+    headers = (offline_site / "_headers").read_text()
+    assert f"Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n" in headers
+    meta = meta_policy(CONTENT_SECURITY_POLICY)
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{meta}">'
+    pages = {
+        page.relative_to(offline_site).as_posix(): page.read_text()
+        for page in offline_site.rglob("*.html")
+        if page.relative_to(offline_site).parts[0] != "files"
+    }
+    assert {"index.html", "lab/index.html"} <= set(pages)
+    assert [name for name, text in pages.items() if tag not in text] == []
+    assert unlisted_inline_scripts(offline_site) == []
+
+
+def test_a_violation_of_the_policy_is_seen_in_pages_and_workers(browser, tmp_path):
+    """The detector the site tests rely on: violations in a page and in its worker count."""
+    (tmp_path / MARKER).write_text("a voxlite site: served with the policy\n")
+    (tmp_path / "index.html").write_text("<!doctype html><title>probe</title>")
+    (tmp_path / "worker.js").write_text("importScripts('data:text/javascript,1');")
+    with policed_page(tmp_path, browser) as (guarded, url, violations):
+        guarded.page.goto(f"{url}/index.html")
+        guarded.page.evaluate(
+            """() => new Promise((done) => {
+                const inline = document.createElement('script');
+                inline.textContent = 'window.ran = true';  // no hash allows it
+                document.head.append(inline);
+                const worker = new Worker('worker.js');  // its importScripts is refused
+                worker.onerror = () => done();
+                setTimeout(done, 5000);
+            })"""
+        )
+        assert guarded.page.evaluate("window.ran") is None
+    assert any(v.startswith("script-src-elem inline") for v in violations), violations
+    assert any(v.startswith("reported: script-src-elem inline") for v in violations), violations
+    assert any(
+        v.startswith("reported: ") and " data " in v and v.endswith("/worker.js")
+        for v in violations
+    ), violations
+
+
+def test_hello3dworld_renders_under_the_csp_with_zero_outside_requests(offline_site, browser):
     with notebook_page(offline_site, browser, "Hello3DWorld.ipynb", viewport=(1280, 1000)) as page:
         ct = page.locator(".voxlite-root").first
         ct.wait_for(timeout=180_000)

@@ -6,10 +6,19 @@ are named in a warning. Slices are ordered by the projection of
 ImagePositionPatient on the slice normal (the cross product of the two
 ImageOrientationPatient cosines), and the slice spacing is taken from those
 positions, not from SliceThickness.
+
+Files are not trusted: pydicom reads an element's stated length in one read()
+(which allocates that length before reading), so files are opened through a
+reader that never asks for more than the file holds; the pixel data the headers
+claim (rows x columns x samples x frames x bytes, summed over the slices) is
+checked against the memory budget before any slice is decoded.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,7 +68,17 @@ def read_series(source: Path | Sequence[Path], anonymize: bool = False) -> Image
             f"{_describe(chosen[0][1])} ({len(chosen)} slices), not: {'; '.join(others)}",
             stacklevel=3,
         )
-    return _volume(source, chosen, anonymize)
+    try:
+        return _volume(source, chosen, anonymize)
+    except pydicom_errors() as error:  # header values are decoded lazily, on first use
+        raise ImageIOError(source, f"a DICOM header is corrupt: {error}") from None
+
+
+def pydicom_errors() -> tuple[type[Exception], ...]:
+    """pydicom's exceptions that are not ValueErrors (wrong element lengths)."""
+    from pydicom import errors
+
+    return (errors.BytesLengthException,)
 
 
 def _files_of(source: Path | Sequence[Path]) -> list[Path]:
@@ -78,15 +97,57 @@ def _files_of(source: Path | Sequence[Path]) -> list[Path]:
     return [Path(p) for p in source]
 
 
-def _header(path: Path) -> Any:
-    """The dataset without pixels, or None for a file that is not a DICOM image."""
+class _WithinFile(io.BufferedReader):
+    """A file whose read(n) never asks for more than what is left of it.
+
+    pydicom reads each element with ``read(stated_length)``; a plain file object
+    allocates that many bytes before reading, so a length field of 0xFFFFFFF0 in
+    a 1 kB file would cost 4 GB.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__(io.FileIO(path, "rb"))
+        self.size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self.size - self.tell(), 0))
+        return super().read(size)
+
+
+# Deflated Explicit VR Little Endian: pydicom inflates all of such a file at once,
+# with no limit; deflate inflates 1032 times at most, which bounds what it can cost.
+_DEFLATED = b"1.2.840.10008.1.2.1.99"
+_DEFLATE_RATIO = 1032
+
+
+def _dcmread(path: Path, **options: Any) -> Any:
     import pydicom
 
+    from voxlite.io import ImageIOError, max_bytes
+
+    with _WithinFile(path) as stream:
+        if _DEFLATED in stream.read(1 << 16) and stream.size * _DEFLATE_RATIO > max_bytes():
+            raise ImageIOError(path, f"a deflated DICOM file of {stream.size} bytes could "
+                               "inflate past the memory budget")  # fmt: skip
+        stream.seek(0)
+        return pydicom.dcmread(stream, **options)
+
+
+def _header(path: Path) -> Any:
+    """The dataset without pixels, or None for a file that is not a DICOM image."""
+    from voxlite.io import ImageIOError
+
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True)
-    except (pydicom.errors.InvalidDicomError, OSError, EOFError, ValueError):
-        return None
-    if "ImagePositionPatient" not in dataset or "Rows" not in dataset:
+        dataset = _dcmread(path, stop_before_pixels=True)
+        if "ImagePositionPatient" not in dataset or "Rows" not in dataset:
+            return None
+    except (ImageIOError, MemoryError):  # refused by voxlite, not junk; MemoryError: a bug
+        raise
+    # pydicom raises a dozen kinds for bytes that are not (quite) DICOM: InvalidDicomError,
+    # BytesLengthException (a RuntimeError), struct.error, ValueError, KeyError, ...;
+    # a file of the folder that it cannot parse is not one of the slices.
+    except Exception:
         return None
     return dataset
 
@@ -103,26 +164,23 @@ def _describe(header: Any) -> str:
 
 
 def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Image:
-    import pydicom
+    from voxlite.io import ImageIOError, check_claim
 
-    from voxlite.io import ImageIOError
-
-    first = slices[0][1]
-    try:
-        cosines = np.asarray(first.ImageOrientationPatient, dtype=float).reshape(2, 3)
-    except (AttributeError, ValueError):
-        raise ImageIOError(source, "its slices have no valid ImageOrientationPatient") from None
+    first_path, first = slices[0]
+    cosines = _numbers(first_path, first, "ImageOrientationPatient", 6).reshape(2, 3)
     normal = np.cross(cosines[0], cosines[1])
-    sizes = {(int(h.Rows), int(h.Columns)) for _, h in slices}
+    sizes = {(_count(p, h, "Rows"), _count(p, h, "Columns")) for p, h in slices}
     if len(sizes) > 1:
         raise ImageIOError(source, f"its slices have different sizes {sorted(sizes)}")
-    ordered = sorted(
-        slices,
-        key=lambda item: float(
-            np.dot(np.asarray(item[1].ImagePositionPatient, dtype=float), normal)
-        ),
-    )
-    positions = np.array([np.asarray(h.ImagePositionPatient, float) for _, h in ordered])
+    # Every byte of pixel data the headers claim, before decoding any of it.
+    check_claim(source, sum(_pixel_bytes(p, h) for p, h in slices), what="its slices' headers")
+    placed = sorted(
+        ((float(np.dot(_numbers(p, h, "ImagePositionPatient", 3), normal)), p, h)
+         for p, h in slices),
+        key=lambda item: item[0],
+    )  # fmt: skip
+    ordered = [(p, h) for _, p, h in placed]
+    positions = np.array([_numbers(p, h, "ImagePositionPatient", 3) for p, h in ordered])
     steps = np.diff(positions @ normal)
     if len(ordered) > 1 and np.any(np.abs(steps) < 1e-6):
         raise ImageIOError(source, "two slices share one position (duplicated files?)")
@@ -140,15 +198,21 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
     planes = []
     for path, _ in ordered:
         try:
-            dataset = pydicom.dcmread(path)
+            dataset = _dcmread(path)
             pixels = dataset.pixel_array
         except Exception as error:  # pydicom raises many kinds for bad pixel data
             raise ImageIOError(path, f"cannot decode its pixel data ({error})") from None
         slope = float(dataset.get("RescaleSlope", 1) or 1)
         intercept = float(dataset.get("RescaleIntercept", 0) or 0)
         planes.append((pixels, slope, intercept))
+    if len({pixels.shape for pixels, _, _ in planes}) > 1:
+        raise ImageIOError(source, "its slices decode to different shapes "
+                           f"{sorted({pixels.shape for pixels, _, _ in planes})}")  # fmt: skip
     array = _rescaled(planes)
-    row_spacing, column_spacing = (float(v) for v in first.get("PixelSpacing", [1.0, 1.0]))
+    if "PixelSpacing" in first:
+        row_spacing, column_spacing = _numbers(first_path, first, "PixelSpacing", 2)
+    else:
+        row_spacing = column_spacing = 1.0
     direction = np.column_stack([cosines[0], cosines[1], normal])
     return Image(
         array,
@@ -158,6 +222,43 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
         name=str(first.get("SeriesDescription", "") or "DICOM series"),
         metadata=_metadata(first, anonymize, len(ordered)),
     )
+
+
+def _numbers(path: Path, header: Any, keyword: str, count: int) -> np.ndarray:
+    """``count`` finite numbers from a header field, or an ImageIOError naming it."""
+    from voxlite.io import ImageIOError
+
+    try:
+        value = header.get(keyword)
+        numbers = np.asarray(value if value is not None else [], dtype=float).reshape(-1)
+    except (TypeError, ValueError, OverflowError):
+        numbers = np.empty(0)
+    if numbers.size != count or not np.isfinite(numbers).all():
+        raise ImageIOError(path, f"its {keyword} is not {count} finite numbers: "
+                           f"{header.get(keyword)!r}")  # fmt: skip
+    return numbers
+
+
+def _count(path: Path, header: Any, keyword: str, default: int | None = None) -> int:
+    """A positive integer header field (Rows, Columns, NumberOfFrames, ...)."""
+    from voxlite.io import ImageIOError
+
+    value = header.get(keyword, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        number = 0
+    if number < 1:
+        raise ImageIOError(path, f"its {keyword} is not a positive integer: {value!r}")
+    return number
+
+
+def _pixel_bytes(path: Path, header: Any) -> int:
+    """The bytes of pixels a header claims: rows x columns x samples x frames x bytes."""
+    bits = _count(path, header, "BitsAllocated", 16)
+    return math.prod((_count(path, header, "Rows"), _count(path, header, "Columns"),
+                      _count(path, header, "SamplesPerPixel", 1),
+                      _count(path, header, "NumberOfFrames", 1), (bits + 7) // 8))  # fmt: skip
 
 
 def _rescaled(planes: list[tuple[np.ndarray, float, float]]) -> np.ndarray:

@@ -7,16 +7,28 @@ as the file states them (``metadata["unit"]``), since microscopy is rarely in mm
 
 Zarr's codecs (numcodecs) are compiled, and Pyodide's offline set lacks them:
 OME-Zarr is read in CPython, not in the zero-server site.
+
+The metadata is not trusted: its structure is checked before use, dataset paths
+must stay inside the group, and before reading a level its claimed size is
+checked against the memory budget and its number of chunks against
+:data:`MAX_CHUNKS` (zarr looks each chunk up, present or not: a lying shape of
+10**9 one-voxel chunks would take hours of fill values).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import math
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from voxlite.image import Image
+
+#: At most this many chunks in the level read (4096 chunks of 32**3 voxels = 2**27 voxels).
+MAX_CHUNKS = 1 << 17
+#: At most this many levels in a multiscale image (real pyramids have a handful).
+MAX_LEVELS = 64
 
 
 def is_omezarr(path: Path) -> bool:
@@ -34,21 +46,33 @@ def read(path: Path, level: int = 0) -> Image:
         raise ValueError("reading OME-Zarr needs zarr: pip install zarr") from None
     try:
         group = zarr.open_group(str(path), mode="r")
+        attributes = dict(group.attrs)
     except Exception as error:  # zarr raises several kinds for a folder it cannot open
         raise ValueError(f"not a readable Zarr group ({error})") from None
-    attributes = dict(group.attrs)
-    multiscales = (attributes.get("ome") or attributes).get("multiscales")
+    ome = attributes.get("ome")
+    multiscales = (ome if isinstance(ome, dict) else attributes).get("multiscales")
     if not multiscales:
         raise ValueError("not an OME-Zarr image: no 'multiscales' in its attributes")
-    scales = multiscales[0]
-    axes = [a["name"] if isinstance(a, dict) else str(a) for a in scales.get("axes", [])]
-    datasets = scales["datasets"]
+    scales = multiscales[0] if isinstance(multiscales, list) else None
+    if not isinstance(scales, dict):
+        raise ValueError("its 'multiscales' is not a list of objects")
+    axes_field = scales.get("axes", [])
+    if not isinstance(axes_field, list):
+        raise ValueError(f"its axes {axes_field!r} are not a list")
+    axes = [str(a.get("name")) if isinstance(a, dict) else str(a) for a in axes_field]
+    datasets = scales.get("datasets")
+    if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
+        raise ValueError("its 'datasets' is not a list of objects")
+    if len(datasets) > MAX_LEVELS:
+        raise ValueError(f"{len(datasets)} levels; at most {MAX_LEVELS} are read")
     if not 0 <= level < len(datasets):
         raise ValueError(f"level {level} does not exist: the image has {len(datasets)} levels")
     levels = [_level(group, axes, dataset) for dataset in datasets]
     chosen = levels[level]
-    array = np.asarray(group[datasets[level]["path"]][...])
+    array = _read_array(path, _array(group, chosen["path"]))
     spatial = [axes.index(name) for name in ("z", "y", "x") if name in axes]
+    if len(axes) != array.ndim or len(set(axes)) != len(axes):
+        raise ValueError(f"axes {axes} do not fit an array of shape {array.shape}")
     others = [i for i in range(array.ndim) if i not in spatial]
     array = np.transpose(array, others + spatial)
     while array.ndim > len(spatial):
@@ -56,7 +80,7 @@ def read(path: Path, level: int = 0) -> Image:
             raise ValueError(f"axes {axes}: {array.shape[0]} channels or time points; "
                              "voxlite shows one 3D volume")  # fmt: skip
         array = array[0]
-    unit = next((a.get("unit") for a in scales.get("axes", [])
+    unit = next((a.get("unit") for a in axes_field
                  if isinstance(a, dict) and a.get("name") == "x"), None)  # fmt: skip
     return Image(array, spacing=chosen["spacing"], origin=chosen["origin"],
                  name=str(scales.get("name", "") or path.name),
@@ -64,21 +88,71 @@ def read(path: Path, level: int = 0) -> Image:
                            "levels": levels})  # fmt: skip
 
 
+def _array(group: Any, name: Any) -> Any:
+    """The array at a dataset path, which must name an array inside the group."""
+    import zarr
+
+    parts = PurePosixPath(name).parts if isinstance(name, str) else ()
+    if not parts or parts[0] == "/" or ".." in parts:
+        raise ValueError(f"dataset path {name!r} is not a path inside the group")
+    try:
+        array = group[name]
+    except KeyError:
+        raise ValueError(f"dataset {name!r} is missing") from None
+    except Exception as error:  # zarr: bad metadata raises many kinds
+        raise ValueError(f"dataset {name!r} cannot be opened ({error})") from None
+    if not isinstance(array, zarr.Array):
+        raise ValueError(f"dataset {name!r} is not an array")
+    return array
+
+
+def _read_array(path: Path, array: Any) -> np.ndarray:
+    """All of a zarr array, once its size and its chunk count are known to be sane."""
+    from voxlite.io import check_claim, claimed_bytes
+
+    dtype = np.dtype(array.dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"unsupported data type {dtype}")
+    check_claim(path, claimed_bytes(path, array.shape, dtype.itemsize))
+    chunks = math.prod(-(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, array.chunks,
+                                                                    strict=False))  # fmt: skip
+    if chunks > MAX_CHUNKS:
+        raise ValueError(f"its {chunks} chunks are more than the {MAX_CHUNKS} voxlite reads")
+    try:
+        return np.asarray(array[...])
+    except MemoryError:
+        raise
+    except Exception as error:  # codecs (numcodecs, blosc, zstd) each raise their own kinds
+        raise ValueError(f"its chunks cannot be decoded ({error})") from None
+
+
 def _level(group: Any, axes: list[str], dataset: dict) -> dict[str, Any]:
     scale = [1.0] * len(axes)
     translation = [0.0] * len(axes)
-    for transform in dataset.get("coordinateTransformations", []):
+    transforms = dataset.get("coordinateTransformations", [])
+    if not isinstance(transforms, list) or not all(isinstance(t, dict) for t in transforms):
+        raise ValueError(f"coordinateTransformations {transforms!r} are not a list of objects")
+    for transform in transforms:
         if transform.get("type") == "scale":
-            scale = [float(v) for v in transform["scale"]]
+            scale = _floats(transform.get("scale"), len(axes), "scale")
         elif transform.get("type") == "translation":
-            translation = [float(v) for v in transform["translation"]]
+            translation = _floats(transform.get("translation"), len(axes), "translation")
 
     def xyz(values: list[float], default: float) -> tuple[float, float, float]:
         return tuple(values[axes.index(n)] if n in axes else default for n in ("x", "y", "z"))
 
     return {
-        "path": dataset["path"],
-        "shape": list(group[dataset["path"]].shape),
+        "path": dataset.get("path"),
+        "shape": list(_array(group, dataset.get("path")).shape),
         "spacing": xyz(scale, 1.0),
         "origin": xyz(translation, 0.0),
     }
+
+
+def _floats(values: Any, count: int, what: str) -> list[float]:
+    if not isinstance(values, list) or len(values) != count:
+        raise ValueError(f"{what} {values!r} is not {count} numbers")
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {values!r} is not {count} numbers") from None

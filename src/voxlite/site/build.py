@@ -24,6 +24,7 @@ from packaging.version import Version
 import voxlite
 from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
+from voxlite.site.csp import write_csp
 from voxlite.site.pyodide import (
     KERNEL_PACKAGES,
     Distribution,
@@ -127,6 +128,8 @@ def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> Site
         staging = _staging_dir(output)
         try:
             steps.run("jupyter lite build", lambda: run_jupyterlite(lite_dir, staging))
+            # _headers and a meta tag in each page: docs/site.md, "Content-Security-Policy".
+            steps.run("content security policy", lambda: write_csp(staging))
             steps.run("verify", lambda: verify(staging, offline=offline))
             (staging / MARKER).write_text(f"voxlite {voxlite.__version__}\n")
             steps.run("replace", lambda: replace_atomically(staging, output))
@@ -141,7 +144,16 @@ def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> Site
 class _Steps:
     """Runs named steps, showing progress and turning failures into SiteError."""
 
-    NAMES = ("wheels", "pyodide", "contents", "config", "jupyter lite build", "verify", "replace")
+    NAMES = (
+        "wheels",
+        "pyodide",
+        "contents",
+        "config",
+        "jupyter lite build",
+        "content security policy",
+        "verify",
+        "replace",
+    )
 
     def __init__(self, log: Callable[[str], None]):
         self.log = log
