@@ -21,6 +21,7 @@ from voxlite.site import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
+HOSTILE = "<img src=x onerror=window.pwned=1><script>window.pwned=2</script>"
 START_TIMEOUT = 300_000  # Python's start-up, on a busy 2-core machine
 OPEN_TIMEOUT = 120_000
 
@@ -45,10 +46,12 @@ def data(tmp_path_factory):
     labels = image.replace(array=(image.array > 0).astype(np.uint8) * 2)
     ct = Image(sphere((24, 36, 36), 1200), spacing=(0.7, 0.7, 3.0))
     write_series(ct, folder / "ct_dicom", description="CT app test")
+    write_series(ct, folder / "hostile_dicom", description=HOSTILE)
     return {
         "nifti": voxlite.write_image(image, folder / "sphere.nii.gz"),
         "labels": voxlite.write_image(labels, folder / "sphere_seg.nii.gz"),
         "dicom": folder / "ct_dicom",
+        "hostile": folder / "hostile_dicom",
         "broken": _write(folder / "broken.nii.gz", b"\x1f\x8b\x08 this is not a NIfTI file"),
     }
 
@@ -61,7 +64,7 @@ def _write(path, data):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, data):
     output = tmp_path_factory.mktemp("app") / "app"
-    files = [data["nifti"], data["labels"], data["dicom"]]
+    files = [data["nifti"], data["labels"], data["dicom"], data["hostile"]]
     build_app(AppOptions(output=output, files=files, demo=False), log=lambda line: None)
     return output
 
@@ -184,6 +187,13 @@ def test_url_parameters_open_datasets_beside_the_app(app, browser):
         page.evaluate("window.voxliteApp.openUrls(['data/missing.nii.gz'])")
         page.locator("#error", has_text="404").wait_for()
         assert page.locator("#items li").count() == 3
+
+        # Metadata is text: a series description made of markup is shown, never run.
+        page.evaluate("window.voxliteApp.openUrls(['data/hostile_dicom/'])")
+        page.locator("#meta dd", has_text="onerror").first.wait_for(timeout=OPEN_TIMEOUT)
+        assert metadata(page)["Series description"] == HOSTILE
+        assert page.locator("#side img, #side script, .voxlite-root img").count() == 0
+        assert page.evaluate("window.pwned") is None
 
 
 def test_phone_viewport_touch_rotate_and_pinch(app, browser):

@@ -30,9 +30,10 @@ def read(path: Path) -> Image:
         # numpy reads the header length it is told (version 2: up to 4 GiB) in one
         # read() before refusing headers over 10000 bytes: refuse them before it reads.
         width = 2 if version == (1, 0) else 4
-        length = int.from_bytes(stream.read(width), "little")
-        if length > 10_000:
-            raise ValueError(f"its header length {length} is over numpy's 10000 bytes")
+        field = stream.read(width)
+        length = int.from_bytes(field, "little")
+        if len(field) < width or length > 10_000:
+            raise ValueError(f"its header length {field!r} is cut short or over 10000 bytes")
         stream.seek(-width, 1)
         try:
             shape, fortran_order, dtype = read_header(stream)
