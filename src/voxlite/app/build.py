@@ -28,7 +28,14 @@ from typing import Any
 import voxlite
 from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
-from voxlite.site.pyodide import LOCK, DistributionError, Wheel, _is_test_file, prune, sha256
+from voxlite.site.pyodide import (
+    LOCK,
+    DistributionError,
+    Wheel,
+    _is_test_file,
+    lock_entry,
+    prune,
+)
 
 MARKER = ".voxlite-app"
 PAGE_FILES = ("index.html", "app.js", "app.css", "worker.js")
@@ -202,17 +209,7 @@ def assemble_pyodide(distribution: Any, wheels: list[Wheel], target: Path) -> li
                 f"{wheel.path.name} needs {', '.join(missing)}, which the app does not have"
             )
         copy_wheel(wheel.path, target / wheel.path.name)
-        lock["packages"][wheel.name] = {
-            "name": wheel.name,
-            "version": wheel.version,
-            "file_name": wheel.path.name,
-            "install_dir": "site",
-            "sha256": sha256(target / wheel.path.name),
-            "package_type": "package",
-            "imports": list(wheel.top_level),
-            "depends": depends,
-            "unvendored_tests": False,
-        }
+        lock["packages"][wheel.name] = lock_entry(wheel, target / wheel.path.name, depends)
     lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
     return packages
 

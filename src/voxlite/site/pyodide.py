@@ -274,15 +274,20 @@ def add_wheels(target: Path, wheels: Iterable[Wheel]) -> None:
                     "package of this site nor one of its wheels: add it to the requirements"
                 )
         copy_without_tests(wheel.path, target / wheel.path.name)
-        packages[wheel.name] = {
-            "name": wheel.name,
-            "version": wheel.version,
-            "file_name": wheel.path.name,
-            "install_dir": "site",
-            "sha256": sha256(target / wheel.path.name),
-            "package_type": "package",
-            "imports": list(wheel.top_level),
-            "depends": depends,
-            "unvendored_tests": False,
-        }
+        packages[wheel.name] = lock_entry(wheel, target / wheel.path.name, depends)
     lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+
+def lock_entry(wheel: Wheel, file: Path, depends: list[str]) -> dict[str, Any]:
+    """The pyodide-lock.json entry of a pure wheel copied to ``file``."""
+    return {
+        "name": wheel.name,
+        "version": wheel.version,
+        "file_name": file.name,
+        "install_dir": "site",
+        "sha256": sha256(file),
+        "package_type": "package",
+        "imports": list(wheel.top_level),
+        "depends": depends,
+        "unvendored_tests": False,
+    }
