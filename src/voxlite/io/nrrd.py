@@ -83,7 +83,7 @@ def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
         claimed_bytes,
         decompress_at_most,
         max_bytes,
-        regular_file_beside,  # fmt: skip
+        regular_file_beside,
     )
 
     for field in ("dimension", "type", "encoding", "sizes"):
@@ -92,7 +92,10 @@ def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
     sizes = [int(n) for n in np.atleast_1d(header["sizes"])]
     if header["dimension"] != len(sizes):
         raise ValueError(f"dimension {header['dimension']} but sizes {sizes}")
-    dtype = _determine_datatype(header)
+    try:
+        dtype = _determine_datatype(header)
+    except KeyError:
+        raise ValueError(f"unsupported NRRD type {header['type']!r}") from None
     encoding = str(header["encoding"]).lower()
     claim = check_claim(path, claimed_bytes(path, sizes, dtype.itemsize))
     line_skip = int(header.get("line skip", header.get("lineskip", 0)))
