@@ -13,7 +13,7 @@ claims fails too; the explicit tests at the end use the default 2 GiB budget.
 
 CI runs the derandomized "ci" profile: the same examples on every run and no example
 database (nothing is written into the repository). ``VOXLITE_FUZZ=deep`` runs a random
-search ten times as long. ``-s`` prints how many inputs each reader was given.
+search ten times as long. The module ends by printing how many inputs each reader got.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ pytestmark = pytest.mark.timeout(150)
 
 FUZZ_BUDGET = 1 << 20  # bytes of voxels a fuzzed file may claim (read_image(max_bytes=))
 PEAK_LIMIT = 24 << 20  # tracemalloc peak of one fuzzed read: a few times the budget, at most
-INPUTS: Counter = Counter()  # reader -> inputs tried
-OUTCOMES: Counter = Counter()  # (reader, "image" | "error") -> count
+INPUTS: Counter = Counter()  # sample label -> inputs tried
+OUTCOMES: Counter = Counter()  # (sample label, "image" | "error") -> count
 
 
 def examples(count: int) -> settings:
@@ -219,22 +219,12 @@ def _build_samples(folder: Path) -> dict[str, Sample]:
 
 
 SAMPLES: dict[str, Sample] = {}
+# fmt: off
 LABELS = [
-    "nii",
-    "nii.gz",
-    "nii2",
-    "nrrd",
-    "nrrd-raw",
-    "nrrd-bz2",
-    "nhdr",
-    "mha",
-    "mhd",
-    "npy",
-    "tif",
-    "ome.tif",
-    "dicom",
-    "ome.zarr",
+    "nii", "nii.gz", "nii2", "nrrd", "nrrd-raw", "nrrd-bz2", "nhdr", "mha", "mhd", "npy",
+    "tif", "ome.tif", "dicom", "ome.zarr",
 ]
+# fmt: on
 OUTSIDE = sample_image().array.tobytes()  # "outside.raw", beside the case folder
 
 
@@ -267,32 +257,16 @@ def samples(tmp_path_factory, request):
             )
 
 
+# fmt: off
 READER_OF = {
-    "nii": "nifti",
-    "nii.gz": "nifti",
-    "nii2": "nifti",
-    ".nii": "nifti",
-    ".nii.gz": "nifti",
-    "nrrd": "nrrd",
-    "nrrd-raw": "nrrd",
-    "nrrd-bz2": "nrrd",
-    "nhdr": "nrrd",
-    ".nrrd": "nrrd",
-    ".nhdr": "nrrd",
-    "mha": "metaimage",
-    "mhd": "metaimage",
-    ".mha": "metaimage",
-    ".mhd": "metaimage",
-    "npy": "npy",
-    ".npy": "npy",
-    "tif": "tiff",
-    "ome.tif": "tiff",
-    ".tif": "tiff",
-    "dicom": "dicom",
-    ".dcm": "dicom",
-    "ome.zarr": "omezarr",
+    "nii": "nifti", "nii.gz": "nifti", "nii2": "nifti", ".nii": "nifti", ".nii.gz": "nifti",
+    "nrrd": "nrrd", "nrrd-raw": "nrrd", "nrrd-bz2": "nrrd", "nhdr": "nrrd", ".nrrd": "nrrd",
+    ".nhdr": "nrrd", "mha": "metaimage", "mhd": "metaimage", ".mha": "metaimage",
+    ".mhd": "metaimage", "npy": "npy", ".npy": "npy", "tif": "tiff", "ome.tif": "tiff",
+    ".tif": "tiff", "dicom": "dicom", ".dcm": "dicom", "ome.zarr": "omezarr",
     ".zarr": "omezarr",
 }
+# fmt: on
 
 
 # -- one attempt: write the files, read them, check the outcome -----------------------
@@ -437,47 +411,16 @@ def test_folder_of_junk(names, marker):
 
 # -- NIfTI: header fields --------------------------------------------------------------
 
+# fmt: off
 INT_VALUES = [
-    0,
-    1,
-    -1,
-    2,
-    3,
-    4,
-    7,
-    8,
-    9,
-    255,
-    256,
-    2**15 - 1,
-    -(2**15),
-    2**31 - 1,
-    -(2**31),
-    2**31,
-    2**32 - 1,
-    2**63 - 1,
-    348,
-    352,
-    540,
+    0, 1, -1, 2, 3, 4, 7, 8, 9, 255, 256, 2**15 - 1, -(2**15), 2**31 - 1, -(2**31), 2**31,
+    2**32 - 1, 2**63 - 1, 348, 352, 540,
 ]
 FLOAT_VALUES = [
-    0.0,
-    -0.0,
-    -1.0,
-    1.0,
-    math.nan,
-    math.inf,
-    -math.inf,
-    1e38,
-    -1e38,
-    3.4e38,
-    1e-45,
-    2.0**31,
-    352.0,
-    348.0,
-    1e10,
-    0.5,
+    0.0, -0.0, -1.0, 1.0, math.nan, math.inf, -math.inf, 1e38, -1e38, 3.4e38, 1e-45, 2.0**31,
+    352.0, 348.0, 1e10, 0.5,
 ]
+# fmt: on
 
 
 def _nifti_field(data: bytes, name: str, index: int, value) -> bytes:
@@ -503,32 +446,14 @@ def _nifti_field(data: bytes, name: str, index: int, value) -> bytes:
     return data[:offset] + raw + data[offset + len(raw) :]
 
 
+# fmt: off
 NIFTI_FIELDS = [
-    "dim",
-    "datatype",
-    "bitpix",
-    "pixdim",
-    "vox_offset",
-    "scl_slope",
-    "scl_inter",
-    "qform_code",
-    "sform_code",
-    "quatern_b",
-    "quatern_c",
-    "quatern_d",
-    "qoffset_x",
-    "srow_x",
-    "srow_y",
-    "srow_z",
-    "sizeof_hdr",
-    "magic",
-    "dim_info",
-    "intent_code",
-    "slice_code",
-    "xyzt_units",
-    "slice_start",
-    "slice_end",
+    "dim", "datatype", "bitpix", "pixdim", "vox_offset", "scl_slope", "scl_inter",
+    "qform_code", "sform_code", "quatern_b", "quatern_c", "quatern_d", "qoffset_x", "srow_x",
+    "srow_y", "srow_z", "sizeof_hdr", "magic", "dim_info", "intent_code", "slice_code",
+    "xyzt_units", "slice_start", "slice_end",
 ]
+# fmt: on
 
 
 @st.composite

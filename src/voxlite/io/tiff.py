@@ -49,6 +49,9 @@ def _check_sizes(path: Path, tif) -> None:
     """What the tags claim, against the memory budget and the file, before reading."""
     from voxlite.io import check_claim, claimed_bytes
 
+    # Index the pages first: tifffile's page iteration (which tif.series uses) can loop
+    # forever on an IFD chain that points back at itself; len() detects the cycle.
+    len(tif.pages)
     _check_ome_planes(tif)
     if not tif.series:
         raise ValueError("the TIFF file holds no image")
