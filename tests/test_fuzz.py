@@ -437,6 +437,8 @@ def _nifti_field(data: bytes, name: str, index: int, value) -> bytes:
     offset += base.itemsize * min(index, (dtype.shape or (1,))[0] - 1)
     order = "<" if little else ">"
     if base.kind in "iu":
+        if isinstance(value, float):  # a float drawn for what is an integer in this version
+            value = int(value) if math.isfinite(value) else 0
         bits = 8 * base.itemsize
         raw = (int(value) % 2**bits).to_bytes(base.itemsize, "little" if little else "big")
     elif base.kind == "f":
@@ -798,6 +800,12 @@ DICOM_VALUES = {
 
 
 def _dicom_with(blob: bytes, changes: list[tuple[str, object]]) -> bytes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns about every odd value set here
+        return _dicom_with_quietly(blob, changes)
+
+
+def _dicom_with_quietly(blob: bytes, changes: list[tuple[str, object]]) -> bytes:
     import pydicom
     from pydicom import config
 
@@ -818,8 +826,8 @@ def _dicom_with(blob: bytes, changes: list[tuple[str, object]]) -> bytes:
         out = io.BytesIO()
         dataset.save_as(out, enforce_file_format=False)
         return out.getvalue()
-    except (ValueError, TypeError, OverflowError, struct.error):
-        return blob  # pydicom cannot even write this one: nothing to read
+    except Exception:  # pydicom cannot even write this one: nothing to read
+        return blob
     finally:
         config.settings.writing_validation_mode, config.settings.reading_validation_mode = saved
 

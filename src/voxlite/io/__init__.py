@@ -119,14 +119,14 @@ def claimed_bytes(path: Any, shape: Sequence[Any], itemsize: int, what: str = "i
     return math.prod(sizes) * int(itemsize)
 
 
-def read_at_most(stream: Any, limit: int, chunk: int = 1 << 20) -> bytes:
-    """Up to ``limit`` bytes from a (possibly decompressing) stream, read in chunks.
+def read_at_most(stream: Any, limit: int, prefix: bytes = b"", chunk: int = 1 << 22) -> bytes:
+    """``prefix`` and up to ``limit`` more bytes from a (possibly decompressing) stream.
 
     ``stream.read(n)`` allocates n bytes before reading, so a single read of a size
     taken from a header would allocate what the header claims; chunks make memory
     follow the bytes that are really there.
     """
-    parts = []
+    parts = [prefix]
     remaining = limit
     while remaining > 0:
         part = stream.read(min(chunk, remaining))

@@ -38,6 +38,12 @@ KEPT_FIELDS = (
     "Modality", "SeriesDescription", "StudyDescription", "SeriesInstanceUID",
     "StudyInstanceUID", "BodyPartExamined", "Manufacturer", *PATIENT_FIELDS,
 )  # fmt: skip
+# Every field the reader uses, decoded when a slice's header is read.
+USED_FIELDS = (
+    *KEPT_FIELDS, "ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns",
+    "PixelSpacing", "SpacingBetweenSlices", "SliceThickness", "BitsAllocated",
+    "SamplesPerPixel", "NumberOfFrames",
+)  # fmt: skip
 
 
 def is_dicom(path: Path) -> bool:
@@ -149,6 +155,13 @@ def _header(path: Path) -> Any:
     # a file of the folder that it cannot parse is not one of the slices.
     except Exception:
         return None
+    # An image slice it is. pydicom decodes each field when first read, and raises
+    # (NotImplementedError for an unknown VR, ...) then: decode the ones used now.
+    for keyword in USED_FIELDS:
+        try:
+            dataset.get(keyword)
+        except Exception as error:
+            raise ImageIOError(path, f"its {keyword} cannot be decoded ({error})") from None
     return dataset
 
 
@@ -200,10 +213,11 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
         try:
             dataset = _dcmread(path)
             pixels = dataset.pixel_array
+            rescale = [dataset.get(k) for k in ("RescaleSlope", "RescaleIntercept")]
         except Exception as error:  # pydicom raises many kinds for bad pixel data
             raise ImageIOError(path, f"cannot decode its pixel data ({error})") from None
-        slope = float(dataset.get("RescaleSlope", 1) or 1)
-        intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+        slope = float(rescale[0] or 1)
+        intercept = float(rescale[1] or 0)
         planes.append((pixels, slope, intercept))
     if len({pixels.shape for pixels, _, _ in planes}) > 1:
         raise ImageIOError(source, "its slices decode to different shapes "

@@ -80,7 +80,7 @@ def _read_bytes(path: Path, stream: Any, file_size: int | None) -> tuple[type, b
     # Header and extensions are not voxels: they get the budget and 16 MiB, no more.
     if int(offset) > max_bytes() + (1 << 24) or (file_size is not None and offset > file_size):
         raise ValueError(f"vox_offset = {offset:.0f} is past the end of the file or the budget")
-    head += read_at_most(stream, int(offset) - len(head))
+    head = read_at_most(stream, int(offset) - len(head), prefix=head)
     # 2. The voxels, as nibabel will read them (its shape, dtype and offset).
     proxy = klass.from_bytes(head).dataobj
     claim = claimed_bytes(path, proxy.shape, proxy.dtype.itemsize)
@@ -88,7 +88,7 @@ def _read_bytes(path: Path, stream: Any, file_size: int | None) -> tuple[type, b
     check_claim(path, claim, None if file_size is None else file_size - start)
     if file_size is not None:
         return klass, head
-    blob = head + read_at_most(stream, start + claim - len(head))
+    blob = read_at_most(stream, start + claim - len(head), prefix=head)
     if len(blob) < start + claim:
         raise ValueError(
             f"the file is truncated: its header claims {claim} bytes of voxels from byte "
