@@ -18,7 +18,6 @@ import json
 import shutil
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +31,7 @@ from voxlite.site.pyodide import (
     LOCK,
     DistributionError,
     Wheel,
-    _is_test_file,
+    copy_without_tests,
     lock_entry,
     prune,
 )
@@ -216,24 +215,9 @@ def assemble_pyodide(distribution: Any, wheels: list[Wheel], target: Path) -> li
 
 def copy_wheel(source: Path, target: Path) -> None:
     """Copy a wheel without its test suites and voxlite's demo volumes (RECORD kept valid)."""
-    with (
-        zipfile.ZipFile(source) as archive,
-        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy,
-    ):
-        removed = {
-            name
-            for name in archive.namelist()
-            if _is_test_file(name) or (name.startswith(_WHEEL_DATA) and name.endswith(".nii.gz"))
-        }
-        for info in archive.infolist():
-            if info.filename in removed:
-                continue
-            data = archive.read(info)
-            if info.filename.endswith(".dist-info/RECORD"):
-                lines = data.decode("utf-8").splitlines()
-                kept = [line for line in lines if line.split(",", 1)[0] not in removed]
-                data = ("\n".join(kept) + "\n").encode("utf-8")
-            copy.writestr(info, data)
+    copy_without_tests(
+        source, target, lambda name: name.startswith(_WHEEL_DATA) and name.endswith(".nii.gz")
+    )
 
 
 def page_defaults() -> dict[str, Any]:

@@ -15,7 +15,7 @@ import json
 import re
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
@@ -223,8 +223,11 @@ def _top_level_names(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(roots))
 
 
-def copy_without_tests(source: Path, target: Path) -> None:
-    """Copy a wheel without its test suites (as Pyodide unvendors its packages' tests).
+def copy_without_tests(
+    source: Path, target: Path, also_drop: Callable[[str], bool] = lambda name: False
+) -> None:
+    """Copy a wheel without its test suites (as Pyodide unvendors its packages' tests),
+    nor the files ``also_drop`` names.
 
     RECORD loses the removed files' lines, so the result is still a valid wheel.
     """
@@ -232,7 +235,7 @@ def copy_without_tests(source: Path, target: Path) -> None:
         zipfile.ZipFile(source) as archive,
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy,
     ):
-        removed = {name for name in archive.namelist() if _is_test_file(name)}
+        removed = {n for n in archive.namelist() if _is_test_file(n) or also_drop(n)}
         for info in archive.infolist():
             if info.filename in removed:
                 continue
