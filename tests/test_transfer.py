@@ -14,7 +14,7 @@ def test_webgl_dtypes_travel_unchanged(dtype):
     array = np.arange(24, dtype=dtype).reshape(2, 3, 4)
     payload = encode_image(Image(array))
     assert payload["dtype"] == dtype
-    assert isinstance(payload["data"], bytes)  # a binary buffer, not JSON numbers
+    assert isinstance(payload["data"], memoryview)  # a binary buffer, not JSON numbers
     np.testing.assert_array_equal(np.frombuffer(payload["data"], dtype).reshape(2, 3, 4), array)
 
 

@@ -39,13 +39,20 @@ function sameCamera(a, b) {
   );
 }
 
+/** The full-resolution grid an image payload stands for (itself, unless it is a level). */
+function fullGrid(image) {
+  return image.full || image;
+}
+
 function describe(image) {
   if (!image || !image.shape) return 'No image';
-  const [nz, ny, nx] = image.shape;
-  const spacing = image.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
+  const full = fullGrid(image);
+  const size = (shape) => [...shape].reverse().join(' × ');
+  const spacing = full.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
   const [low, high] = image.range;
   const name = image.name ? `${image.name}\n` : '';
-  return `${name}${nx} × ${ny} × ${nz} ${image.dtype}, spacing ${spacing}\nrange ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
+  const level = image.level && image.level !== 'full' ? `\nvolume shown at ${size(image.shape)} (${image.level})` : '';
+  return `${name}${size(full.shape)} ${image.dtype}, spacing ${spacing}\nrange ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}${level}`;
 }
 
 /** Files dropped on the viewer, folders (a DICOM series) walked recursively. */
@@ -78,7 +85,11 @@ function render({ model, el }) {
   canvasHost.className = 'voxlite-canvas';
   const message = document.createElement('div');
   message.className = 'voxlite-message';
-  root.append(canvasHost, message);
+  const progress = document.createElement('div');
+  progress.className = 'voxlite-progress';
+  progress.hidden = true;
+  progress.innerHTML = '<div class="voxlite-progress-bar"></div><span></span>';
+  root.append(canvasHost, message, progress);
   el.appendChild(root);
   root.style.height = `${model.get('height')}px`;
 
@@ -202,7 +213,7 @@ function render({ model, el }) {
   function refreshPanel() {
     const image = model.get('_image');
     const labels = model.get('_labels');
-    const shape = image && image.shape ? image.shape : [1, 1, 1];
+    const shape = image && image.shape ? fullGrid(image).shape : [1, 1, 1];
     panel.update({
       mode: model.get('mode'),
       cmap: model.get('cmap'),
@@ -260,11 +271,30 @@ function render({ model, el }) {
       return;
     }
     scene.setImage(image);
+    // Benchmarks read this mark: the moment the voxels are a typed array in the page.
+    performance.mark('voxlite:image-received', {
+      detail: { bytes: image.data.byteLength, shape: image.shape, level: image.level },
+    });
     loadLabels();
     scene.setMode(model.get('mode'));
     scene.setSlices(model.get('slices'));
+    scene.setPlanes(model.get('_planes'));
     message.textContent = '';
     root.dataset.voxliteState = 'ready';
+    root.dataset.voxliteLevel = image.level || 'full';
+  }
+
+  /** A bar and a line of text while Python computes a finer level. */
+  function showProgress() {
+    const { text, fraction } = model.get('_progress') || {};
+    progress.hidden = text === undefined;
+    if (progress.hidden) {
+      delete root.dataset.voxliteLoading;
+      return;
+    }
+    root.dataset.voxliteLoading = String(fraction);
+    progress.firstChild.style.width = `${Math.round(100 * fraction)}%`;
+    progress.lastChild.textContent = `${text} ${Math.round(100 * fraction)}%`;
   }
 
   function loadLabels() {
@@ -286,6 +316,8 @@ function render({ model, el }) {
   const handlers = {
     'change:_image': guarded(loadImage),
     'change:_labels': guarded(loadLabels),
+    'change:_planes': guarded(() => scene.setPlanes(model.get('_planes'))),
+    'change:_progress': guarded(showProgress),
     'change:cmap change:window change:level change:opacity change:label_opacity change:gradient_opacity':
       guarded(applyAppearance),
     'change:_geometries': guarded(loadGeometries),
@@ -333,6 +365,7 @@ function render({ model, el }) {
     scene.setLayerSettings(model.get('layers'));
     loadGeometries();
     loadImage();
+    showProgress();
     applyCamera();
     if (model.get('rotate')) spin();
   })();

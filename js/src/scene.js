@@ -50,6 +50,16 @@ export function toImageData(volume) {
   return imageData;
 }
 
+/** A grid without voxels ({shape, spacing, origin, direction}): maps indices to positions. */
+function toGrid({ shape, spacing, origin, direction }) {
+  const grid = vtkImageData.newInstance();
+  grid.setDimensions(shape[2], shape[1], shape[0]);
+  grid.setSpacing(spacing);
+  grid.setOrigin(origin);
+  grid.setDirection(direction);
+  return grid;
+}
+
 function makeSlicePlanes(renderer) {
   return [SlicingMode.I, SlicingMode.J, SlicingMode.K].map((mode) => {
     const mapper = vtkImageMapper.newInstance();
@@ -76,6 +86,7 @@ export class Scene {
       preserveDrawingBuffer: true, depth: true, alpha: true, powerPreference: 'high-performance',
     });
     this.preserved = !!context && context.getContextAttributes().preserveDrawingBuffer;
+    this.maxTextureSide = context ? context.getParameter(context.MAX_3D_TEXTURE_SIZE) : 2048;
     this.renderWindow.addView(this.glWindow);
     this.interactor = vtkRenderWindowInteractor.newInstance();
     this.interactor.setInteractorStyle(vtkInteractorStyleTrackballCamera.newInstance());
@@ -102,6 +113,12 @@ export class Scene {
 
     this.image = null;
     this.labels = null;
+    // An image over the texture budget is shown from a level; `fullGrid` is its
+    // full-resolution grid (no voxels), `planes` its full-resolution slices.
+    this.fullGrid = null;
+    this.planes = [];
+    this.sliceIndices = [0, 0, 0];
+    this.serial = null;
     this.geometries = new Map(); // layer name -> GeometryLayer
     this.layerSettings = {}; // layer name -> {visible, color, opacity, size, cmap}
     this.mode = 'volume';
@@ -111,10 +128,24 @@ export class Scene {
     this.resize();
   }
 
-  /** Show a new image; keeps the camera when the new image has the same bounds. */
+  /**
+   * Show a new image, or a finer level of the same one (same `serial`). Keeps the
+   * camera for a level of the same image, or a new image with the same bounds.
+   */
   setImage(volume) {
+    const tooLarge = volume.shape.find((n) => n > this.maxTextureSide);
+    if (tooLarge) {
+      throw new Error(
+        `a ${[...volume.shape].reverse().join(' × ')} volume does not fit: this browser's GPU takes ` +
+          `3D textures of at most ${this.maxTextureSide} voxels per side. Lower max_voxels, or view a region (image[z0:z1, y0:y1, x0:x1]).`,
+      );
+    }
     const imageData = toImageData(volume);
+    const sameImage = volume.serial !== undefined && volume.serial === this.serial;
     const sameBounds = this.image && sameArray(this.image.getBounds(), imageData.getBounds());
+    if (!sameImage) this.planes = [];
+    this.serial = volume.serial;
+    this.fullGrid = volume.full ? toGrid(volume.full) : imageData;
     this.image = imageData;
     this.volumeMapper.setInputData(imageData, 0);
     this.imagePlanes.forEach(({ mapper }) => mapper.setInputData(imageData));
@@ -128,8 +159,9 @@ export class Scene {
     property.setSpecular(0.2);
     property.setScalarOpacityUnitDistance(0, spacing * 2);
     this.volumeMapper.setSampleDistance(spacing * 0.7);
+    this.applySlices();
     this.updateVisibility(); // before resetting: the camera fits visible props only
-    if (!sameBounds) this.resetCamera();
+    if (!sameBounds && !sameImage) this.resetCamera();
   }
 
   /** Overlay a label map on the same grid, or remove it with null. */
@@ -139,8 +171,7 @@ export class Scene {
     if (this.labels) {
       this.labelMapper.setInputData(this.labels);
       this.labelMapper.setSampleDistance(Math.min(...volume.spacing) * 0.7);
-      this.labelPlanes.forEach(({ mapper, actor }) => {
-        mapper.setInputData(this.labels);
+      this.labelPlanes.forEach(({ actor }) => {
         actor.getProperty().setInterpolationTypeToNearest();
         actor.getProperty().setUseLookupTableScalarRange(true);
       });
@@ -150,6 +181,7 @@ export class Scene {
       property.setAmbient(0.4);
       property.setDiffuse(0.6);
     }
+    this.applySlices();
     this.updateVisibility();
   }
 
@@ -214,10 +246,51 @@ export class Scene {
     this.labelVolume.getProperty().setShade(shade);
   }
 
-  /** Slice positions as voxel indices (i, j, k). */
+  /** Slice positions as voxel indices (i, j, k) of the full-resolution image. */
   setSlices(indices) {
-    this.imagePlanes.forEach(({ mapper }, axis) => mapper.setSlice(indices[axis]));
-    this.labelPlanes.forEach(({ mapper }, axis) => mapper.setSlice(indices[axis]));
+    this.sliceIndices = [...indices];
+    this.applySlices();
+  }
+
+  /** Full-resolution planes ([{axis, index, image, labels?}]) of an image shown from a level. */
+  setPlanes(planes) {
+    this.planes = (planes || []).map(({ axis, index, image, labels }) => ({
+      axis,
+      index,
+      image: toImageData(image),
+      labels: labels && labels.shape ? toImageData(labels) : null,
+    }));
+    this.applySlices();
+  }
+
+  /**
+   * Each slice shows the full-resolution plane at its position when there is one,
+   * else the shown level's nearest slice (until that plane arrives).
+   */
+  applySlices() {
+    if (!this.image) return;
+    this.sliceIndices.forEach((index, axis) => {
+      const plane = this.planes.find((p) => p.axis === axis && p.index === index);
+      const image = this.imagePlanes[axis].mapper;
+      image.setInputData(plane ? plane.image : this.image);
+      image.setSlice(plane ? 0 : this.levelIndex(this.image, axis, index));
+      if (!this.labels) return;
+      const labels = this.labelPlanes[axis].mapper;
+      const fromPlane = plane && plane.labels;
+      labels.setInputData(fromPlane ? plane.labels : this.labels);
+      labels.setSlice(fromPlane ? 0 : this.levelIndex(this.labels, axis, index));
+    });
+  }
+
+  /** The slice of `grid` nearest to full-resolution index `index` along `axis`. */
+  levelIndex(grid, axis, index) {
+    if (grid === this.fullGrid) return index;
+    const ijk = [0, 0, 0];
+    ijk[axis] = index;
+    const position = this.fullGrid.indexToWorld(ijk, [0, 0, 0]);
+    const levelIjk = grid.worldToIndex(position, [0, 0, 0]);
+    const last = grid.getDimensions()[axis] - 1;
+    return Math.min(last, Math.max(0, Math.round(levelIjk[axis])));
   }
 
   /** Replace the point-set and mesh layers (payloads as synced from Python). */

@@ -163,4 +163,8 @@ export const PANEL_CSS = `
 .voxlite-layer { display: flex; align-items: center; gap: 3px; overflow-wrap: anywhere; }
 .voxlite-root.dropping { outline: 3px dashed #6af; outline-offset: -3px; }
 .voxlite-message { position: absolute; inset: auto 6px 6px 6px; color: #fbb; z-index: 3; white-space: pre-wrap; }
+.voxlite-progress { position: absolute; left: 6px; bottom: 6px; width: 220px; z-index: 3; color: #ddd;
+  font: 11px sans-serif; background: rgba(0, 0, 0, 0.55); border-radius: 3px; padding: 3px 6px; }
+.voxlite-progress[hidden] { display: none; }
+.voxlite-progress-bar { height: 3px; background: #4aa3ff; margin-bottom: 2px; transition: width 0.2s; }
 `;

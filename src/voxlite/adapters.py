@@ -198,12 +198,20 @@ def _from_xarray(obj: Any, component: int | None) -> Image:
     )
 
 
-def _from_dask(obj: Any, component: int | None) -> Image:
-    return Image(pick_component(np.asarray(obj.compute()), component))
+def _from_lazy(obj: Any, component: int | None) -> Image:
+    """A dask or zarr array stays lazy: the viewer reads the levels and slices it needs."""
+    if obj.ndim == 4:
+        return Image(_lazy_component(obj, component))
+    return Image(obj if obj.ndim == 3 else np.asarray(obj))
 
 
-def _from_zarr(obj: Any, component: int | None) -> Image:
-    return Image(pick_component(np.asarray(obj[...]), component))
+def _lazy_component(array: Any, component: int | None) -> Any:
+    count = int(array.shape[-1])
+    if component is None and count == 1:
+        component = 0
+    if component is None or not -count <= component < count:
+        pick_component(np.empty((1, 1, 1, count)), component)  # raises the usual error
+    return array[..., component]
 
 
 def _from_arraylike(obj: Any, component: int | None) -> Image:
@@ -220,8 +228,8 @@ _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, int | None], Image]]
     (_is_torch, _from_torch),
     (_is_nibabel, _from_nibabel),
     (_is_xarray, _from_xarray),
-    (_is_dask, _from_dask),
-    (_is_zarr, _from_zarr),
+    (_is_dask, _from_lazy),
+    (_is_zarr, _from_lazy),
     (_is_arraylike, _from_arraylike),
 ]
 

@@ -223,7 +223,7 @@ def surface_from_labels(label_image: Any, label: int = 1, smooth: bool = True) -
         raise ImportError(
             "surfaces from label maps need scikit-image: pip install 'voxlite[surface]'"
         ) from error
-    image = as_image(label_image)
+    image = as_image(label_image).load()
     mask = image.array == label
     if not mask.any():
         present = np.unique(image.array)

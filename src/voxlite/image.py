@@ -4,7 +4,8 @@ An :class:`Image` is a 3D array plus the geometry that places it in physical
 space, following ITK's conventions:
 
 * ``array`` is indexed ``[z, y, x]`` (like ``itk.GetArrayFromImage``), so the
-  last axis varies fastest in memory;
+  last axis varies fastest in memory. It may also be a lazy array (zarr,
+  dask, a memory map), read in parts by the viewer's multiscale display;
 * ``spacing`` and ``origin`` are given in ``(x, y, z)`` order, in millimetres;
 * ``direction`` is a 3x3 matrix whose *columns* are the physical directions of
   the x, y and z index axes, in LPS (left, posterior, superior) space.
@@ -17,12 +18,13 @@ The physical position of the voxel ``array[k, j, i]`` is therefore::
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Image", "as_image"]
+__all__ = ["Image", "as_image", "is_lazy"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -62,7 +64,7 @@ class Image:
     @property
     def shape(self) -> tuple[int, int, int]:
         """Array shape ``(nz, ny, nx)``."""
-        return self.array.shape  # type: ignore[return-value]
+        return tuple(int(n) for n in self.array.shape)  # type: ignore[return-value]
 
     @property
     def size(self) -> tuple[int, int, int]:
@@ -83,6 +85,15 @@ class Image:
             and np.allclose(self.origin, other.origin, atol=tolerance * max(self.spacing))
             and np.allclose(self.direction, other.direction, atol=tolerance)
         )
+
+    @property
+    def lazy(self) -> bool:
+        """True when the voxels are read on demand (zarr, dask): see :func:`is_lazy`."""
+        return is_lazy(self.array)
+
+    def load(self) -> Image:
+        """This image with its voxels in memory as a numpy array (itself if they already are)."""
+        return self.replace(array=np.asarray(self.array)) if self.lazy else self
 
     def replace(self, **changes: Any) -> Image:
         """A copy with some fields changed (the array is not copied)."""
@@ -143,16 +154,32 @@ def pick_component(array: np.ndarray, component: int | None, axis: int = -1) -> 
 # -- validation helpers ------------------------------------------------------
 
 
+def is_lazy(array: Any) -> bool:
+    """An array read on demand (zarr, dask, h5py): indexed in parts, never converted whole.
+
+    Example:
+        >>> is_lazy(np.zeros(3)), is_lazy([1, 2])
+        (False, False)
+    """
+    if isinstance(array, np.ndarray) or not all(
+        hasattr(array, name) for name in ("shape", "dtype", "ndim", "__getitem__")
+    ):
+        return False
+    try:
+        np.dtype(array.dtype)  # torch and other tensor types have dtypes numpy does not know
+    except TypeError:
+        return False
+    return True
+
+
 def _check_array(array: Any) -> np.ndarray:
+    if is_lazy(array) and array.ndim == 3:
+        _check_dtype(np.dtype(array.dtype))
+        if math.prod(array.shape) == 0:
+            raise ValueError(f"the image is empty (shape {tuple(array.shape)})")
+        return array
     array = np.asarray(array)
-    if array.dtype == object:
-        raise TypeError("object arrays cannot be shown; convert to a numeric dtype first")
-    if np.iscomplexobj(array):
-        raise TypeError(
-            f"complex data ({array.dtype}) cannot be shown; pass np.abs(a), a.real or np.angle(a)"
-        )
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"unsupported dtype {array.dtype}: voxlite shows numeric images")
+    _check_dtype(array.dtype)
     if array.size == 0:
         raise ValueError(f"the image is empty (shape {array.shape})")
     if array.ndim == 2:
@@ -161,6 +188,17 @@ def _check_array(array: Any) -> np.ndarray:
         hint = "; a 4D array needs component=" if array.ndim == 4 else ""
         raise ValueError(f"expected a 2D or 3D array, got {array.ndim}D {array.shape}{hint}")
     return array
+
+
+def _check_dtype(dtype: np.dtype) -> None:
+    if dtype.kind == "O":
+        raise TypeError("object arrays cannot be shown; convert to a numeric dtype first")
+    if dtype.kind == "c":
+        raise TypeError(
+            f"complex data ({dtype}) cannot be shown; pass np.abs(a), a.real or np.angle(a)"
+        )
+    if dtype.kind not in "biuf":
+        raise TypeError(f"unsupported dtype {dtype}: voxlite shows numeric images")
 
 
 def _vector3(label: str, value: Any) -> tuple[float, float, float]:

@@ -95,26 +95,34 @@ def value_range(array: np.ndarray) -> tuple[float, float]:
 
 def encode_image(image: Image) -> dict[str, Any]:
     """The synced form of an image: geometry as JSON, voxels as one binary buffer."""
-    return _payload(image, wire_array(image.array))
+    return _payload(image, wire_array(np.asarray(image.array)))
 
 
-def _payload(image: Image, array: np.ndarray) -> dict[str, Any]:
+def grid(image: Image) -> dict[str, Any]:
+    """An image's grid as JSON: shape ``[z, y, x]``, spacing, origin and direction."""
     return {
-        "shape": list(array.shape),
-        "dtype": array.dtype.name,
+        "shape": list(image.shape),
         "spacing": list(image.spacing),
         "origin": list(image.origin),
         # vtk.js wants the direction column-major: the x axis' direction first.
         "direction": image.direction.T.ravel().tolist(),
+    }
+
+
+def _payload(image: Image, array: np.ndarray) -> dict[str, Any]:
+    return {
+        **grid(image),
+        "dtype": array.dtype.name,
         "range": list(value_range(array)),
         "name": image.name,
-        "data": array.tobytes(),
+        # A view of the array's bytes, not a copy: ipywidgets sends it as a binary buffer.
+        "data": memoryview(array).cast("B"),
     }
 
 
 def label_array(image: Image) -> np.ndarray:
     """Validate a label map and return it as uint8 or uint16."""
-    array = image.array
+    array = np.asarray(image.array)
     if array.dtype.kind == "b":
         return array.astype(np.uint8)
     if array.dtype.kind == "f":

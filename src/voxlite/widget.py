@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,11 +26,21 @@ from voxlite.layers import (
     free_name,
     short,
 )
+from voxlite.multiscale import (
+    DEFAULT_MAX_VOXELS,
+    LIMIT_MAX_VOXELS,
+    Levels,
+    Progress,
+    levels_of,
+    plane,
+    run,
+)
 from voxlite.transfer import (
     encode_image,
     encode_labels,
     encode_mesh,
     encode_points,
+    grid,
     label_color,
     to_hex,
 )
@@ -48,6 +61,7 @@ COLORMAPS: dict[str, dict[str, Any]] = json.loads(
 )["colormaps"]
 MODES = ("volume", "mip", "slices")
 STATE_VERSION = 1
+LOADING = "Loading a finer level…"
 # Traits a saved state holds, in the order they are restored (a cmap preset resets
 # window/level, so it comes before them).
 STATE_KEYS = ("mode", "cmap", "window", "level", "opacity", "label_opacity", "gradient_opacity",
@@ -85,6 +99,10 @@ class Viewer(anywidget.AnyWidget):
     _image = traitlets.Dict().tag(sync=True)
     _labels = traitlets.Dict().tag(sync=True)
     _geometries = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # Full-resolution slice planes [x, y, z] of an image shown from a level (slices mode).
+    _planes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # {"text", "fraction"} while a finer level is computed; {} otherwise.
+    _progress = traitlets.Dict().tag(sync=True)
 
     cmap = traitlets.Unicode("grayscale").tag(sync=True)
     """Colormap preset, one of :data:`COLORMAPS` (CT presets also set window/level)."""
@@ -111,6 +129,17 @@ class Viewer(anywidget.AnyWidget):
     layers = traitlets.Dict().tag(sync=True)
     """Settings per layer name: ``{"image": {"visible": True}, "points": {"color": ...}}``."""
     height = traitlets.Int(480).tag(sync=True)
+    max_voxels = traitlets.Int(DEFAULT_MAX_VOXELS)
+    """Voxels per volume texture: a larger image is shown from a level that fits
+    (see :mod:`voxlite.multiscale`), its slices at full resolution."""
+
+    # Python-side state (class defaults: trait observers may run before __init__ ends).
+    _current: Image | None = None
+    _current_labels: Image | None = None
+    _label_colors: dict[int, Any] | None = None
+    _frame: tuple[int, int, bytes] | None = None
+    _loading: asyncio.Task | None = None
+    _serial = 0  # one per image shown: the front end keeps its camera within one
 
     def __init__(
         self,
@@ -137,6 +166,7 @@ class Viewer(anywidget.AnyWidget):
         gradient_opacity: float = 0.0,
         rotate: bool = False,
         state: dict[str, Any] | None = None,
+        max_voxels: int = DEFAULT_MAX_VOXELS,
     ) -> None:
         super().__init__(
             mode=mode,
@@ -148,9 +178,7 @@ class Viewer(anywidget.AnyWidget):
             rotate=rotate,
             height=height,
         )
-        self._current: Image | None = None
-        self._current_labels: Image | None = None
-        self._frame: tuple[int, int, bytes] | None = None
+        self.max_voxels = max_voxels
         self.on_msg(self._on_front_end_message)
         if image is not None:
             self.set_image(image, label_image, component=component, label_colors=label_colors)
@@ -198,25 +226,122 @@ class Viewer(anywidget.AnyWidget):
 
         Everything is validated and encoded before the view changes, so a
         rejected call leaves the viewer as it was.
+
+        An image of more than :attr:`max_voxels` voxels is shown in stages (see
+        :mod:`voxlite.multiscale`): a coarse preview at once, then the finest level
+        that fits, computed in the kernel's event loop while the notebook stays
+        usable (``await viewer.loading`` waits for it), and full-resolution planes
+        in slices mode. Without a running event loop (a script) the level is
+        computed before this returns. A new ``set_image`` cancels a pending level.
+        Lazy images (zarr, dask, ``read_image(..., lazy=True)``) are read only in
+        the parts these stages need.
         """
         new_image = as_image(image, component=component)
-        payload = encode_image(new_image)
-        new_labels, label_payload = self._prepare_labels(new_image, label_image, label_colors)
-        low, high = payload["range"]
-        with self.hold_sync():
-            self._current, self._current_labels = new_image, new_labels
-            self._image = payload
-            self._labels = label_payload
-            self.slices = [n // 2 for n in new_image.size]
-            self._reset_window(low, high)
+        new_labels = self._check_labels(new_image, label_image)
+        self._show(new_image, new_labels, label_colors, reset=True)
 
     def set_label_image(self, label_image: Any, label_colors: dict[int, Any] | None = None) -> None:
         """Overlay a label map on the current image (``None`` removes it)."""
         if self._current is None:
             raise ValueError("set an image before its label map")
-        new_labels, payload = self._prepare_labels(self._current, label_image, label_colors)
-        self._current_labels = new_labels
-        self._labels = payload
+        new_labels = self._check_labels(self._current, label_image)
+        payload = self._label_payload(new_labels, label_colors)
+        planes = self._planes_for(self._current, new_labels, self.slices) if self._staged() else []
+        with self.hold_sync():
+            self._current_labels, self._label_colors = new_labels, label_colors
+            self._labels = payload
+            self._planes = planes
+
+    @property
+    def loading(self) -> asyncio.Task | None:
+        """The task computing a finer level of the image, while it runs (else None)."""
+        return self._loading if self._loading and not self._loading.done() else None
+
+    def _show(self, image: Image, labels: Image | None, label_colors: Any, reset: bool) -> None:
+        """Send an image (its preview, when over the budget) and schedule its refinement."""
+        levels = levels_of(image)
+        staged = levels.needs_levels(self.max_voxels)
+        shown = levels.preview(self.max_voxels) if staged else image.load()
+        payload = self._image_payload(shown, image, "preview" if staged else "full")
+        label_payload = self._label_payload(labels, label_colors)
+        slices = [n // 2 for n in image.size] if reset else self.slices
+        planes = self._planes_for(image, labels, slices) if staged else []
+        self._cancel_loading()
+        with self.hold_sync():
+            self._current, self._current_labels = image, labels
+            self._label_colors = label_colors
+            self._image = payload
+            self._labels = label_payload
+            self._planes = planes
+            self._progress = {"text": LOADING, "fraction": 0.0} if staged else {}
+            self.slices = slices
+            if reset:
+                self._reset_window(*payload["range"])
+        if staged:
+            self._loading = _start(self._refine(levels, self._serial))
+
+    def _refine(self, levels: Levels, serial: int) -> Iterator[None]:
+        """Compute the finest level within the budget, reporting progress, then show it."""
+        try:
+            level = yield from self._with_progress(levels.refined(self.max_voxels))
+            payload = self._image_payload(level, levels.full, "refined", serial)
+        except Exception as error:  # shown in the view; the preview stays
+            self._progress = {}
+            self.send({"type": "error", "message": f"the finer level failed: {error}"})
+            raise
+        preview_window = self._window_for(*self._image["range"])
+        with self.hold_sync():
+            self._image = payload
+            self._progress = {}
+            if (self.window, self.level) == preview_window:  # not changed since: follow the level
+                self._reset_window(*payload["range"])
+
+    def _with_progress(self, steps: Progress) -> Iterator[None]:
+        """Run a level computation, updating the progress bar every 5%."""
+        reported = 0.0
+        while True:
+            try:
+                fraction = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if fraction - reported >= 0.05:
+                reported = fraction
+                self._progress = {"text": LOADING, "fraction": round(fraction, 3)}
+            yield
+
+    def _cancel_loading(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+            self._loading = None
+
+    def _image_payload(
+        self, shown: Image, full: Image, level: str, serial: int | None = None
+    ) -> dict[str, Any]:
+        """An image level's payload, with the full-resolution grid it stands for."""
+        if serial is None:
+            self._serial += 1
+            serial = self._serial
+        return {**encode_image(shown), "full": grid(full), "level": level, "serial": serial}
+
+    def _label_payload(self, labels: Image | None, colors: Any) -> dict[str, Any]:
+        """A label map's payload: at most ``max_voxels``, by nearest voxel (labels stay labels)."""
+        if labels is None:
+            return {}
+        return encode_labels(run(Levels([labels]).refined(self.max_voxels, labels=True)), colors)
+
+    def _planes_for(
+        self, image: Image, labels: Image | None, slices: list[int]
+    ) -> list[dict[str, Any]]:
+        """Full-resolution planes at ``slices`` (needed in slices mode only)."""
+        if self.mode != "slices":
+            return []
+        planes = []
+        for axis, index in enumerate(slices):
+            entry = {"axis": axis, "index": index, "image": encode_image(plane(image, axis, index))}
+            if labels is not None:
+                entry["labels"] = encode_labels(plane(labels, axis, index))
+            planes.append(entry)
+        return planes
 
     # -- layers ----------------------------------------------------------------
 
@@ -481,11 +606,24 @@ class Viewer(anywidget.AnyWidget):
         except (ValueError, TypeError, OSError) as error:  # ImageIOError is a ValueError
             self.send({"type": "error", "message": str(error)})
 
-    def _prepare_labels(
-        self, image: Image, label_image: Any, label_colors: dict[int, Any] | None
-    ) -> tuple[Image | None, dict[str, Any]]:
+    def _staged(self) -> bool:
+        """Is the image shown from a level (over the budget) rather than whole?"""
+        return self._image.get("level", "full") != "full"
+
+    @traitlets.observe("slices", "mode")
+    def _send_planes(self, change: dict[str, Any]) -> None:
+        if self._current is not None and self._staged():
+            self._planes = self._planes_for(self._current, self._current_labels, self.slices)
+
+    @traitlets.observe("max_voxels")
+    def _reshow(self, change: dict[str, Any]) -> None:
+        if self._current is not None:
+            self._show(self._current, self._current_labels, self._label_colors, reset=False)
+
+    def _check_labels(self, image: Image, label_image: Any) -> Image | None:
+        """A label map on the image's grid (a bare array takes the image's geometry)."""
         if label_image is None:
-            return None, {}
+            return None
         labels = as_image(label_image)
         if labels.shape != image.shape:
             raise ValueError(
@@ -501,15 +639,17 @@ class Viewer(anywidget.AnyWidget):
                 f"spacing {labels.spacing} vs {image.spacing}, origin {labels.origin} vs "
                 f"{image.origin}; resample the labels onto the image grid first"
             )
-        return labels, encode_labels(labels, label_colors)
+        return labels
 
     def _reset_window(self, low: float, high: float) -> None:
+        self.window, self.level = self._window_for(low, high)
+
+    def _window_for(self, low: float, high: float) -> tuple[float, float]:
+        """The colormap preset's window/level, else the value range's."""
         preset = COLORMAPS.get(self.cmap, {})
         if "window" in preset:
-            self.window, self.level = preset["window"], preset["level"]
-        else:
-            self.window = max(high - low, 1e-6)
-            self.level = (low + high) / 2
+            return preset["window"], preset["level"]
+        return max(high - low, 1e-6), (low + high) / 2
 
     # -- validation ------------------------------------------------------------
 
@@ -593,11 +733,59 @@ class Viewer(anywidget.AnyWidget):
     def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
         return to_hex(proposal["value"])
 
+    @traitlets.validate("max_voxels")
+    def _valid_max_voxels(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if not 32**3 <= value <= LIMIT_MAX_VOXELS:
+            raise ValueError(
+                f"max_voxels must be {32**3}..{LIMIT_MAX_VOXELS} (512³): a browser tab cannot "
+                f"hold a larger volume texture; got {value}. Larger images are shown from a "
+                "level, their slices at full resolution"
+            )
+        return value
+
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
         if not 64 <= proposal["value"] <= 4096:
             raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
         return proposal["value"]
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the Jupyter kernel this runs in; None outside a kernel.
+
+    ipykernel runs cells inside its event loop, and Pyodide's WebLoop runs tasks
+    between cells. Other running loops (Playwright's, a script's) are not the
+    notebook's: there a level is computed at once.
+    """
+    if sys.platform == "emscripten":
+        return asyncio.get_event_loop()
+    ipython = sys.modules.get("IPython")
+    if ipython is None or getattr(ipython.get_ipython(), "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _start(steps: Iterator[None]) -> asyncio.Task | None:
+    """Run ``steps`` in the kernel's event loop, yielding to it between steps, so that
+    the notebook stays usable while a level loads; outside a kernel, to the end now."""
+    loop = _kernel_loop()
+    if loop is None:
+        for _ in steps:
+            pass
+        return None
+    return loop.create_task(_drain(steps))
+
+
+async def _drain(steps: Iterator[None]) -> None:
+    try:
+        for _ in steps:
+            await asyncio.sleep(0)
+    except Exception:  # already shown in the view by Viewer._refine
+        return
 
 
 def _write_received(folder: Path, files: list[tuple[str, bytes]]) -> list[Path]:

@@ -220,3 +220,66 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
         guarded.check_clean()
     finally:
         guarded.close()
+
+
+LARGE_CELLS = [
+    "import time, numpy as np, voxlite\n"
+    "vol = np.empty((512, 512, 512), np.uint16)  # 256 MB, made plane by plane\n"
+    "y, x = np.ogrid[:512, :512]\n"
+    "for k in range(512):\n"
+    "    vol[k] = ((x - 256) ** 2 + (y - 256) ** 2 + (k - 256) ** 2 < 150**2) * 1000"
+    " + (x % 4 == 0) * 600",
+    # The preview is on screen while this cell sleeps; the finer level follows it.
+    "big = voxlite.view(vol, mode='mip', ui_collapsed=True, height=400)\n"
+    "display(big)\n"
+    "time.sleep(8)",
+]
+
+
+def level_shown(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const root = document.querySelector('.voxlite-root');
+            return root && { level: root.dataset.voxliteLevel, frames: root.dataset.voxliteFrames,
+                             loading: root.dataset.voxliteLoading, state: root.dataset.voxliteState };
+        }"""
+    )
+
+
+def test_a_512_cubed_volume_shows_a_coarse_level_first_then_a_finer_one(jupyterlab, browser):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in LARGE_CELLS]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, jupyterlab.root / "large.ipynb")
+    guarded = GuardedPage(browser, viewport=(1000, 800))
+    page = guarded.page
+    try:
+        page.goto(f"{jupyterlab.url}/lab/tree/large.ipynb")
+        wait_for_idle_kernel(page)
+        run_cell(page, 0)
+        wait_for_idle_kernel(page, timeout=120_000)
+        run_cell(page, 1)
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.voxlite-root');"
+            " return r && r.dataset.voxliteLevel === 'preview' && r.dataset.voxliteFrames >= 1; }",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(300)
+        coarse = canvas_pixels(page, "jupyterlab-512-preview")
+        shown = level_shown(page)
+        assert shown["level"] == "preview", "the kernel was still asleep: no finer level yet"
+        assert shown["loading"] is not None, "progress shows while the level loads"
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.voxlite-root');"
+            " return r && r.dataset.voxliteLevel === 'refined' && !r.dataset.voxliteLoading; }",
+            timeout=120_000,
+        )
+        wait_for_frames(page, int(shown["frames"]) + 1)
+        page.wait_for_timeout(300)
+        fine = canvas_pixels(page, "jupyterlab-512-refined")
+        assert (coarse.max(axis=2) > 60).sum() > 2000 and (fine.max(axis=2) > 60).sum() > 2000
+        assert np.abs(fine - coarse).mean() > 1.0, "the finer level changes the picture"
+        assert level_shown(page)["state"] == "ready"
+        guarded.check_clean()
+    finally:
+        guarded.close()

@@ -204,3 +204,24 @@ def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
         guarded.check_clean()  # a CSP violation would be logged as an error
     finally:
         guarded.close()
+
+
+def test_slices_of_an_image_over_the_budget_come_at_full_resolution(show, guarded):
+    z, _, x = np.ogrid[:96, :96, :96]
+    stripes = np.broadcast_to((x % 2 * 1000 + z * 10).astype(np.uint16), (96, 96, 96))
+    viewer = voxlite.view(stripes, mode="slices", max_voxels=32**3, ui_collapsed=True)
+    assert viewer._image["shape"] == [24, 24, 48]  # the level averages the stripes away
+    page = show(viewer)
+    assert page.evaluate("document.querySelector('.voxlite-root').dataset.voxliteLevel") == (
+        "refined"
+    )
+
+    def column_contrast(pixels):
+        centre = pixels[150:330, 300:600].mean(axis=2)
+        return np.abs(np.diff(centre, axis=1)).mean()
+
+    full = column_contrast(scene_pixels(page, "multiscale-planes"))
+    set_and_render(page, "_planes", [])  # the level's own slices, until planes arrive
+    level = column_contrast(scene_pixels(page, "multiscale-level"))
+    assert full > 20 > level
+    guarded.check_clean()

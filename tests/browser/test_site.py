@@ -40,6 +40,15 @@ print("CHECKS=" + json.dumps(result))
 
 OPEN = "import voxlite\nvoxlite.view(voxlite.data.ct_phantom((32, 28, 28)), height=400)"
 
+# 512³ uint16 (256 MB) in Pyodide's heap, shown from a 128³ preview, then a 256³ level.
+LARGE = """import numpy as np, voxlite
+vol = np.empty((512, 512, 512), np.uint16)
+y, x = np.ogrid[:512, :512]
+for k in range(512):
+    vol[k] = ((x - 256) ** 2 + (y - 256) ** 2 + (k - 256) ** 2 < 150**2) * 1000 + (x % 4 == 0) * 600
+voxlite.view(vol, mode="mip", height=400, ui_collapsed=True)
+"""
+
 
 def write_notebook(path, *cells):
     notebook = nbformat.v4.new_notebook()
@@ -52,7 +61,8 @@ def write_notebook(path, *cells):
 def offline_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     notebooks = [write_notebook(folder / "checks.ipynb", CHECKS),
-                 write_notebook(folder / "open.ipynb", OPEN)]  # fmt: skip
+                 write_notebook(folder / "open.ipynb", OPEN),
+                 write_notebook(folder / "large.ipynb", LARGE)]  # fmt: skip
     output = folder / "_output"
     options = SiteOptions(output=output, notebooks=notebooks)
     report = build_site(options, log=lambda line: None)
@@ -207,6 +217,25 @@ def test_hello3dworld_renders_under_the_csp_with_zero_outside_requests(offline_s
         assert (from_files.max(axis=2) > 40).sum() > 3000, "the NIfTI files are rendered"
         dicom = page.locator(".jp-OutputArea-output", has_text="aortic stent graft")
         assert dicom.count() >= 1, "the DICOM series was read in the browser"
+
+
+def test_a_512_cubed_volume_shows_coarse_then_refined_in_pyodide(offline_site, browser):
+    with notebook_page(offline_site, browser, "large.ipynb") as page:
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.voxlite-root');"
+            " return r && r.dataset.voxliteLevel === 'refined' && !r.dataset.voxliteLoading; }",
+            timeout=300_000,
+        )
+        received = page.evaluate(
+            "performance.getEntriesByName('voxlite:image-received').map((m) => m.detail)"
+        )
+        assert [(m["level"], m["shape"]) for m in received] == [
+            ("preview", [128, 128, 128]),
+            ("refined", [256, 256, 256]),
+        ]
+        page.wait_for_timeout(1000)
+        pixels = canvas_pixels(page, "site-512")
+        assert (pixels.max(axis=2) > 60).sum() > 2000, "the refined level is rendered"
 
 
 def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):

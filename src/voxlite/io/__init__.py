@@ -82,7 +82,7 @@ def max_bytes() -> int:
 
 
 def check_claim(path: Any, claimed: int, available: int | None = None,
-                what: str = "its header") -> int:  # fmt: skip
+                what: str = "its header", budget: bool = True) -> int:  # fmt: skip
     """Refuse a claimed data size over the memory budget or over what the file holds.
 
     ``claimed`` is computed by the caller with Python integers (no overflow);
@@ -91,13 +91,14 @@ def check_claim(path: Any, claimed: int, available: int | None = None,
     """
     if claimed < 0:
         raise ImageIOError(path, f"{what} claims a negative data size ({claimed} bytes)")
-    budget = max_bytes()
-    if claimed > budget:
+    limit = max_bytes()
+    if budget and claimed > limit:
         raise ImageIOError(
             path,
-            f"{what} claims {claimed} bytes of voxels, over the memory budget of {budget} "
-            "bytes (read_image(..., max_bytes=) or the VOXLITE_MAX_BYTES environment variable "
-            "raise it)",
+            f"{what} claims {claimed} bytes of voxels, over the memory budget of {limit} "
+            "bytes. View it without loading it, read_image(..., lazy=True) (OME-Zarr, .nii), "
+            "read a lower level (level=1), or raise the budget: read_image(..., max_bytes=) "
+            "or the VOXLITE_MAX_BYTES environment variable",
         )
     if available is not None and claimed > available:
         raise ImageIOError(
@@ -226,7 +227,10 @@ def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], *,
     """Read an image file, a DICOM folder or a list of DICOM files.
 
     ``options`` go to the DICOM reader (``anonymize=True`` drops patient fields) or
-    the OME-Zarr reader (``level=1`` reads the second scale). ``max_bytes`` is the
+    the OME-Zarr reader (``level=1`` reads the second scale). ``lazy=True`` leaves
+    the voxels of an OME-Zarr or an uncompressed ``.nii`` where they are (a zarr
+    array, a memory map) for the viewer to read the levels and slices it shows;
+    other formats are read whole. ``max_bytes`` is the
     memory budget for this call (default :data:`MAX_BYTES`): a file whose header
     claims more bytes of voxels is refused before anything is allocated.
 
@@ -247,6 +251,7 @@ def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], *,
 def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: Any) -> Image:
     from voxlite.io import dicom
 
+    lazy = options.pop("lazy", False)
     if not isinstance(source, (str, os.PathLike)):
         files = [Path(p) for p in source]
         return _guarded(dicom.read_series, files, Path(files[0]) if files else Path(),
@@ -258,7 +263,7 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
         from voxlite.io import omezarr
 
         if omezarr.is_omezarr(path):
-            return _guarded(omezarr.read, path, **options)
+            return _guarded(omezarr.read, path, lazy=lazy, **options)
         return _guarded(dicom.read_series, path, **options)
     reader = _readers().get(suffix_of(path))
     if reader is None:
@@ -269,7 +274,8 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
             f"unknown image format {suffix_of(path) or '(no suffix)'}; voxlite reads "
             f"{', '.join(SUFFIXES)} files and DICOM folders",
         )
-    return _guarded(reader, path)
+    return _guarded(reader, path, lazy=True) if lazy and suffix_of(path) == ".nii" else _guarded(
+        reader, path)  # fmt: skip
 
 
 def _guarded(reader: Callable[..., Image], source: Any, path: Path | None = None,
@@ -300,7 +306,7 @@ def write_image(image: Any, path: str | os.PathLike) -> Path:
         raise ImageIOError(path, "unknown suffix; write .nii(.gz), .nrrd, .mha, .mhd or .npy")
     if not path.parent.is_dir():
         raise ImageIOError(path, f"the folder {path.parent} does not exist")
-    image = as_image(image)
+    image = as_image(image).load()
     with atomic_target(path) as temporary:
         try:
             writer(image, temporary, final=path)

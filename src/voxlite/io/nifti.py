@@ -26,20 +26,24 @@ _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _HEADER_SIZES = {348: 348, 540: 540, 0x5C010000: 348, 0x1C020000: 540}
 
 
-def read(path: Path) -> Image:
+def read(path: Path, lazy: bool = False) -> Image:
+    """A NIfTI file; ``lazy`` memory-maps an uncompressed, unscaled one instead of reading it."""
     import nibabel
     from nibabel.fileholders import FileHolder
 
     try:
         compressed = _is_gzip(path)
         with gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
-            klass, blob = _read_bytes(path, stream, None if compressed else path.stat().st_size)
+            size = None if compressed else path.stat().st_size
+            klass, blob = _read_bytes(path, stream, size, mapped=lazy)
             # Decompressed, from memory: nibabel cannot read past what was checked. A
             # plain file, whose header, extensions and claimed size passed the same
-            # checks, nibabel reads from disk (no memory map of a file that may go away).
+            # checks, nibabel reads from disk, memory-mapped only when asked (``lazy``:
+            # the caller keeps the file while the image is used).
             source = io.BytesIO(blob) if compressed else stream
-            holder = FileHolder(fileobj=source)
-            nii = klass.from_file_map({"header": holder, "image": holder}, mmap=False)
+            holder = FileHolder(filename=str(path)) if lazy and not compressed else FileHolder(
+                fileobj=source)  # fmt: skip
+            nii = klass.from_file_map({"header": holder, "image": holder}, mmap=lazy and "r")
             array = np.asanyarray(nii.dataobj)
         image = convert(nii.__class__(array, nii.affine, nii.header))
     except (nibabel.filebasedimages.ImageFileError, nibabel.spatialimages.HeaderDataError,
@@ -58,11 +62,14 @@ def _is_gzip(path: Path) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _read_bytes(path: Path, stream: Any, file_size: int | None) -> tuple[type, bytes]:
+def _read_bytes(path: Path, stream: Any, file_size: int | None,
+                mapped: bool = False) -> tuple[type, bytes]:  # fmt: skip
     """The header, its extensions and the voxel bytes it claims, once checked.
 
     ``file_size`` is None for a gzip stream, whose voxels are read here (up to the
     claimed size, no further); for a plain file only the header and extensions are.
+    The voxels of a ``mapped`` plain file without scaling, which stay on disk, may
+    exceed the memory budget.
     """
     import nibabel
 
@@ -85,7 +92,8 @@ def _read_bytes(path: Path, stream: Any, file_size: int | None) -> tuple[type, b
     proxy = klass.from_bytes(head).dataobj
     claim = claimed_bytes(path, proxy.shape, proxy.dtype.itemsize)
     start = int(proxy.offset)
-    check_claim(path, claim, None if file_size is None else file_size - start)
+    on_disk = mapped and file_size is not None and (proxy.slope, proxy.inter) == (1.0, 0.0)
+    check_claim(path, claim, None if file_size is None else file_size - start, budget=not on_disk)
     if file_size is not None:
         return klass, head
     blob = read_at_most(stream, start + claim - len(head), prefix=head)

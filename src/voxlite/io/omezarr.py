@@ -1,7 +1,9 @@
 """OME-Zarr (OME-NGFF 0.4 and 0.5) multiscale images through zarr.
 
-The first (finest) level is read; every level's path, shape and scale is kept in
-``metadata["levels"]`` for multiscale display. Axes named z, y, x are the
+One level is read (the first, finest, by default), or with ``lazy=True`` opened
+and left in the store; every level's path, shape and scale is kept in
+``metadata["levels"]`` for the viewer's multiscale display
+(:func:`stored_levels`). Axes named z, y, x are the
 spatial ones; a single channel or time point is squeezed away. Units are kept
 as the file states them (``metadata["unit"]``), since microscopy is rarely in mm.
 
@@ -39,7 +41,8 @@ def is_omezarr(path: Path) -> bool:
     )
 
 
-def read(path: Path, level: int = 0) -> Image:
+def read(path: Path, level: int = 0, lazy: bool = False) -> Image:
+    """One level of an OME-Zarr image; ``lazy`` leaves its voxels in the store until used."""
     try:
         import zarr
     except ImportError:
@@ -69,23 +72,55 @@ def read(path: Path, level: int = 0) -> Image:
         raise ValueError(f"level {level} does not exist: the image has {len(datasets)} levels")
     levels = [_level(group, axes, dataset) for dataset in datasets]
     chosen = levels[level]
-    array = _read_array(path, _array(group, chosen["path"]))
+    stored = _array(group, chosen["path"])
+    _check_chunks(path, stored, budget=not lazy)
     spatial = [axes.index(name) for name in ("z", "y", "x") if name in axes]
-    if len(axes) != array.ndim or len(set(axes)) != len(axes):
-        raise ValueError(f"axes {axes} do not fit an array of shape {array.shape}")
-    others = [i for i in range(array.ndim) if i not in spatial]
-    array = np.transpose(array, others + spatial)
-    while array.ndim > len(spatial):
-        if array.shape[0] != 1:
-            raise ValueError(f"axes {axes}: {array.shape[0]} channels or time points; "
+    if len(axes) != stored.ndim or len(set(axes)) != len(axes):
+        raise ValueError(f"axes {axes} do not fit an array of shape {stored.shape}")
+    others = [i for i in range(stored.ndim) if i not in spatial]
+    for axis in others:
+        if stored.shape[axis] != 1:
+            raise ValueError(f"axes {axes}: {stored.shape[axis]} channels or time points; "
                              "voxlite shows one 3D volume")  # fmt: skip
-        array = array[0]
+    if lazy and len(spatial) == 3 and others + spatial == list(range(stored.ndim)):
+        array = Squeezed(stored, len(others))  # NGFF puts z, y, x last, in this order
+    else:
+        array = np.transpose(_read_array(stored), others + spatial)
+        array = array.reshape(array.shape[len(others) :])
     unit = next((a.get("unit") for a in axes_field
                  if isinstance(a, dict) and a.get("name") == "x"), None)  # fmt: skip
     return Image(array, spacing=chosen["spacing"], origin=chosen["origin"],
                  name=str(scales.get("name", "") or path.name),
                  metadata={"format": "OME-Zarr", "unit": unit, "level": level,
-                           "levels": levels})  # fmt: skip
+                           "levels": levels, "path": str(path)})  # fmt: skip
+
+
+def stored_levels(image: Image) -> list[Image]:
+    """Every level of the OME-Zarr an image was read from, lazily, finest first ([] if none)."""
+    metadata = image.metadata
+    if metadata.get("format") != "OME-Zarr" or not metadata.get("path"):
+        return []
+    path = Path(metadata["path"])
+    first = int(metadata.get("level", 0))
+    count = len(metadata.get("levels", []))
+    return [image if n == first else read(path, n, lazy=True) for n in range(first, count)]
+
+
+class Squeezed:
+    """A zarr array seen without its leading one-long axes (channel, time), still lazy."""
+
+    def __init__(self, array: Any, leading: int) -> None:
+        self.array, self.leading = array, leading
+        self.shape = tuple(int(n) for n in array.shape[leading:])
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        return np.asarray(self.array[(0,) * self.leading + key])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[...], dtype=dtype)
 
 
 def _array(group: Any, name: Any) -> Any:
@@ -106,18 +141,24 @@ def _array(group: Any, name: Any) -> Any:
     return array
 
 
-def _read_array(path: Path, array: Any) -> np.ndarray:
-    """All of a zarr array, once its size and its chunk count are known to be sane."""
+def _check_chunks(path: Path, array: Any, budget: bool) -> None:
+    """Refuse a level with a data type voxlite cannot show, too many chunks or (to be read
+    whole, ``budget``) more bytes than the memory budget."""
     from voxlite.io import check_claim, claimed_bytes
 
     dtype = np.dtype(array.dtype)
     if dtype.kind not in "biuf":
         raise ValueError(f"unsupported data type {dtype}")
-    check_claim(path, claimed_bytes(path, array.shape, dtype.itemsize))
+    if budget:
+        check_claim(path, claimed_bytes(path, array.shape, dtype.itemsize))
     chunks = math.prod(-(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, array.chunks,
                                                                     strict=False))  # fmt: skip
     if chunks > MAX_CHUNKS:
         raise ValueError(f"its {chunks} chunks are more than the {MAX_CHUNKS} voxlite reads")
+
+
+def _read_array(array: Any) -> np.ndarray:
+    """All of a zarr array (checked by :func:`_check_chunks` first)."""
     try:
         return np.asarray(array[...])
     except MemoryError:

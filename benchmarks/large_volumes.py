@@ -1,0 +1,616 @@
+"""Large volumes in a real JupyterLab: transfer, first frame, a peer, and memory.
+
+    .venv/bin/python benchmarks/large_volumes.py [--runs 1] [--sizes 128 256 512] [--quick]
+
+A JupyterLab server runs on 127.0.0.1 (the kernel is this venv's Python) and Debian's
+chromium, driven by Playwright, opens one fresh notebook per measurement, each in a
+cold browser context with its own kernel (shut down afterwards), so measurements do
+not share caches or memory and their order does not matter. Four figures, each a
+ratio against a baseline measured in the same run:
+
+1. transfer: bytes per second of a 256³ float32 volume from ``voxlite.view`` in the
+   kernel (``time.time()`` before the call) to the voxels being a typed array in the page
+   (the widget's ``performance.mark('voxlite:image-received')``, read as epoch time),
+   against ``np.copy`` of the same array in the kernel (best of 5);
+2. first frame: from triggering the view cell to a non-blank 3D canvas on screen (a
+   page screenshot clipped to the canvas), for smooth uint16 blobs of each size; the
+   largest size over the smallest. For the largest size, also until the widget has
+   finished refining (``data-voxlite-loading`` on ``.voxlite-root`` gone), if it says so;
+3. the same volumes with ipyniivue 2.4.4 (anywidget + NiiVue) in the same server:
+   voxlite's time over the peer's, per size;
+4. memory: peak ``tracemalloc`` while viewing a 512³ uint16 volume (from ``view`` until
+   the widget has finished loading), as (volume + peak) / volume; RSS beside it.
+
+The peer's pure wheels are pinned in peer-requirements.txt (as for site_startup.py);
+those this venv lacks are unzipped into .work/peer-lib, which is on the server's
+PYTHONPATH (nothing is installed into the venv). Any request leaving 127.0.0.1 fails
+the run. Results and the machine description go to benchmarks/results/large_volumes.json.
+Timings are printed, never asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+from PIL import Image as PILImage
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
+sys.path.insert(0, str(HERE))
+
+from machine import describe_machine  # noqa: E402
+from pages import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_idle_kernel  # noqa: E402
+from test_jupyterlab import free_port, lab_extensions_without_jupyterlite, run_cell  # noqa: E402
+
+from voxlite.site.sources import cache_dir, download_pure_wheels  # noqa: E402
+
+WORK = HERE / ".work"
+RESULTS = HERE / "results"
+PEER_LIB = WORK / "peer-lib"
+TIMEOUT = 180.0  # seconds for any one wait in the page
+VIEWPORT = (1280, 1000)
+
+# A smooth blob plus noise, made slab by slab so that making it peaks at about its size.
+VOLUME = """\
+import numpy as np
+n = {n}
+r = np.linspace(-1, 1, n, dtype=np.float32) ** 2
+rng = np.random.default_rng(0)
+vol = np.empty((n, n, n), np.uint16)
+for i in range(n):
+    blob = 3000 * np.exp(-4 * (r[i] + r[:, None] + 0.5 * r[None, :]))
+    vol[i] = blob + rng.integers(0, 300, (n, n), dtype=np.uint16)
+del blob"""
+REPORT = "import json\nprint('BENCH=' + json.dumps({fields}))"
+
+TRANSFER_CELLS = [
+    "import json, time\n"
+    "import numpy as np\n"
+    "import voxlite, voxlite.transfer\n"
+    "vol = np.random.default_rng(0).random(({n}, {n}, {n}), dtype=np.float32)\n"
+    "def best(fn, repeat):\n"
+    "    times = []\n"
+    "    for _ in range(repeat):\n"
+    "        start = time.perf_counter(); fn(); times.append(time.perf_counter() - start)\n"
+    "    return min(times)\n"
+    "copy_s = best(lambda: np.copy(vol), 5)\n"
+    "try:\n"
+    "    encode_s = best(lambda: voxlite.transfer.encode_image(voxlite.as_image(vol)), 3)\n"
+    "except Exception as error:\n"
+    "    encode_s = repr(error)",
+    "import time; t0 = time.time(); v = voxlite.view(vol, ui_collapsed=True, height=300); v",
+    REPORT.format(fields="dict(t0=t0, copy_s=copy_s, encode_s=encode_s, nbytes=vol.nbytes)"),
+]
+VOXLITE_CELLS = [
+    "import voxlite\n" + VOLUME,
+    "voxlite.view(vol, ui_collapsed=True, height=400)",
+]
+NIIVUE_CELLS = [
+    "import ipyniivue, nibabel\n" + VOLUME,
+    "nii = nibabel.Nifti1Image(vol.transpose(2, 1, 0), np.eye(4))\n"
+    "nv = ipyniivue.NiiVue(height=400)\n"
+    "nv.load_volumes([ipyniivue.Volume(data=nii.to_bytes(), name='vol.nii')])\n"
+    "nv.set_slice_type(ipyniivue.SliceType.RENDER)\n"
+    "nv",
+]
+MEMORY_CELLS = [
+    "import resource, tracemalloc\n"
+    "import voxlite\n"
+    + VOLUME
+    + "\nrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024",
+    "tracemalloc.start()\nv = voxlite.view(vol, ui_collapsed=True, height=400)\nv",
+    "rss_now = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize()\n"
+    + REPORT.format(
+        fields="dict(nbytes=vol.nbytes, peak=tracemalloc.get_traced_memory()[1],"
+        " rss_before=rss_before, rss_now=rss_now,"
+        " rss_max=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    ),
+]
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def peer_lib() -> Path:
+    """The peer's wheels this venv lacks (ipyniivue), unzipped into one folder."""
+    if PEER_LIB.exists():
+        shutil.rmtree(PEER_LIB)
+    PEER_LIB.mkdir(parents=True)
+    for wheel in download_pure_wheels(HERE / "peer-requirements.txt", cache_dir() / "peers"):
+        try:
+            importlib.metadata.distribution(wheel.name.split("-")[0])
+        except importlib.metadata.PackageNotFoundError:
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(PEER_LIB)
+    return PEER_LIB
+
+
+@contextmanager
+def jupyterlab(root: Path, pythonpath: Path) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 serving ``root``, as tests/browser runs it."""
+    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--allow-root",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.labextensions_path={extensions}",
+        "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(pythonpath), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    url = f"http://127.0.0.1:{port}"
+    with open(root / "server.log", "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"JupyterLab did not start:\n{(root / 'server.log').read_text()}"
+                        ) from None
+                    time.sleep(0.5)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+# --- one notebook in one cold context -----------------------------------------------------
+
+
+class Session:
+    """Opens one notebook per measurement; keeps what every page saw for the end."""
+
+    def __init__(self, browser, url: str, root: Path) -> None:
+        self.browser, self.url, self.root = browser, url, root
+        self.outside_requests: list[str] = []
+        self.errors: list[str] = []
+        self.count = 0
+
+    @contextmanager
+    def notebook(self, cells: list[str], size: int, name: str) -> Iterator[Any]:
+        """A new notebook of ``cells`` open in its own workspace, context and kernel."""
+        self.count += 1
+        stem = f"{self.count:02d}-{name}-{size}"
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(c.replace("{n}", str(size))) for c in cells]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nbformat.write(notebook, self.root / f"{stem}.ipynb")
+        guarded = GuardedPage(self.browser, viewport=VIEWPORT)
+        page = guarded.page
+        try:
+            page.goto(f"{self.url}/lab/workspaces/{stem}/tree/{stem}.ipynb")
+            wait_for_idle_kernel(page, timeout=TIMEOUT * 1000)
+            yield page
+        finally:
+            try:
+                page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+            except Exception as error:  # the page may have crashed: the server ends it
+                self.errors.append(f"{stem}: shutting the kernel down: {error}")
+            self.outside_requests += guarded.outside_requests
+            self.errors += [f"{stem}: {e}" for e in guarded.errors]
+            guarded.close()
+
+
+def start_cell(page, index: int) -> None:
+    """Run a cell without waiting for it (run_cell waits until the kernel replies)."""
+    page.evaluate(
+        """(index) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            panel.content.activeCellIndex = index;
+            window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
+def bench_output(page) -> dict[str, Any]:
+    """The ``BENCH=`` line a report cell printed."""
+    output = page.locator(".jp-OutputArea-output", has_text="BENCH=").first
+    output.wait_for(timeout=TIMEOUT * 1000)
+    return json.loads(output.inner_text().split("BENCH=", 1)[1].strip().splitlines()[0])
+
+
+def has_content(page) -> bool:
+    """Whether the first output canvas, as on screen, shows something.
+
+    As site_startup.canvas_has_content, a page screenshot clipped to the canvas (an
+    element screenshot would wait for the output area's layout to settle), but counting
+    at least 1 % of the canvas as different from its corner: voxlite's collapsed panel
+    (about 600 pixels) and NiiVue's "loading ..." text are drawn over blank canvases.
+    """
+    canvases = page.locator(".jp-OutputArea-output canvas")
+    box = canvases.first.bounding_box() if canvases.count() else None
+    if not box:
+        return False
+    top, bottom = max(box["y"], 0), min(box["y"] + box["height"], VIEWPORT[1])
+    left, right = max(box["x"], 0), min(box["x"] + box["width"], VIEWPORT[0])
+    if bottom - top < 10 or right - left < 10:
+        return False
+    png = page.screenshot(clip={"x": left, "y": top, "width": right - left, "height": bottom - top})
+    pixels = np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    different = (np.abs(pixels - pixels[2, 2]).max(axis=2) > 40).sum()
+    return bool(different > 0.01 * pixels.shape[0] * pixels.shape[1])
+
+
+def loading(page) -> str:
+    """What voxlite says it is still loading ('' when done or when it does not say)."""
+    return page.evaluate(
+        "() => document.querySelector('.voxlite-root')?.dataset.voxliteLoading || ''"
+    )
+
+
+def first_frame(page, start: float, refine: bool) -> dict[str, float]:
+    """Seconds from ``start`` to a non-blank canvas; with ``refine``, also until voxlite
+    reports that no level is loading any more (only if it was seen loading)."""
+    seen_loading = False
+
+    def shown() -> bool:
+        nonlocal seen_loading
+        seen_loading = seen_loading or (refine and bool(loading(page)))
+        return has_content(page)
+
+    if not poll(page, shown, TIMEOUT - (time.perf_counter() - start)):
+        raise TimeoutError(f"no frame within {TIMEOUT:.0f} s")
+    result = {"first_frame": time.perf_counter() - start}
+    if refine:
+        if not seen_loading:  # the attribute may be set just after the first (coarse) frame
+            seen_loading = poll(page, lambda: bool(loading(page)), 2.0)
+        if seen_loading and poll(page, lambda: not loading(page), TIMEOUT):
+            result["refined"] = time.perf_counter() - start
+    return result
+
+
+def poll(page, test: Callable[[], bool], timeout: float) -> bool:
+    """Whether ``test`` became true within ``timeout`` seconds (tried at least once)."""
+    deadline = time.perf_counter() + timeout
+    while not test():
+        if time.perf_counter() > deadline:
+            return False
+        page.wait_for_timeout(50)
+    return True
+
+
+def received_at(page, size: int) -> float:
+    """Epoch seconds at which the page had the size³ voxels as a typed array."""
+    handle = page.wait_for_function(
+        """(n) => {
+            const mark = performance.getEntriesByName('voxlite:image-received').find(
+                (m) => m.detail && JSON.stringify(m.detail.shape) === JSON.stringify([n, n, n]));
+            return mark ? performance.timeOrigin + mark.startTime : null;
+        }""",
+        arg=size,
+        timeout=TIMEOUT * 1000,
+        polling=20,
+    )
+    return handle.json_value() / 1000
+
+
+# --- the measurements ---------------------------------------------------------------------
+
+
+def run_setup(page) -> None:
+    run_cell(page, 0)  # resolves when the kernel has replied
+    wait_for_idle_kernel(page, timeout=TIMEOUT * 1000)
+
+
+def measure_transfer(session: Session, size: int) -> dict[str, Any]:
+    with session.notebook(TRANSFER_CELLS, size, "transfer") as page:
+        run_setup(page)
+        start_cell(page, 1)
+        received = received_at(page, size)
+        run_cell(page, 2)
+        kernel = bench_output(page)
+    seconds = received - kernel["t0"]
+    encode = kernel["encode_s"]
+    return {
+        "bytes": kernel["nbytes"],
+        "seconds": seconds,
+        "bandwidth": kernel["nbytes"] / seconds,
+        "memcpy_seconds": kernel["copy_s"],
+        "memcpy_bandwidth": kernel["nbytes"] / kernel["copy_s"],
+        "encode_seconds": encode if isinstance(encode, float) else None,
+    }
+
+
+def measure_first_frame(session: Session, tool: str, size: int, refine: bool) -> dict[str, Any]:
+    cells = VOXLITE_CELLS if tool == "voxlite" else NIIVUE_CELLS
+    with session.notebook(cells, size, tool) as page:
+        run_setup(page)
+        start = time.perf_counter()
+        start_cell(page, 1)
+        return first_frame(page, start, refine)
+
+
+def measure_memory(session: Session, size: int) -> dict[str, Any]:
+    with session.notebook(MEMORY_CELLS, size, "memory") as page:
+        run_setup(page)
+        start = time.perf_counter()
+        start_cell(page, 1)
+        shown = first_frame(page, start, refine=True)
+        page.wait_for_timeout(2000)  # anything still on its way
+        run_cell(page, 2)
+        kernel = bench_output(page)
+    return {
+        **shown,
+        "volume_bytes": kernel["nbytes"],
+        "peak_traced_bytes": kernel["peak"],
+        "ratio": (kernel["nbytes"] + kernel["peak"]) / kernel["nbytes"],
+        "rss_max_before": kernel["rss_before"],
+        "rss_max_after": kernel["rss_max"],
+        "rss_now": kernel["rss_now"],
+    }
+
+
+SECONDS = ("seconds", "encode_seconds", "first_frame", "refined")
+
+
+def attempt(label: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A measurement's result, or what went wrong: one failure does not end the run."""
+    started = time.perf_counter()
+    try:
+        result = measure()
+    except Exception as error:
+        result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+    took = time.perf_counter() - started
+    shown = result.get("error") or ", ".join(
+        f"{k} {v:.2f} s" for k, v in result.items() if isinstance(v, float) and k in SECONDS
+    )
+    print(f"  {label}: {shown} ({took:.0f} s)", flush=True)
+    return result
+
+
+def one_run(session: Session, args: argparse.Namespace, run: int) -> dict[str, Any]:
+    tools = ["voxlite", "ipyniivue"] if run % 2 == 0 else ["ipyniivue", "voxlite"]
+    frames: dict[str, dict[int, dict[str, Any]]] = {tool: {} for tool in tools}
+    result: dict[str, Any] = {
+        "transfer": attempt(
+            f"transfer {args.transfer_size}³",
+            partial(measure_transfer, session, args.transfer_size),
+        ),
+        "first_frame": frames,
+    }
+    for size in args.sizes:  # both tools at one size, one after the other: the same load
+        for tool in tools:
+            refine = tool == "voxlite" and size == max(args.sizes)
+            frames[tool][size] = attempt(
+                f"{tool} {size}³", partial(measure_first_frame, session, tool, size, refine)
+            )
+    result["memory"] = attempt(
+        f"memory {args.memory_size}³", partial(measure_memory, session, args.memory_size)
+    )
+    return result
+
+
+# --- summary and report -------------------------------------------------------------------
+
+
+def median_of(results: list[dict[str, Any]], key: str) -> float | None:
+    """The median of ``key`` over the runs where it was measured (None if never)."""
+    values = [r[key] for r in results if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def summarize(runs: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
+    transfer = {
+        key: median_of([r["transfer"] for r in runs], key)
+        for key in ("bandwidth", "memcpy_bandwidth", "seconds", "encode_seconds")
+    }
+    frames = {
+        tool: {
+            size: {
+                key: median_of([r["first_frame"][tool][size] for r in runs], key)
+                for key in ("first_frame", "refined")
+            }
+            for size in sizes
+        }
+        for tool in ("voxlite", "ipyniivue")
+    }
+    memory = {
+        key: median_of([r["memory"] for r in runs], key)
+        for key in ("ratio", "peak_traced_bytes", "volume_bytes", "rss_max_before", "rss_max_after")
+    }
+    voxlite = {size: frames["voxlite"][size]["first_frame"] for size in sizes}
+    peer = {size: frames["ipyniivue"][size]["first_frame"] for size in sizes}
+    return {
+        "transfer": transfer,
+        "first_frame": frames,
+        "memory": memory,
+        "ratios": {
+            "transfer_vs_memcpy": ratio(transfer["bandwidth"], transfer["memcpy_bandwidth"]),
+            "largest_vs_smallest": ratio(voxlite[sizes[-1]], voxlite[sizes[0]]),
+            "voxlite_vs_ipyniivue": {size: ratio(voxlite[size], peer[size]) for size in sizes},
+            "memory_vs_volume": memory["ratio"],
+        },
+    }
+
+
+def cell(value: float | None, digits: int = 2, width: int = 9) -> str:
+    return f"{'-' if value is None else f'{value:.{digits}f}':>{width}}"
+
+
+def print_table(summary: dict[str, Any], args: argparse.Namespace) -> None:
+    ratios, transfer, memory = summary["ratios"], summary["transfer"], summary["memory"]
+    frames = summary["first_frame"]
+    small, large = args.sizes[0], args.sizes[-1]
+    gb = 1e9
+    rows = [
+        (
+            f"transfer {args.transfer_size}³ float32 (GB/s)",
+            cell(ratio(transfer["bandwidth"], gb), 3),
+            f"memcpy {cell(ratio(transfer['memcpy_bandwidth'], gb), 2, 6)}",
+            cell(ratios["transfer_vs_memcpy"], 3),
+            "≥ 0.5",
+        ),
+        ("  view → received (s)", cell(transfer["seconds"]), "", "", ""),
+        ("  encode in Python (s)", cell(transfer["encode_seconds"]), "", "", ""),
+    ]
+    for size in args.sizes:
+        rows.append(
+            (
+                f"first frame {size}³ uint16 (s)",
+                cell(frames["voxlite"][size]["first_frame"]),
+                f"niivue {cell(frames['ipyniivue'][size]['first_frame'], 2, 6)}",
+                cell(ratios["voxlite_vs_ipyniivue"][size]),
+                "≤ 1.0",
+            )
+        )
+        if frames["voxlite"][size]["refined"] is not None:
+            rows.append((f"  {size}³ refined (s)", cell(frames["voxlite"][size]["refined"])))
+    rows.append(
+        (f"first frame {large}³ / {small}³", "", "", cell(ratios["largest_vs_smallest"]), "≤ 1.5")
+    )
+    mib = 2**20
+    rows += [
+        (
+            f"peak memory {args.memory_size}³ uint16 (x volume)",
+            "",
+            "",
+            cell(ratios["memory_vs_volume"]),
+            "≤ 1.5",
+        ),
+        (
+            "  tracemalloc peak / volume (MiB)",
+            cell(ratio(memory["peak_traced_bytes"], mib), 0),
+            f"volume {cell(ratio(memory['volume_bytes'], mib), 0, 6)}",
+        ),
+        (
+            "  max RSS before / after view (MiB)",
+            cell(ratio(memory["rss_max_before"], mib), 0),
+            f"after  {cell(ratio(memory['rss_max_after'], mib), 0, 6)}",
+        ),
+    ]
+    runs = f"median of {args.runs}" if args.runs > 1 else "1 run"
+    print(f"\n{f'figure ({runs})':40} {'voxlite':>9}   {'baseline':<14} {'ratio':>9}  target")
+    for row in rows:
+        label, value, baseline, *rest = (*row, "", "", "", "")[:5]
+        print(f"{label:40} {value:>9}   {baseline:<14} {rest[0]:>9}  {rest[1]}".rstrip())
+
+
+def write_results(runs, summary, session: Session, args: argparse.Namespace) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "large_volumes.json"
+    out.write_text(
+        json.dumps(
+            {
+                "volumes": {
+                    "transfer": f"{args.transfer_size}^3 float32, uniform noise",
+                    "first_frame": f"{args.sizes} ^3 uint16, smooth blob + noise",
+                    "memory": f"{args.memory_size}^3 uint16, smooth blob + noise",
+                },
+                "runs": args.runs,
+                "raw": runs,
+                "median": summary,
+                "targets": {
+                    "transfer_vs_memcpy": ">= 0.5",
+                    "largest_vs_smallest": "<= 1.5",
+                    "voxlite_vs_ipyniivue": "<= 1.0",
+                    "memory_vs_volume": "<= 1.5",
+                },
+                "outside_requests": session.outside_requests,
+                "page_errors": session.errors,
+                "seconds_total": args.took,
+                "machine": describe_machine(),
+            },
+            indent=2,
+        )
+    )
+    return out
+
+
+def lab_root() -> Path:
+    """A fresh server root whose user settings turn JupyterLab's news toast off."""
+    root = WORK / "large-lab"
+    if root.exists():
+        shutil.rmtree(root)
+    settings = root / ".config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="runs (median when > 1)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--transfer-size", type=int, default=256)
+    parser.add_argument("--memory-size", type=int, default=512)
+    parser.add_argument("--quick", action="store_true", help="small volumes: checks the harness")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.transfer_size, args.memory_size = [32, 64], 64, 64
+    args.sizes = sorted(args.sizes)
+    from playwright.sync_api import sync_playwright
+
+    began = time.perf_counter()
+    root = lab_root()
+    runs: list[dict[str, Any]] = []
+    with jupyterlab(root, peer_lib()) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        session = Session(browser, url, root)
+        try:
+            for run in range(args.runs):
+                print(f"run {run + 1} of {args.runs}", flush=True)
+                runs.append(one_run(session, args, run))
+        finally:
+            browser.close()
+    args.took = time.perf_counter() - began
+    summary = summarize(runs, args.sizes)
+    print_table(summary, args)
+    out = write_results(runs, summary, session, args)
+    print(f"\nwrote {out} ({args.took / 60:.1f} min)")
+    if session.errors:
+        print(f"{len(session.errors)} page error(s), in the JSON; the first: {session.errors[0]}")
+    if session.outside_requests:
+        sys.exit(f"FAILED: requests left 127.0.0.1: {session.outside_requests}")
+
+
+if __name__ == "__main__":
+    main()
