@@ -240,8 +240,9 @@ def level_shown(page) -> dict:
     return page.evaluate(
         """() => {
             const root = document.querySelector('.voxlite-root');
-            return root && { level: root.dataset.voxliteLevel, frames: root.dataset.voxliteFrames,
-                             loading: root.dataset.voxliteLoading, state: root.dataset.voxliteState };
+            const { voxliteLevel, voxliteFrames, voxliteLoading, voxliteState } = root.dataset;
+            return { level: voxliteLevel, frames: voxliteFrames, loading: voxliteLoading,
+                     state: voxliteState };
         }"""
     )
 
