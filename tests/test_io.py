@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from samples import write_ome_zarr
 
 import voxlite
 from voxlite import Image, ImageIOError, read_image, write_image
@@ -258,24 +259,6 @@ def test_imagej_tiff_stack_with_voxel_size(tmp_path):
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), stack)
     (tmp_path / "bad.tif").write_bytes(b"II*\x00garbage")
     expect_error(tmp_path / "bad.tif", "bad.tif: cannot read it")
-
-
-def write_ome_zarr(path, levels, scale, translation, axes=("z", "y", "x")):
-    import zarr
-
-    group = zarr.open_group(str(path), mode="w", zarr_format=2)
-    datasets = []
-    for index, level in enumerate(levels):
-        group.create_array(str(index), data=level, chunks=level.shape)
-        factor = 2**index
-        datasets.append({"path": str(index), "coordinateTransformations": [
-            {"type": "scale", "scale": [s * factor for s in scale]},
-            {"type": "translation", "translation": list(translation)}]})  # fmt: skip
-    group.attrs["multiscales"] = [{
-        "version": "0.4", "name": "cells",
-        "axes": [{"name": n, "type": "space", "unit": "micrometer"} for n in axes],
-        "datasets": datasets,
-    }]  # fmt: skip
 
 
 def test_ome_zarr_levels_and_geometry(tmp_path):

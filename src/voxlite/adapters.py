@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.image import Image, pick_component
+from voxlite.image import Image, is_lazy, pick_component
 
 __all__ = ["affine_to_lps_geometry", "convert"]
 
@@ -91,14 +91,6 @@ def _is_nibabel(obj: Any) -> bool:
 
 def _is_xarray(obj: Any) -> bool:
     return hasattr(obj, "dims") and hasattr(obj, "coords") and hasattr(obj, "transpose")
-
-
-def _is_dask(obj: Any) -> bool:
-    return hasattr(obj, "compute") and hasattr(obj, "chunks") and hasattr(obj, "dask")
-
-
-def _is_zarr(obj: Any) -> bool:
-    return _module_of(obj).startswith("zarr") and hasattr(obj, "shape")
 
 
 def _is_path(obj: Any) -> bool:
@@ -199,7 +191,8 @@ def _from_xarray(obj: Any, component: int | None) -> Image:
 
 
 def _from_lazy(obj: Any, component: int | None) -> Image:
-    """A dask or zarr array stays lazy: the viewer reads the levels and slices it needs."""
+    """A lazy array (zarr, dask, h5py) stays lazy: the viewer reads the levels and slices
+    it needs."""
     if obj.ndim == 4:
         return Image(_lazy_component(obj, component))
     return Image(obj if obj.ndim == 3 else np.asarray(obj))
@@ -228,8 +221,7 @@ _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, int | None], Image]]
     (_is_torch, _from_torch),
     (_is_nibabel, _from_nibabel),
     (_is_xarray, _from_xarray),
-    (_is_dask, _from_lazy),
-    (_is_zarr, _from_lazy),
+    (is_lazy, _from_lazy),
     (_is_arraylike, _from_arraylike),
 ]
 

@@ -246,7 +246,11 @@ class Viewer(anywidget.AnyWidget):
             raise ValueError("set an image before its label map")
         new_labels = self._check_labels(self._current, label_image)
         payload = self._label_payload(new_labels, label_colors)
-        planes = self._planes_for(self._current, new_labels, self.slices) if self._staged() else []
+        planes = (
+            self._planes_for(self._current, new_labels, self.slices, reuse=False)
+            if self._staged()
+            else []
+        )
         with self.hold_sync():
             self._current_labels, self._label_colors = new_labels, label_colors
             self._labels = payload
@@ -262,7 +266,8 @@ class Viewer(anywidget.AnyWidget):
         levels = levels_of(image)
         staged = levels.needs_levels(self.max_voxels)
         shown = levels.preview(self.max_voxels) if staged else image.load()
-        payload = self._image_payload(shown, image, "preview" if staged else "full")
+        serial = None if reset else self._serial  # the same image keeps its camera
+        payload = self._image_payload(shown, image, "preview" if staged else "full", serial)
         label_payload = self._label_payload(labels, label_colors)
         slices = [n // 2 for n in image.size] if reset else self.slices
         planes = self._planes_for(image, labels, slices) if staged else []
@@ -330,16 +335,22 @@ class Viewer(anywidget.AnyWidget):
         return encode_labels(run(Levels([labels]).refined(self.max_voxels, labels=True)), colors)
 
     def _planes_for(
-        self, image: Image, labels: Image | None, slices: list[int]
+        self, image: Image, labels: Image | None, slices: list[int], reuse: bool = True
     ) -> list[dict[str, Any]]:
-        """Full-resolution planes at ``slices`` (needed in slices mode only)."""
+        """Full-resolution planes at ``slices`` (in slices mode only); planes already sent
+        for this image are reused, so moving one slice reads one plane."""
         if self.mode != "slices":
             return []
+        serial = self._serial
+        sent = {(p["axis"], p["index"]): p for p in self._planes if p["serial"] == serial}
         planes = []
         for axis, index in enumerate(slices):
-            entry = {"axis": axis, "index": index, "image": encode_image(plane(image, axis, index))}
-            if labels is not None:
-                entry["labels"] = encode_labels(plane(labels, axis, index))
+            entry = sent.get((axis, index)) if reuse else None
+            if entry is None:
+                entry = {"axis": axis, "index": index, "serial": serial,
+                         "image": encode_image(plane(image, axis, index))}  # fmt: skip
+                if labels is not None:
+                    entry["labels"] = encode_labels(plane(labels, axis, index))
             planes.append(entry)
         return planes
 
