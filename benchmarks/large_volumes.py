@@ -259,8 +259,9 @@ def has_content(page) -> bool:
 
     As site_startup.canvas_has_content, a page screenshot clipped to the canvas (an
     element screenshot would wait for the output area's layout to settle), but counting
-    at least 1 % of the canvas as different from its corner: voxlite's collapsed panel
-    (about 600 pixels) and NiiVue's "loading ..." text are drawn over blank canvases.
+    at least 1 % of the canvas as different from its corner, by a smaller step (NiiVue
+    renders these blobs dim): voxlite's collapsed panel (about 600 pixels) and NiiVue's
+    "loading ..." text are drawn over blank canvases.
     """
     canvases = page.locator(".jp-OutputArea-output canvas")
     box = canvases.first.bounding_box() if canvases.count() else None
@@ -272,7 +273,7 @@ def has_content(page) -> bool:
         return False
     png = page.screenshot(clip={"x": left, "y": top, "width": right - left, "height": bottom - top})
     pixels = np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    different = (np.abs(pixels - pixels[2, 2]).max(axis=2) > 40).sum()
+    different = (np.abs(pixels - pixels[2, 2]).max(axis=2) > 10).sum()
     return bool(different > 0.01 * pixels.shape[0] * pixels.shape[1])
 
 

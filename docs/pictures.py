@@ -1,6 +1,6 @@
 """Render the README's pictures with the real widget in headless Chromium.
 
-    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png and layers.png
+    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png, layers.png, multiscale.png
 
 Renders each viewer's standalone page (Viewer.save_html): the same bundle, state
 and buffers as in a notebook, served on 127.0.0.1.
@@ -79,6 +79,34 @@ def layers_view() -> voxlite.Viewer:
     return viewer
 
 
+def multiscale_views() -> list[voxlite.Viewer]:
+    """A CT over the texture budget: its preview, its refined level, its full-resolution slices.
+
+    Outside a kernel the level is computed at once, so the preview tile puts the
+    preview back by hand.
+    """
+    from voxlite.multiscale import levels_of
+
+    ct = voxlite.data.ct_phantom((400, 256, 256))  # 26 M voxels: over the 16.7 M budget
+    camera = oblique_camera(ct, (0.55, -1, 0.2), 430)
+    preview, refined = (voxlite.view(ct, cmap="ct-bone", camera=camera) for _ in range(2))
+    level = levels_of(ct).preview(preview.max_voxels)
+    preview._image = preview._image_payload(level, ct, "preview", preview._serial)
+    slices = voxlite.view(ct, cmap="ct-soft-tissue", mode="slices", slices=[128, 150, 200])
+    return [preview, refined, slices]
+
+
+def save_sheet(tiles: list[PILImage.Image], path: pathlib.Path) -> None:
+    width = sum(tile.width for tile in tiles) + 8 * (len(tiles) - 1)
+    sheet = PILImage.new("RGB", (width, tiles[0].height), "white")
+    x = 0
+    for tile in tiles:
+        sheet.paste(tile, (x, 0))
+        x += tile.width + 8
+    sheet.save(path, optimize=True)
+    print(f"wrote {path} ({sheet.width}x{sheet.height})")
+
+
 def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
     with tempfile.TemporaryDirectory() as folder:
         viewer.save_html(pathlib.Path(folder) / "index.html")
@@ -98,17 +126,11 @@ def main() -> None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tiles = [render(viewer, browser) for viewer in views()]
+        save_sheet([render(v, browser) for v in views()], HERE / "images" / "demo.png")
         render(layers_view(), browser).save(HERE / "images" / "layers.png", optimize=True)
+        save_sheet([render(v, browser) for v in multiscale_views()],
+                   HERE / "images" / "multiscale.png")  # fmt: skip
         browser.close()
-    width = sum(tile.width for tile in tiles) + 8 * (len(tiles) - 1)
-    sheet = PILImage.new("RGB", (width, tiles[0].height), "white")
-    x = 0
-    for tile in tiles:
-        sheet.paste(tile, (x, 0))
-        x += tile.width + 8
-    sheet.save(HERE / "images" / "demo.png", optimize=True)
-    print(f"wrote {HERE / 'images' / 'demo.png'} ({sheet.width}x{sheet.height})")
 
 
 if __name__ == "__main__":

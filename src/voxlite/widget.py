@@ -598,7 +598,11 @@ class Viewer(anywidget.AnyWidget):
             raise FileNotFoundError("the front-end bundle is missing: run `npm run build` in js/")
         name = title or (self._current.name if self._current is not None else "") or "voxlite"
         return write_standalone(
-            Path(path), self.get_state(), _BUNDLE.read_text(encoding="utf-8"), title=name
+            # A page saved while a level loads shows what is on screen, without the progress bar.
+            Path(path),
+            {**self.get_state(), "_progress": {}},
+            _BUNDLE.read_text(encoding="utf-8"),
+            title=name,
         )
 
     def _on_front_end_message(self, widget: Any, content: dict, buffers: list) -> None:
@@ -765,12 +769,14 @@ class Viewer(anywidget.AnyWidget):
 def _kernel_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop of the Jupyter kernel this runs in; None outside a kernel.
 
-    ipykernel runs cells inside its event loop, and Pyodide's WebLoop runs tasks
-    between cells. Other running loops (Playwright's, a script's) are not the
-    notebook's: there a level is computed at once.
+    ipykernel runs cells inside its event loop, and JupyterLite's Pyodide kernel
+    runs tasks between cells on its WebLoop. Other running loops (Playwright's, a
+    script's) are not the notebook's: there a level is computed at once.
     """
     if sys.platform == "emscripten":
-        return asyncio.get_event_loop()
+        # JupyterLite's kernel; elsewhere in Pyodide (the app's worker, which answers
+        # the page call by call) nothing would send a level computed later.
+        return asyncio.get_event_loop() if "pyodide_kernel" in sys.modules else None
     ipython = sys.modules.get("IPython")
     if ipython is None or getattr(ipython.get_ipython(), "kernel", None) is None:
         return None

@@ -225,3 +225,19 @@ def test_slices_of_an_image_over_the_budget_come_at_full_resolution(show, guarde
     level = column_contrast(scene_pixels(page, "multiscale-level"))
     assert full > 20 > level
     guarded.check_clean()
+
+
+def test_a_volume_wider_than_the_gpu_takes_is_refused_with_a_message(show, guarded):
+    page = show(voxlite.view(sphere(), ui_collapsed=True))
+    page.evaluate(
+        """() => {
+            const model = window.voxlite.model;
+            const image = { ...model.get('_image'), shape: [1, 1, 8192], dtype: 'uint8',
+                            data: new DataView(new ArrayBuffer(8192)), serial: 99 };
+            model.set('_image', image);
+        }"""
+    )
+    root = page.locator(".voxlite-root")
+    assert root.get_attribute("data-voxlite-state") == "error"
+    assert "does not fit" in root.inner_text() and "Lower max_voxels" in root.inner_text()
+    guarded.check_clean(allowed_errors=("does not fit",))

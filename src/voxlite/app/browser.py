@@ -89,6 +89,12 @@ class App:
         self._dirty: set[str] = set(self._names)
         self._next_id = 1
         self.viewer.observe(self._changed, names=self._names)
+        self.viewer.observe(self._level_progress, names="_progress")
+
+    def _level_progress(self, change: dict[str, Any]) -> None:
+        """An image over the texture budget: its level is computed here, in the worker."""
+        if change["new"]:
+            self._progress(f"{change['new']['text']} {round(100 * change['new']['fraction'])}%")
 
     # -- what the page calls ------------------------------------------------------
 
