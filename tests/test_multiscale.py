@@ -101,10 +101,20 @@ def test_an_image_over_the_budget_shows_a_level_and_full_resolution_slices():
     assert viewer._planes == []
 
 
-def test_an_image_within_the_budget_is_sent_whole():
-    viewer = voxlite.view(ramp((32, 32, 32)), mode="slices")
-    assert viewer._image["level"] == "full" and viewer._planes == []
-    assert viewer._image["shape"] == viewer._image["full"]["shape"]
+def test_an_image_within_the_budget_is_sent_whole_after_its_preview(in_a_kernel, tmp_path):
+    async def scenario():
+        viewer = voxlite.view(ramp((40, 40, 40)), mode="slices", max_voxels=32**3 * 4)
+        assert viewer._image["level"] == "preview" and viewer._planes == []
+        await drawn(viewer)
+        assert viewer._image["level"] == "full" and viewer._planes == []
+        assert viewer._image["shape"] == viewer._image["full"]["shape"] == [40, 40, 40]
+        small = voxlite.view(ramp((16, 16, 16)), max_voxels=32**3)  # no larger than a preview
+        assert small._image["level"] == "full" and small.loading is None
+        again = voxlite.view(ramp((40, 40, 40)), max_voxels=32**3 * 4)
+        page = again.save_html(tmp_path / "view.html").read_text()  # a page gets the image itself
+        assert '"level":"full"' in page and '"level":"preview"' not in page
+
+    asyncio.run(scenario())
 
 
 def test_max_voxels_is_checked_and_a_new_budget_reshows_the_image():
@@ -122,15 +132,25 @@ def in_a_kernel(monkeypatch):
     monkeypatch.setattr(widget, "_kernel_loop", asyncio.get_running_loop)
 
 
+def drawn(viewer):
+    """What the view says once it has drawn a preview."""
+    viewer._on_front_end_message(viewer, {"type": "refine", "serial": viewer._image["serial"]}, [])
+    return viewer.loading
+
+
 def test_in_a_kernel_the_preview_comes_first_and_a_new_image_cancels_the_level(in_a_kernel):
     async def scenario():
         viewer = voxlite.view(ramp((128, 128, 128)), max_voxels=32**3)
         assert viewer._image["level"] == "preview"
         assert multiscale.voxels(viewer._image["shape"]) <= 32**3 / 8
         assert viewer._progress["fraction"] == 0.0
-        first = viewer.loading
+        assert viewer.loading is None  # not before the view has drawn the preview
+        stale = viewer._image["serial"]
+        first = drawn(viewer)
         viewer.set_image(ramp((96, 64, 64)))  # before the first level is done
-        second = viewer.loading
+        viewer._on_front_end_message(viewer, {"type": "refine", "serial": stale}, [])
+        assert viewer.loading is None  # an old preview's request is ignored
+        second = drawn(viewer)
         await asyncio.gather(first, return_exceptions=True)
         assert first.cancelled()
         await second
@@ -146,11 +166,11 @@ def test_the_window_follows_the_finer_level_unless_the_user_changed_it(in_a_kern
         array = np.zeros((128, 128, 128), np.float32)
         array[:, :, 1::8] = 1000.0  # missed by the strided preview, kept by the block mean
         viewer = voxlite.view(array, max_voxels=32**3)
-        await viewer.loading
+        await drawn(viewer)
         assert viewer.window == pytest.approx(viewer._image["range"][1]) and viewer.window > 0
         viewer.set_image(array)
         viewer.window = 7.0
-        await viewer.loading
+        await drawn(viewer)
         assert viewer.window == 7.0
 
     asyncio.run(scenario())

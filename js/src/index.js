@@ -160,7 +160,18 @@ function render({ model, el }) {
       // Once the preview is on screen (two frames later), draw the full-quality picture.
       if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : settled()));
       else scheduleFrameReport();
+      afterPresented(askForFinerLevel);
     });
+  }
+
+  // A preview of a large image is on screen: Python computes the finer level now,
+  // not earlier, so that the first frame does not share the CPU with it.
+  let askedFor = null;
+  function askForFinerLevel() {
+    const image = model.get('_image');
+    if (!image || image.level !== 'preview' || askedFor === image.serial) return;
+    askedFor = image.serial;
+    model.send({ type: 'refine', serial: image.serial });
   }
 
   // Python cannot wait for the browser inside a running cell (the kernel handles

@@ -118,7 +118,6 @@ export class Scene {
     this.fullGrid = null;
     this.planes = [];
     this.sliceIndices = [0, 0, 0];
-    this.serial = null;
     this.geometries = new Map(); // layer name -> GeometryLayer
     this.layerSettings = {}; // layer name -> {visible, color, opacity, size, cmap}
     this.mode = 'volume';
@@ -129,8 +128,8 @@ export class Scene {
   }
 
   /**
-   * Show a new image, or a finer level of the same one (same `serial`). Keeps the
-   * camera for a level of the same image, or a new image with the same bounds.
+   * Show a new image, or another level of the same one. Keeps the camera when the
+   * full-resolution grid keeps its bounds.
    */
   setImage(volume) {
     const tooLarge = volume.shape.find((n) => n > this.maxTextureSide);
@@ -141,11 +140,9 @@ export class Scene {
       );
     }
     const imageData = toImageData(volume);
-    const sameImage = volume.serial !== undefined && volume.serial === this.serial;
-    const sameBounds = this.image && sameArray(this.image.getBounds(), imageData.getBounds());
-    if (!sameImage) this.planes = [];
-    this.serial = volume.serial;
-    this.fullGrid = volume.full ? toGrid(volume.full) : imageData;
+    const fullGrid = volume.full ? toGrid(volume.full) : imageData;
+    const sameBounds = this.fullGrid && sameArray(this.fullGrid.getBounds(), fullGrid.getBounds());
+    this.fullGrid = fullGrid;
     this.image = imageData;
     this.volumeMapper.setInputData(imageData, 0);
     this.imagePlanes.forEach(({ mapper }) => mapper.setInputData(imageData));
@@ -161,7 +158,7 @@ export class Scene {
     this.volumeMapper.setSampleDistance(spacing * 0.7);
     this.applySlices();
     this.updateVisibility(); // before resetting: the camera fits visible props only
-    if (!sameBounds && !sameImage) this.resetCamera();
+    if (!sameBounds) this.resetCamera();
   }
 
   /** Overlay a label map on the same grid, or remove it with null. */

@@ -8,10 +8,11 @@ uint16, 600 MB as float32) is more than a laptop GPU, a browser tab or Pyodide's
 1. **Preview**: a coarse level, at most ``max_voxels / 8`` voxels, sent at once.
    It comes from the file's own pyramid (OME-Zarr) or is sampled with a stride,
    which reads a fraction of the source: the first picture does not wait for a
-   pass over the data.
-2. **Refined**: the finest level that fits the budget, from the file's pyramid or
-   computed once by block averaging (labels: nearest voxel, so that labels stay
-   labels). It is computed slab by slab in the kernel's event loop (see
+   pass over the data. Every image larger than a preview gets one.
+2. **Refined**: the finest level that fits the budget (the image itself if it
+   fits), from the file's pyramid or computed once by block averaging (labels:
+   nearest voxel, so that labels stay labels). It is computed slab by slab in
+   the kernel's event loop once the view has drawn the preview (see
    :func:`voxlite.widget.Viewer.set_image`): each slab of source voxels is read,
    reduced and dropped, so memory holds the source (which may stay on disk, for
    zarr, dask and memory-mapped NIfTI) plus the level, never a float copy of
@@ -57,6 +58,10 @@ SLAB_VOXELS = 1 << 22
 # (z, y, x) factors, as the array's axes.
 Factors = tuple[int, int, int]
 Progress = Generator[float, None, Image]
+
+
+def preview_voxels(max_voxels: int) -> int:
+    return max(1, int(max_voxels * PREVIEW_FRACTION))
 
 
 def voxels(shape: Sequence[int]) -> int:
@@ -183,11 +188,16 @@ class Levels:
         return self.images[0]
 
     def needs_levels(self, max_voxels: int) -> bool:
+        """Is the image over the budget, to be shown from a level (its slices from planes)?"""
         return not fits(self.full.shape, max_voxels)
+
+    def needs_preview(self, max_voxels: int) -> bool:
+        """Is the image larger than a preview, so that a preview makes the first frame sooner?"""
+        return not fits(self.full.shape, preview_voxels(max_voxels))
 
     def preview(self, max_voxels: int) -> Image:
         """A coarse level for the first picture: a stored one, else a strided sample."""
-        budget = max(1, int(max_voxels * PREVIEW_FRACTION))
+        budget = preview_voxels(max_voxels)
         for image in self.images:
             if fits(image.shape, budget):
                 return image.load()

@@ -139,7 +139,9 @@ class Viewer(anywidget.AnyWidget):
     _label_colors: dict[int, Any] | None = None
     _frame: tuple[int, int, bytes] | None = None
     _loading: asyncio.Task | None = None
-    _serial = 0  # one per image shown: the front end keeps its camera within one
+    _waiting: Levels | None = None  # levels to refine once the view has drawn the preview
+    _over_budget = False  # shown from a level: slices come as full-resolution planes
+    _serial = 0  # one per image sent; the view names it when it asks for the finer level
 
     def __init__(
         self,
@@ -227,14 +229,16 @@ class Viewer(anywidget.AnyWidget):
         Everything is validated and encoded before the view changes, so a
         rejected call leaves the viewer as it was.
 
-        An image of more than :attr:`max_voxels` voxels is shown in stages (see
-        :mod:`voxlite.multiscale`): a coarse preview at once, then the finest level
-        that fits, computed in the kernel's event loop while the notebook stays
-        usable (``await viewer.loading`` waits for it), and full-resolution planes
-        in slices mode. Without a running event loop (a script) the level is
-        computed before this returns. A new ``set_image`` cancels a pending level.
-        Lazy images (zarr, dask, ``read_image(..., lazy=True)``) are read only in
-        the parts these stages need.
+        An image larger than a preview (``max_voxels / 8``, 128³ by default) is
+        shown in stages (see :mod:`voxlite.multiscale`): a coarse preview at once;
+        once the view has drawn it, the image itself or, over :attr:`max_voxels`,
+        the finest level that fits, computed in the kernel's event loop while the
+        notebook stays usable (``await viewer.loading`` waits for it); and, over
+        the budget, full-resolution planes in slices mode. Outside a Jupyter
+        kernel (a script) all of it is done before this returns. A new
+        ``set_image`` cancels a pending level. Lazy images (zarr, dask,
+        ``read_image(..., lazy=True)``) are read only in the parts these stages
+        need.
         """
         new_image = as_image(image, component=component)
         new_labels = self._check_labels(new_image, label_image)
@@ -248,7 +252,7 @@ class Viewer(anywidget.AnyWidget):
         payload = self._label_payload(new_labels, label_colors)
         planes = (
             self._planes_for(self._current, new_labels, self.slices, reuse=False)
-            if self._staged()
+            if self._over_budget
             else []
         )
         with self.hold_sync():
@@ -262,19 +266,19 @@ class Viewer(anywidget.AnyWidget):
         return self._loading if self._loading and not self._loading.done() else None
 
     def _show(self, image: Image, labels: Image | None, label_colors: Any, reset: bool) -> None:
-        """Send an image (its preview, when over the budget) and schedule its refinement."""
+        """Send an image, or its preview and (once drawn) a finer level."""
         levels = levels_of(image)
-        staged = levels.needs_levels(self.max_voxels)
+        staged = levels.needs_preview(self.max_voxels)
+        over_budget = levels.needs_levels(self.max_voxels)
         shown = levels.preview(self.max_voxels) if staged else image.load()
-        serial = None if reset else self._serial  # the same image keeps its camera
-        payload = self._image_payload(shown, image, "preview" if staged else "full", serial)
+        payload = self._image_payload(shown, image, "preview" if staged else "full")
         label_payload = self._label_payload(labels, label_colors)
         slices = [n // 2 for n in image.size] if reset else self.slices
-        planes = self._planes_for(image, labels, slices) if staged else []
+        planes = self._planes_for(image, labels, slices) if over_budget else []
         self._cancel_loading()
         with self.hold_sync():
             self._current, self._current_labels = image, labels
-            self._label_colors = label_colors
+            self._label_colors, self._over_budget = label_colors, over_budget
             self._image = payload
             self._labels = label_payload
             self._planes = planes
@@ -282,14 +286,22 @@ class Viewer(anywidget.AnyWidget):
             self.slices = slices
             if reset:
                 self._reset_window(*payload["range"])
-        if staged:
-            self._loading = _start(self._refine(levels, self._serial))
+        self._waiting = levels if staged else None
+        if staged and _kernel_loop() is None:  # no view will ask: refine now
+            self._refine_from(self._serial)
+
+    def _refine_from(self, serial: Any) -> None:
+        """Start the finer level of the preview ``serial`` (the view asks once it is drawn)."""
+        if serial != self._serial or self._waiting is None:
+            return  # an earlier image's preview, or a level already under way
+        levels, self._waiting = self._waiting, None
+        self._loading = _start(self._refine(levels, serial))
 
     def _refine(self, levels: Levels, serial: int) -> Iterator[None]:
         """Compute the finest level within the budget, reporting progress, then show it."""
         try:
             level = yield from self._with_progress(levels.refined(self.max_voxels))
-            payload = self._image_payload(level, levels.full, "refined", serial)
+            payload = self._refined_payload(levels, level, serial)
         except Exception as error:  # shown in the view; the preview stays
             self._progress = {}
             self.send({"type": "error", "message": f"the finer level failed: {error}"})
@@ -300,6 +312,10 @@ class Viewer(anywidget.AnyWidget):
             self._progress = {}
             if (self.window, self.level) == preview_window:  # not changed since: follow the level
                 self._reset_window(*payload["range"])
+
+    def _refined_payload(self, levels: Levels, level: Image, serial: int) -> dict[str, Any]:
+        name = "refined" if levels.needs_levels(self.max_voxels) else "full"
+        return self._image_payload(level, levels.full, name, serial)
 
     def _with_progress(self, steps: Progress) -> Iterator[None]:
         """Run a level computation, updating the progress bar every 5%."""
@@ -315,6 +331,7 @@ class Viewer(anywidget.AnyWidget):
             yield
 
     def _cancel_loading(self) -> None:
+        self._waiting = None
         if self._loading is not None:
             self._loading.cancel()
             self._loading = None
@@ -597,19 +614,21 @@ class Viewer(anywidget.AnyWidget):
         if not _BUNDLE.exists():
             raise FileNotFoundError("the front-end bundle is missing: run `npm run build` in js/")
         name = title or (self._current.name if self._current is not None else "") or "voxlite"
-        return write_standalone(
-            # A page saved while a level loads shows what is on screen, without the progress bar.
-            Path(path),
-            {**self.get_state(), "_progress": {}},
-            _BUNDLE.read_text(encoding="utf-8"),
-            title=name,
-        )
+        state = {**self.get_state(), "_progress": {}}
+        if self._image.get("level") == "preview":  # no kernel will send the page a finer level
+            levels = levels_of(self._current)
+            level = run(levels.refined(self.max_voxels))
+            state["_image"] = self._refined_payload(levels, level, self._serial)
+        return write_standalone(Path(path), state, _BUNDLE.read_text(encoding="utf-8"), title=name)
 
     def _on_front_end_message(self, widget: Any, content: dict, buffers: list) -> None:
         if not isinstance(content, dict):
             return
         if content.get("type") == "frame" and len(buffers) == 1:
             self._frame = (content.get("width"), content.get("height"), bytes(buffers[0]))
+            return
+        if content.get("type") == "refine":  # the view has drawn a preview
+            self._refine_from(content.get("serial"))
             return
         if content.get("type") != "open":
             return
@@ -621,13 +640,9 @@ class Viewer(anywidget.AnyWidget):
         except (ValueError, TypeError, OSError) as error:  # ImageIOError is a ValueError
             self.send({"type": "error", "message": str(error)})
 
-    def _staged(self) -> bool:
-        """Is the image shown from a level (over the budget) rather than whole?"""
-        return self._image.get("level", "full") != "full"
-
     @traitlets.observe("slices", "mode")
     def _send_planes(self, change: dict[str, Any]) -> None:
-        if self._current is not None and self._staged():
+        if self._current is not None and self._over_budget:
             self._planes = self._planes_for(self._current, self._current_labels, self.slices)
 
     @traitlets.observe("max_voxels")
