@@ -1,6 +1,6 @@
 """Large volumes in a real JupyterLab: transfer, first frame, a peer, and memory.
 
-    .venv/bin/python benchmarks/large_volumes.py [--runs 1] [--sizes 128 256 512] [--quick]
+    .venv/bin/python benchmarks/large_volumes.py [--runs 2] [--sizes 128 256 512] [--quick]
 
 A JupyterLab server runs on 127.0.0.1 (the kernel is this venv's Python) and Debian's
 chromium, driven by Playwright, opens one fresh notebook per measurement, each in a
@@ -8,8 +8,9 @@ cold browser context with its own kernel (shut down afterwards), so measurements
 not share caches or memory and their order does not matter. Four figures, each a
 ratio against a baseline measured in the same run:
 
-1. transfer: bytes per second of a 256³ float32 volume from ``voxlite.view`` in the
-   kernel (``time.time()`` before the call) to the voxels being a typed array in the page
+1. transfer: bytes per second of a 256³ float32 volume from ``set_image`` on a viewer
+   already on screen, in the kernel (``time.time()`` before the call), to the voxels
+   being a typed array in the page
    (the widget's ``performance.mark('voxlite:image-received')``, read as epoch time),
    against ``np.copy`` of the same array in the kernel (best of 5);
 2. first frame: from triggering the view cell to a non-blank 3D canvas on screen (a
@@ -19,7 +20,15 @@ ratio against a baseline measured in the same run:
 3. the same volumes with ipyniivue 2.4.4 (anywidget + NiiVue) in the same server:
    voxlite's time over the peer's, per size;
 4. memory: peak ``tracemalloc`` while viewing a 512³ uint16 volume (from ``view`` until
-   the widget has finished loading), as (volume + peak) / volume; RSS beside it.
+   the widget has finished loading), as (volume + peak) / volume; RSS beside it
+   (/proc/self/status: VmRSS now, VmHWM the peak).
+
+A measurement that fails or times out (180 s) is recorded as such and the run goes on.
+Beware the harness: Chromium reports every websocket frame, base64-encoded, to
+Playwright's driver, which slows large transfers (a 128 MB frame took 1.7x as long
+observed as unobserved, here) and kills the driver outright for a frame of 256 MB or
+more (ipyniivue sends a 512³ uint16 NIfTI as one); the driver is then started afresh,
+and what it wrote as it died is in .work/large-lab/driver.log.
 
 The peer's pure wheels are pinned in peer-requirements.txt (as for site_startup.py);
 those this venv lacks are unzipped into .work/peer-lib, which is on the server's
@@ -43,7 +52,7 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -67,6 +76,7 @@ RESULTS = HERE / "results"
 PEER_LIB = WORK / "peer-lib"
 TIMEOUT = 180.0  # seconds for any one wait in the page
 VIEWPORT = (1280, 1000)
+SECONDS = ("seconds", "encode_seconds", "first_frame", "refined")  # shown as progress
 
 # A smooth blob plus noise, made slab by slab so that making it peaks at about its size.
 VOLUME = """\
@@ -96,7 +106,11 @@ TRANSFER_CELLS = [
     "    encode_s = best(lambda: voxlite.transfer.encode_image(voxlite.as_image(vol)), 3)\n"
     "except Exception as error:\n"
     "    encode_s = repr(error)",
-    "import time; t0 = time.time(); v = voxlite.view(vol, ui_collapsed=True, height=300); v",
+    # A viewer on screen first, so that loading the front end is not counted; its budget
+    # (512³, previews up to 256³) sends the volume whole, in one message.
+    "v = voxlite.view(np.zeros((8, 8, 8), np.float32), ui_collapsed=True, height=300,"
+    " max_voxels=512**3)\nv",
+    "t0 = time.time(); v.set_image(vol)",
     REPORT.format(fields="dict(t0=t0, copy_s=copy_s, encode_s=encode_s, nbytes=vol.nbytes)"),
 ]
 VOXLITE_CELLS = [
@@ -112,16 +126,17 @@ NIIVUE_CELLS = [
     "nv",
 ]
 MEMORY_CELLS = [
-    "import resource, tracemalloc\n"
+    "import tracemalloc\n"
     "import voxlite\n"
+    "def rss():  # this process's resident memory now and at most (MiB), from /proc\n"
+    "    status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+    "    return {key: int(status[key].split()[0]) * 1024 for key in ('VmRSS', 'VmHWM')}\n"
     + VOLUME
-    + "\nrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024",
+    + "\nrss_before = rss()",
     "tracemalloc.start()\nv = voxlite.view(vol, ui_collapsed=True, height=400)\nv",
-    "rss_now = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize()\n"
-    + REPORT.format(
+    REPORT.format(
         fields="dict(nbytes=vol.nbytes, peak=tracemalloc.get_traced_memory()[1],"
-        " rss_before=rss_before, rss_now=rss_now,"
-        " rss_max=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+        " rss_before=rss_before, rss_after=rss())"
     ),
 ]
 
@@ -164,6 +179,7 @@ def jupyterlab(root: Path, pythonpath: Path) -> Iterator[str]:
         "--LabApp.news_url=",
         "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--ServerApp.disable_check_xsrf=True",  # shutdown_kernels() calls the REST API
     ]
     env = {
         **os.environ,
@@ -202,13 +218,43 @@ def jupyterlab(root: Path, pythonpath: Path) -> Iterator[str]:
 
 
 class Session:
-    """Opens one notebook per measurement; keeps what every page saw for the end."""
+    """One browser at a time, one notebook per measurement; keeps what pages saw.
 
-    def __init__(self, browser, url: str, root: Path) -> None:
-        self.browser, self.url, self.root = browser, url, root
+    After any failure the driver and browser are started afresh: Playwright's driver
+    dies ("Zone Allocation failed") when the page receives a websocket frame of 256 MB.
+    """
+
+    def __init__(self, url: str, root: Path) -> None:
+        self.url, self.root = url, root
         self.outside_requests: list[str] = []
         self.errors: list[str] = []
         self.count = 0
+        self.playwright: Any = None
+        self.browser: Any = None
+        self.launch()
+
+    def launch(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self.close()
+        with stderr_to(self.root / "driver.log"):  # where a dying driver writes its stack
+            self.playwright = sync_playwright().start()
+        self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+    def close(self) -> None:
+        if self.playwright is not None:
+            with suppress(Exception):  # the driver may be gone already
+                self.browser.close()
+            with suppress(Exception):
+                self.playwright.stop()
+            self.playwright = self.browser = None
+
+    def alive(self) -> bool:
+        try:
+            self.browser.new_context().close()
+            return True
+        except Exception:
+            return False
 
     @contextmanager
     def notebook(self, cells: list[str], size: int, name: str) -> Iterator[Any]:
@@ -220,19 +266,54 @@ class Session:
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
         nbformat.write(notebook, self.root / f"{stem}.ipynb")
         guarded = GuardedPage(self.browser, viewport=VIEWPORT)
-        page = guarded.page
         try:
-            page.goto(f"{self.url}/lab/workspaces/{stem}/tree/{stem}.ipynb")
-            wait_for_idle_kernel(page, timeout=TIMEOUT * 1000)
-            yield page
+            guarded.page.goto(f"{self.url}/lab/workspaces/{stem}/tree/{stem}.ipynb")
+            wait_for_idle_kernel(guarded.page, timeout=TIMEOUT * 1000)
+            yield guarded.page
         finally:
-            try:
-                page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-            except Exception as error:  # the page may have crashed: the server ends it
-                self.errors.append(f"{stem}: shutting the kernel down: {error}")
             self.outside_requests += guarded.outside_requests
             self.errors += [f"{stem}: {e}" for e in guarded.errors]
-            guarded.close()
+            with suppress(Exception):
+                guarded.close()
+            shutdown_kernels(self.url)
+
+    def attempt(self, label: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """A measurement's result, or what went wrong: one failure does not end the run."""
+        started = time.perf_counter()
+        try:
+            result = measure()
+        except Exception as error:
+            message = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+            if not self.alive():
+                message += f" (the browser or Playwright's driver died; see {self.root}/driver.log)"
+            result = {"error": message}
+            self.launch()
+        took = time.perf_counter() - started
+        shown = result.get("error") or ", ".join(
+            f"{k} {v:.2f} s" for k, v in result.items() if isinstance(v, float) and k in SECONDS
+        )
+        print(f"  {label}: {shown} ({took:.0f} s)", flush=True)
+        return result
+
+
+@contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """File descriptor 2 sent to ``path`` for a while: what child processes inherit."""
+    saved = os.dup(2)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def shutdown_kernels(url: str) -> None:
+    """End every notebook session on the server (each measurement has its own kernel)."""
+    for session in json.load(urllib.request.urlopen(f"{url}/api/sessions", timeout=30)):
+        request = urllib.request.Request(f"{url}/api/sessions/{session['id']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=60)
 
 
 def start_cell(page, index: int) -> None:
@@ -342,8 +423,10 @@ def measure_transfer(session: Session, size: int) -> dict[str, Any]:
     with session.notebook(TRANSFER_CELLS, size, "transfer") as page:
         run_setup(page)
         start_cell(page, 1)
+        received_at(page, 8)  # the viewer is on screen
+        start_cell(page, 2)
         received = received_at(page, size)
-        run_cell(page, 2)
+        run_cell(page, 3)
         kernel = bench_output(page)
     seconds = received - kernel["t0"]
     encode = kernel["encode_s"]
@@ -380,35 +463,18 @@ def measure_memory(session: Session, size: int) -> dict[str, Any]:
         "volume_bytes": kernel["nbytes"],
         "peak_traced_bytes": kernel["peak"],
         "ratio": (kernel["nbytes"] + kernel["peak"]) / kernel["nbytes"],
-        "rss_max_before": kernel["rss_before"],
-        "rss_max_after": kernel["rss_max"],
-        "rss_now": kernel["rss_now"],
+        "rss_before": kernel["rss_before"]["VmRSS"],
+        "rss_after": kernel["rss_after"]["VmRSS"],
+        "rss_peak_before": kernel["rss_before"]["VmHWM"],
+        "rss_peak_after": kernel["rss_after"]["VmHWM"],
     }
-
-
-SECONDS = ("seconds", "encode_seconds", "first_frame", "refined")
-
-
-def attempt(label: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A measurement's result, or what went wrong: one failure does not end the run."""
-    started = time.perf_counter()
-    try:
-        result = measure()
-    except Exception as error:
-        result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
-    took = time.perf_counter() - started
-    shown = result.get("error") or ", ".join(
-        f"{k} {v:.2f} s" for k, v in result.items() if isinstance(v, float) and k in SECONDS
-    )
-    print(f"  {label}: {shown} ({took:.0f} s)", flush=True)
-    return result
 
 
 def one_run(session: Session, args: argparse.Namespace, run: int) -> dict[str, Any]:
     tools = ["voxlite", "ipyniivue"] if run % 2 == 0 else ["ipyniivue", "voxlite"]
     frames: dict[str, dict[int, dict[str, Any]]] = {tool: {} for tool in tools}
     result: dict[str, Any] = {
-        "transfer": attempt(
+        "transfer": session.attempt(
             f"transfer {args.transfer_size}³",
             partial(measure_transfer, session, args.transfer_size),
         ),
@@ -417,10 +483,10 @@ def one_run(session: Session, args: argparse.Namespace, run: int) -> dict[str, A
     for size in args.sizes:  # both tools at one size, one after the other: the same load
         for tool in tools:
             refine = tool == "voxlite" and size == max(args.sizes)
-            frames[tool][size] = attempt(
+            frames[tool][size] = session.attempt(
                 f"{tool} {size}³", partial(measure_first_frame, session, tool, size, refine)
             )
-    result["memory"] = attempt(
+    result["memory"] = session.attempt(
         f"memory {args.memory_size}³", partial(measure_memory, session, args.memory_size)
     )
     return result
@@ -456,7 +522,15 @@ def summarize(runs: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
     }
     memory = {
         key: median_of([r["memory"] for r in runs], key)
-        for key in ("ratio", "peak_traced_bytes", "volume_bytes", "rss_max_before", "rss_max_after")
+        for key in (
+            "ratio",
+            "peak_traced_bytes",
+            "volume_bytes",
+            "rss_before",
+            "rss_after",
+            "rss_peak_before",
+            "rss_peak_after",
+        )
     }
     voxlite = {size: frames["voxlite"][size]["first_frame"] for size in sizes}
     peer = {size: frames["ipyniivue"][size]["first_frame"] for size in sizes}
@@ -523,9 +597,9 @@ def print_table(summary: dict[str, Any], args: argparse.Namespace) -> None:
             f"volume {cell(ratio(memory['volume_bytes'], mib), 0, 6)}",
         ),
         (
-            "  max RSS before / after view (MiB)",
-            cell(ratio(memory["rss_max_before"], mib), 0),
-            f"after  {cell(ratio(memory['rss_max_after'], mib), 0, 6)}",
+            "  peak RSS before / after view (MiB)",
+            cell(ratio(memory["rss_peak_before"], mib), 0),
+            f"after  {cell(ratio(memory['rss_peak_after'], mib), 0, 6)}",
         ),
     ]
     runs = f"median of {args.runs}" if args.runs > 1 else "1 run"
@@ -533,6 +607,16 @@ def print_table(summary: dict[str, Any], args: argparse.Namespace) -> None:
     for row in rows:
         label, value, baseline, *rest = (*row, "", "", "", "")[:5]
         print(f"{label:40} {value:>9}   {baseline:<14} {rest[0]:>9}  {rest[1]}".rstrip())
+
+
+def failures(runs: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for number, run in enumerate(runs, 1):
+        measured = {"transfer": run["transfer"], "memory": run["memory"]}
+        for tool, sizes in run["first_frame"].items():
+            measured.update({f"{tool} {size}³": result for size, result in sizes.items()})
+        for label, result in measured.items():
+            if "error" in result:
+                yield f"run {number}, {label} failed", result["error"]
 
 
 def write_results(runs, summary, session: Session, args: argparse.Namespace) -> Path:
@@ -579,7 +663,7 @@ def lab_root() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=1, help="runs (median when > 1)")
+    parser.add_argument("--runs", type=int, default=2, help="runs (median when > 1)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
     parser.add_argument("--transfer-size", type=int, default=256)
     parser.add_argument("--memory-size", type=int, default=512)
@@ -588,23 +672,22 @@ def main() -> None:
     if args.quick:
         args.sizes, args.transfer_size, args.memory_size = [32, 64], 64, 64
     args.sizes = sorted(args.sizes)
-    from playwright.sync_api import sync_playwright
-
     began = time.perf_counter()
     root = lab_root()
     runs: list[dict[str, Any]] = []
-    with jupyterlab(root, peer_lib()) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        session = Session(browser, url, root)
+    with jupyterlab(root, peer_lib()) as url:
+        session = Session(url, root)
         try:
             for run in range(args.runs):
                 print(f"run {run + 1} of {args.runs}", flush=True)
                 runs.append(one_run(session, args, run))
         finally:
-            browser.close()
+            session.close()
     args.took = time.perf_counter() - began
     summary = summarize(runs, args.sizes)
     print_table(summary, args)
+    for label, error in failures(runs):
+        print(f"  {label}: {error}")
     out = write_results(runs, summary, session, args)
     print(f"\nwrote {out} ({args.took / 60:.1f} min)")
     if session.errors:

@@ -158,9 +158,13 @@ function render({ model, el }) {
       root.dataset.voxliteFrames = String(frames);
       root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
       // Once the preview is on screen (two frames later), draw the full-quality picture.
-      if (scene.preview) afterPresented(() => (scene.refine() ? requestRender() : settled()));
-      else scheduleFrameReport();
-      afterPresented(askForFinerLevel);
+      // Once the GPU has drawn the quick picture, draw the full-quality one, and ask for
+      // the image's finer level: queued earlier, either would delay the first picture.
+      scene.whenDrawn(() => {
+        if (scene.preview) (scene.refine() ? requestRender : settled)();
+        else scheduleFrameReport();
+        askForFinerLevel();
+      });
     });
   }
 
@@ -203,10 +207,6 @@ function render({ model, el }) {
     frames += 1;
     root.dataset.voxliteFrames = String(frames);
     requestAnimationFrame(() => (spinning && model.get('rotate') ? spin() : (spinning = false)));
-  }
-
-  function afterPresented(callback) {
-    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(callback, 0)));
   }
 
   /** Refined without a new picture (MIP, slices): what is on screen is final. */

@@ -86,6 +86,7 @@ export class Scene {
       preserveDrawingBuffer: true, depth: true, alpha: true, powerPreference: 'high-performance',
     });
     this.preserved = !!context && context.getContextAttributes().preserveDrawingBuffer;
+    this.gl = context;
     this.maxTextureSide = context ? context.getParameter(context.MAX_3D_TEXTURE_SIZE) : 2048;
     this.renderWindow.addView(this.glWindow);
     this.interactor = vtkRenderWindowInteractor.newInstance();
@@ -355,6 +356,26 @@ export class Scene {
   spin(degrees) {
     this.renderer.getActiveCamera().azimuth(degrees);
     this.renderer.resetCameraClippingRange();
+  }
+
+  /**
+   * Call `callback` once the GPU has finished everything drawn so far. Rendering is
+   * asynchronous: on a slow GPU (or SwiftShader) a frame reaches the screen seconds
+   * after render() returns, and work queued meanwhile would delay it further.
+   */
+  whenDrawn(callback) {
+    const gl = this.gl;
+    if (!gl) return setTimeout(callback, 0);
+    const fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    // A fence's status changes between tasks only, so it is polled from timers. Once
+    // signalled, two animation frames let the compositor put the picture on screen.
+    const poll = () => {
+      if (gl.getSyncParameter(fence, gl.SYNC_STATUS) !== gl.SIGNALED) return setTimeout(poll, 15);
+      gl.deleteSync(fence);
+      return requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(callback, 0)));
+    };
+    return setTimeout(poll, 0);
   }
 
   /** The picture on screen: {width, height, rgba} (rows top to bottom). */

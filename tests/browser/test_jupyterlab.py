@@ -116,14 +116,16 @@ def jupyterlab(tmp_path_factory):
     log.close()
 
 
-def run_cell(page, index: int) -> None:
+def run_cell(page, index: int, wait: bool = True) -> None:
+    """Run a cell; with ``wait``, until the kernel has replied."""
     page.evaluate(
-        """async (index) => {
+        """async ([index, wait]) => {
             const panel = window.jupyterapp.shell.currentWidget;
             panel.content.activeCellIndex = index;
-            await window.jupyterapp.commands.execute('notebook:run-cell');
+            const done = window.jupyterapp.commands.execute('notebook:run-cell');
+            if (wait) await done;
         }""",
-        index,
+        [index, wait],
     )
 
 
@@ -232,18 +234,39 @@ LARGE_CELLS = [
     # The preview is on screen while this cell sleeps; the finer level follows it.
     "big = voxlite.view(vol, mode='mip', ui_collapsed=True, height=400)\n"
     "display(big)\n"
-    "time.sleep(8)",
+    "time.sleep(15)",
 ]
+
+
+# The viewer in the notebook on show: JupyterLab keeps other notebooks' tabs (and
+# their viewers) in the page, hidden.
+SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden) .voxlite-root"
 
 
 def level_shown(page) -> dict:
     return page.evaluate(
-        """() => {
-            const root = document.querySelector('.voxlite-root');
+        """(selector) => {
+            const root = document.querySelector(selector);
             const { voxliteLevel, voxliteFrames, voxliteLoading, voxliteState } = root.dataset;
             return { level: voxliteLevel, frames: voxliteFrames, loading: voxliteLoading,
                      state: voxliteState };
-        }"""
+        }""",
+        SHOWN,
+    )
+
+
+def wait_for_level(page, level: str, timeout: float) -> None:
+    """Wait until the viewer shows ``level`` and has drawn it (and no level is loading,
+    for 'refined'); polled on a timer: animation frames wait for the (software) GPU."""
+    page.wait_for_function(
+        """([selector, level]) => {
+            const root = document.querySelector(selector);
+            return root && root.dataset.voxliteLevel === level && root.dataset.voxliteFrames >= 1
+                && (level === 'preview' || !root.dataset.voxliteLoading);
+        }""",
+        arg=[SHOWN, level],
+        timeout=timeout,
+        polling=100,
     )
 
 
@@ -256,28 +279,23 @@ def test_a_512_cubed_volume_shows_a_coarse_level_first_then_a_finer_one(jupyterl
     page = guarded.page
     try:
         page.goto(f"{jupyterlab.url}/lab/tree/large.ipynb")
+        page.wait_for_function(  # the workspace also restores e2e.ipynb, which opens first
+            "() => window.jupyterapp?.shell.currentWidget?.context?.path === 'large.ipynb'"
+        )
         wait_for_idle_kernel(page)
         run_cell(page, 0)
         wait_for_idle_kernel(page, timeout=120_000)
-        run_cell(page, 1)
-        page.wait_for_function(
-            "() => { const r = document.querySelector('.voxlite-root');"
-            " return r && r.dataset.voxliteLevel === 'preview' && r.dataset.voxliteFrames >= 1; }",
-            timeout=60_000,
-        )
+        run_cell(page, 1, wait=False)  # the preview shows while the cell sleeps
+        wait_for_level(page, "preview", timeout=60_000)
         page.wait_for_timeout(300)
-        coarse = canvas_pixels(page, "jupyterlab-512-preview")
+        coarse = canvas_pixels(page, "jupyterlab-512-preview", selector=f"{SHOWN} .voxlite-canvas")
         shown = level_shown(page)
         assert shown["level"] == "preview", "the kernel was still asleep: no finer level yet"
         assert shown["loading"] is not None, "progress shows while the level loads"
-        page.wait_for_function(
-            "() => { const r = document.querySelector('.voxlite-root');"
-            " return r && r.dataset.voxliteLevel === 'refined' && !r.dataset.voxliteLoading; }",
-            timeout=120_000,
-        )
-        wait_for_frames(page, int(shown["frames"]) + 1)
+        wait_for_level(page, "refined", timeout=120_000)
+        wait_for_frames(page, int(shown["frames"]) + 1, root=SHOWN)
         page.wait_for_timeout(300)
-        fine = canvas_pixels(page, "jupyterlab-512-refined")
+        fine = canvas_pixels(page, "jupyterlab-512-refined", selector=f"{SHOWN} .voxlite-canvas")
         assert (coarse.max(axis=2) > 60).sum() > 2000 and (fine.max(axis=2) > 60).sum() > 2000
         assert np.abs(fine - coarse).mean() > 1.0, "the finer level changes the picture"
         assert level_shown(page)["state"] == "ready"
