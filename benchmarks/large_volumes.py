@@ -46,7 +46,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -66,8 +65,14 @@ sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 sys.path.insert(0, str(HERE))
 
 from machine import describe_machine  # noqa: E402
-from pages import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_idle_kernel  # noqa: E402
-from test_jupyterlab import free_port, lab_extensions_without_jupyterlite, run_cell  # noqa: E402
+from pages import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    GuardedPage,
+    jupyterlab_server,
+    wait_for_idle_kernel,
+)
+from test_jupyterlab import run_cell  # noqa: E402
 
 from voxlite.site.sources import cache_dir, download_pure_wheels  # noqa: E402
 
@@ -158,60 +163,12 @@ def peer_lib() -> Path:
     return PEER_LIB
 
 
-@contextmanager
-def jupyterlab(root: Path, pythonpath: Path) -> Iterator[str]:
+def jupyterlab(root: Path, pythonpath: Path) -> Any:
     """A JupyterLab server on 127.0.0.1 serving ``root``, as tests/browser runs it."""
-    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--allow-root",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.labextensions_path={extensions}",
-        "--LabApp.news_url=",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--ServerApp.disable_check_xsrf=True",  # shutdown_kernels() calls the REST API
-    ]
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(root / ".config"),
-        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(pythonpath), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    url = f"http://127.0.0.1:{port}"
-    with open(root / "server.log", "w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/api/status", timeout=2)
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"JupyterLab did not start:\n{(root / 'server.log').read_text()}"
-                        ) from None
-                    time.sleep(0.5)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    # shutdown_kernels() calls the REST API without a token
+    return jupyterlab_server(
+        root, "--ServerApp.disable_check_xsrf=True", pythonpath=str(pythonpath)
+    )
 
 
 # --- one notebook in one cold context -----------------------------------------------------

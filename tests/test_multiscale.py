@@ -1,6 +1,7 @@
 """Levels of detail: factors, block means, placement, staged display, lazy inputs."""
 
 import asyncio
+import concurrent.futures
 import mmap
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_an_image_within_the_budget_is_sent_whole_after_its_preview(in_a_kernel,
         page = again.save_html(tmp_path / "view.html").read_text()  # a page gets the image itself
         assert '"level":"full"' in page and '"level":"preview"' not in page
 
-    asyncio.run(scenario())
+    in_its_own_loop(scenario)
 
 
 def test_max_voxels_is_checked_and_a_new_budget_reshows_the_image():
@@ -124,6 +125,13 @@ def test_max_voxels_is_checked_and_a_new_budget_reshows_the_image():
     assert viewer._image["shape"] == [32, 32, 32]
     with pytest.raises(Exception, match="max_voxels must be .*a browser tab cannot hold"):
         viewer.max_voxels = 1024**3
+
+
+def in_its_own_loop(scenario):
+    """asyncio.run(scenario()) in a thread of its own: when browser tests ran first in this
+    process, Playwright's sync API keeps an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario()).result()
 
 
 @pytest.fixture
@@ -158,7 +166,7 @@ def test_in_a_kernel_the_preview_comes_first_and_a_new_image_cancels_the_level(i
         assert viewer._image["full"]["shape"] == [96, 64, 64]
         assert viewer._progress == {} and viewer.loading is None
 
-    asyncio.run(scenario())
+    in_its_own_loop(scenario)
 
 
 def test_the_window_follows_the_finer_level_unless_the_user_changed_it(in_a_kernel):
@@ -173,7 +181,7 @@ def test_the_window_follows_the_finer_level_unless_the_user_changed_it(in_a_kern
         await drawn(viewer)
         assert viewer.window == 7.0
 
-    asyncio.run(scenario())
+    in_its_own_loop(scenario)
 
 
 def test_a_lazy_array_is_read_in_parts_never_whole():

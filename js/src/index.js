@@ -157,7 +157,6 @@ function render({ model, el }) {
       frames += 1;
       root.dataset.voxliteFrames = String(frames);
       root.dataset.voxliteQuality = scene.preview ? 'preview' : 'full';
-      // Once the preview is on screen (two frames later), draw the full-quality picture.
       // Once the GPU has drawn the quick picture, draw the full-quality one, and ask for
       // the image's finer level: queued earlier, either would delay the first picture.
       scene.whenDrawn(() => {

@@ -1,19 +1,18 @@
 """End to end in a real JupyterLab on 127.0.0.1: the kernel, the comm and the browser."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import numpy as np
 import pytest
-from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
+from pages import (
+    GuardedPage,
+    canvas_pixels,
+    jupyterlab_server,
+    wait_for_frames,
+    wait_for_idle_kernel,
+)
 from PIL import Image as PILImage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -39,29 +38,6 @@ CELLS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def lab_extensions_without_jupyterlite(folder: Path) -> Path:
-    """The installed JupyterLab extensions but JupyterLite's, linked into ``folder``.
-
-    The site extra installs JupyterLite's kernel extension beside JupyterLab, where it
-    cannot load (it needs JupyterLite's in-browser server).
-    """
-    installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
-    for entry in installed.iterdir():
-        packages = sorted(entry.iterdir()) if entry.name.startswith("@") else [entry]
-        for package in packages:
-            if (package / "package.json").exists() and entry.name != "@jupyterlite":
-                link = folder / package.relative_to(installed)
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(package)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
@@ -73,47 +49,8 @@ def jupyterlab(tmp_path_factory):
         "language": "python",
     }
     nbformat.write(notebook, root / "e2e.ipynb")
-    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--allow-root",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.labextensions_path={extensions}",
-        "--LabApp.news_url=",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(root / ".config"),
-        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-    }
-    log = open(root / "server.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"JupyterLab did not start:\n{(root / 'server.log').read_text()}")
-            time.sleep(0.5)
-    yield SimpleNamespace(url=url, root=root)
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with jupyterlab_server(root) as url:
+        yield SimpleNamespace(url=url, root=root)
 
 
 def run_cell(page, index: int, wait: bool = True) -> None:
