@@ -9,7 +9,7 @@ import pytest
 from samples import write_ome_zarr
 
 import voxlite
-from voxlite import multiscale, widget
+from voxlite import multiscale, tasks
 from voxlite.image import Image
 from voxlite.io import ImageIOError, read_image
 from voxlite.io.omezarr import Squeezed
@@ -137,7 +137,7 @@ def in_its_own_loop(scenario):
 @pytest.fixture
 def in_a_kernel(monkeypatch):
     """Levels load in the running event loop, as in a Jupyter kernel."""
-    monkeypatch.setattr(widget, "_kernel_loop", asyncio.get_running_loop)
+    monkeypatch.setattr(tasks, "kernel_loop", asyncio.get_running_loop)
 
 
 def drawn(viewer):

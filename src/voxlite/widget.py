@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from voxlite import tasks
 from voxlite.geometry import as_mesh, as_points, surface_from_labels
 from voxlite.image import Image, as_image
 from voxlite.layers import (
@@ -287,7 +287,7 @@ class Viewer(anywidget.AnyWidget):
             if reset:
                 self._reset_window(*payload["range"])
         self._waiting = levels if staged else None
-        if staged and _kernel_loop() is None:  # no view will ask: refine now
+        if staged and tasks.kernel_loop() is None:  # no view will ask: refine now
             self._refine_from(self._serial)
 
     def _refine_from(self, serial: Any) -> None:
@@ -295,7 +295,7 @@ class Viewer(anywidget.AnyWidget):
         if serial != self._serial or self._waiting is None:
             return  # an earlier image's preview, or a level already under way
         levels, self._waiting = self._waiting, None
-        self._loading = _start(self._refine(levels, serial))
+        self._loading = tasks.start_in_kernel(self._refine(levels, serial))
 
     def _refine(self, levels: Levels, serial: int) -> Iterator[None]:
         """Compute the finest level within the budget, reporting progress, then show it."""
@@ -779,45 +779,6 @@ class Viewer(anywidget.AnyWidget):
         if not 64 <= proposal["value"] <= 4096:
             raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
         return proposal["value"]
-
-
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the Jupyter kernel this runs in; None outside a kernel.
-
-    ipykernel runs cells inside its event loop, and JupyterLite's Pyodide kernel
-    runs tasks between cells on its WebLoop. Other running loops (Playwright's, a
-    script's) are not the notebook's: there a level is computed at once.
-    """
-    if sys.platform == "emscripten":
-        # JupyterLite's kernel; elsewhere in Pyodide (the app's worker, which answers
-        # the page call by call) nothing would send a level computed later.
-        return asyncio.get_event_loop() if "pyodide_kernel" in sys.modules else None
-    ipython = sys.modules.get("IPython")
-    if ipython is None or getattr(ipython.get_ipython(), "kernel", None) is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _start(steps: Iterator[None]) -> asyncio.Task | None:
-    """Run ``steps`` in the kernel's event loop, yielding to it between steps, so that
-    the notebook stays usable while a level loads; outside a kernel, to the end now."""
-    loop = _kernel_loop()
-    if loop is None:
-        for _ in steps:
-            pass
-        return None
-    return loop.create_task(_drain(steps))
-
-
-async def _drain(steps: Iterator[None]) -> None:
-    try:
-        for _ in steps:
-            await asyncio.sleep(0)
-    except Exception:  # already shown in the view by Viewer._refine
-        return
 
 
 def _write_received(folder: Path, files: list[tuple[str, bytes]]) -> list[Path]:
