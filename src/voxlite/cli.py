@@ -80,7 +80,7 @@ def cmd_app_build(args: argparse.Namespace) -> int:
 
 def cmd_app_serve(args: argparse.Namespace) -> int:
     from voxlite.app.build import HEADER_POLICY
-    from voxlite.site.serve import make_server
+    from voxlite.site.serve import make_server, serve_until_interrupted
 
     app = Path(args.app)
     if not (app / "index.html").exists():
@@ -91,12 +91,7 @@ def cmd_app_serve(args: argparse.Namespace) -> int:
     print(f"serving the voxlite app {app.resolve()} at {url}  (Ctrl-C stops)")
     if (app / "data" / "mni152_t1.nii.gz").exists():
         print(f"demo: {url}?url=data/mni152_t1.nii.gz")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
     return 0
 
 

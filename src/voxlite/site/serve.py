@@ -137,6 +137,11 @@ def serve_forever(site: Path, port: int = 8000) -> None:
     print(f"open {url}/lab/index.html?path=Hello3DWorld.ipynb")
     if policy:
         print("with the site's Content-Security-Policy (docs/site.md)")
+    serve_until_interrupted(server)
+
+
+def serve_until_interrupted(server: http.server.ThreadingHTTPServer) -> None:
+    """Serve until Ctrl-C, then close the server."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
