@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import voxlite
 from voxlite.site import sources
+from voxlite.site.build import SiteReport
 from voxlite.site.check import find_outside_urls
 from voxlite.site.pyodide import (
     LOCK,
@@ -81,21 +82,13 @@ class AppOptions:
 
 
 @dataclass
-class AppReport:
-    output: Path
-    total_bytes: int
-    largest: list[tuple[str, int]]
-    pyodide_packages: list[str]
-    wheels: list[str]
-    seconds: float
+class AppReport(SiteReport):
+    """What an app build made; its summary names its few Pyodide packages."""
 
-    def summary(self) -> str:
-        lines = [f"app: {self.output} ({self.total_bytes / 1e6:.1f} MB, "
-                 f"built in {self.seconds:.0f} s)"]  # fmt: skip
-        lines += [f"  {size / 1e6:7.1f} MB  {name}" for name, size in self.largest]
-        lines.append(f"  Pyodide packages: {', '.join(self.pyodide_packages)}; "
-                     f"wheels: {', '.join(self.wheels)}")  # fmt: skip
-        return "\n".join(lines)
+    KIND: ClassVar[str] = "app"
+
+    def packages(self) -> str:
+        return ", ".join(self.pyodide_packages)
 
 
 def build_app(options: AppOptions, log: Callable[[str], None] = print) -> AppReport:

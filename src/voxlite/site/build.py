@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 from packaging.version import Version
 
@@ -87,15 +88,20 @@ class SiteReport:
     wheels: list[str]
     seconds: float
 
+    KIND: ClassVar[str] = "site"
+
     def summary(self) -> str:
         lines = [
-            f"site: {self.output} ({self.total_bytes / 1e6:.1f} MB, built in {self.seconds:.0f} s)"
+            f"{self.KIND}: {self.output} ({self.total_bytes / 1e6:.1f} MB, "
+            f"built in {self.seconds:.0f} s)"
         ]
         lines += [f"  {size / 1e6:7.1f} MB  {name}" for name, size in self.largest]
-        lines.append(
-            f"  Pyodide packages: {len(self.pyodide_packages)}; wheels: {', '.join(self.wheels)}"
-        )
+        lines.append(f"  Pyodide packages: {self.packages()}; wheels: {', '.join(self.wheels)}")
         return "\n".join(lines)
+
+    def packages(self) -> str:
+        """The Pyodide packages, as the summary lists them (a site has many: their number)."""
+        return str(len(self.pyodide_packages))
 
 
 def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> SiteReport:
