@@ -13,9 +13,10 @@ import voxlite
 from voxlite import Image
 from voxlite.app import AppError, AppOptions, build_app
 from voxlite.app import build as app_build
-from voxlite.app.browser import App, sources_of
+from voxlite.app.browser import App
 from voxlite.cli import main as cli
 from voxlite.io.dicom import write_series
+from voxlite.received import sources_of
 from voxlite.site import find_outside_urls
 from voxlite.site.sources import pyodide_dir
 
@@ -183,11 +184,9 @@ def test_received_files_are_grouped_into_what_to_read(tmp_path):
         sources_of([touch("a.txt"), touch("b.txt")])
 
 
-HEADLESS = Path(app_build.__file__).parent / "headless.py"
-
-
 def test_the_app_logic_runs_without_anywidget(tmp_path):
-    """As in the page's Pyodide: anywidget (and IPython) absent, the headless stand-in instead."""
+    """As in the page's Pyodide: anywidget, ipywidgets and IPython absent; the app drives
+    the view model, with nothing put in their place."""
     _, data = nifti_bytes(tmp_path, BRAIN, "brain.nii.gz")
     (tmp_path / "in.bin").write_bytes(data)
     script = f"""
@@ -199,15 +198,11 @@ class Absent:  # anywidget, ipywidgets and IPython are not in the app's Pyodide
             raise ImportError(f"no {{name}} here")
 
 sys.meta_path.insert(0, Absent())
-from importlib.util import spec_from_file_location, module_from_spec
-spec = spec_from_file_location("_headless", {str(HEADLESS)!r})
-headless = module_from_spec(spec); spec.loader.exec_module(headless)
-assert headless.install()
 import voxlite.app.browser as browser
 app = browser.App()
 update = app.open([("brain.nii.gz", open({str(tmp_path / "in.bin")!r}, "rb").read())])
 assert update["errors"] == [], update["errors"]
-print(dict(update["info"])["Spacing"], "IPython" in sys.modules, "ipywidgets" in sys.modules)
+print(dict(update["info"])["Spacing"], "IPython" in sys.modules, "anywidget" in sys.modules)
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -260,7 +255,7 @@ def test_build_writes_an_offline_app(built, capsys):
     assert {"nibabel", "pydicom", "pynrrd", "numpy"} <= set(lock["voxlite"]["depends"])
     with zipfile.ZipFile(output / "pyodide" / lock["voxlite"]["file_name"]) as wheel:
         names = wheel.namelist()
-    app_files = ("browser.py", "headless.py", "static/index.html", "static/worker.js")
+    app_files = ("browser.py", "static/index.html", "static/worker.js")
     assert {f"voxlite/app/{name}" for name in app_files} <= set(names)
     assert not [n for n in names if n.endswith(".nii.gz")], "demo volumes are served as data/"
     dicom = json.loads((output / "data" / "ct_phantom_dicom" / "files.json").read_text())

@@ -1345,7 +1345,7 @@ def test_the_budget_is_an_argument_a_module_constant_and_an_environment_variable
     with pytest.raises(ImageIOError, match="over the memory budget of 100 bytes.*max_bytes"):
         read_image(path, max_bytes=100)
     assert read_image(path, max_bytes=120).shape == (3, 4, 5)  # 120 bytes of int16 voxels
-    monkeypatch.setattr(voxlite.io, "MAX_BYTES", 100)
+    monkeypatch.setattr(voxlite.io.limits, "MAX_BYTES", 100)
     with pytest.raises(ImageIOError, match="budget of 100 bytes"):
         read_image(path)
     assert read_image(path, max_bytes=10**9).shape == (3, 4, 5)

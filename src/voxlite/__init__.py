@@ -8,10 +8,22 @@ Example:
 """
 
 from voxlite import data
+from voxlite.adapters import as_image
 from voxlite.geometry import Mesh, PointSet, as_mesh, as_points, surface_from_labels
-from voxlite.image import Image, as_image
+from voxlite.image import Image
 from voxlite.io import ImageIOError, read_image, write_image
-from voxlite.widget import COLORMAPS, MODES, Viewer, view
+from voxlite.viewmodel import COLORMAPS, MODES
+
+
+def __getattr__(name: str) -> object:
+    # The widget needs anywidget (and so ipywidgets and IPython): imported when first
+    # used, so that voxlite's readers and view model import without them (the app's Pyodide).
+    if name in ("Viewer", "view"):
+        from voxlite import widget
+
+        return getattr(widget, name)
+    raise AttributeError(f"module 'voxlite' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 __all__ = [

@@ -1,8 +1,11 @@
-"""Conversions from foreign image types to :class:`voxlite.Image`.
+"""Conversions from anything voxlite shows to :class:`voxlite.Image`: :func:`as_image`.
 
 One small function per library, recognised by duck typing so that none of
 these libraries is a dependency: an object is only handled by an adapter when
-its library is already imported by the caller.
+its library is already imported by the caller. A path is read with
+:func:`voxlite.io.read_image`.
+
+Imports: :mod:`voxlite.image` and :mod:`voxlite.io` (never the reverse).
 """
 
 from __future__ import annotations
@@ -13,12 +16,44 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.image import Image, is_lazy, pick_component
+from voxlite.image import Image, affine_to_lps_geometry, is_lazy, pick_component
+from voxlite.io import read_image
 
-__all__ = ["affine_to_lps_geometry", "convert"]
+__all__ = ["affine_to_lps_geometry", "as_image", "convert"]
 
-# LPS = diag(-1, -1, 1) @ RAS: nibabel and MONAI affines are RAS.
-_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+GEOMETRY_FIELDS = frozenset({"spacing", "origin", "direction", "name", "metadata"})
+
+
+def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Image:
+    """Convert anything voxlite understands into an :class:`Image`.
+
+    Parameters
+    ----------
+    obj
+        An :class:`Image`, a path (read with :func:`voxlite.read_image`), a numpy
+        array, or (duck-typed, without importing them) an ITK, SimpleITK, nibabel,
+        xarray, zarr, dask, torch or MONAI object, or anything with ``__array__``.
+    component
+        Picks one channel of a 4D input (the last axis, as ITK's vector images;
+        channel-first for torch/MONAI tensors).
+    **geometry
+        ``spacing``, ``origin``, ``direction``, ``name`` and ``metadata`` override
+        what the object carries.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> as_image(np.ones((3, 4, 5)), spacing=(1, 1, 2)).spacing
+    (1.0, 1.0, 2.0)
+    """
+    if isinstance(obj, Image) and component is not None:
+        raise ValueError("component= applies to 4D inputs, not to an Image (already 3D)")
+    image = obj if isinstance(obj, Image) else convert(obj, component=component)
+    unknown = set(geometry) - GEOMETRY_FIELDS
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    overrides = {k: v for k, v in geometry.items() if v is not None}
+    return image.replace(**overrides) if overrides else image
 
 
 def convert(obj: Any, *, component: int | None = None) -> Image:
@@ -31,35 +66,6 @@ def convert(obj: Any, *, component: int | None = None) -> Image:
         "pass a numpy array, a voxlite.Image, an ITK/SimpleITK/nibabel image, an xarray "
         "DataArray, a zarr/dask array or a torch tensor"
     )
-
-
-def affine_to_lps_geometry(affine: Any, ras: bool = True) -> dict[str, Any]:
-    """Split a 4x4 voxel-to-world affine into ITK-style spacing, origin and direction.
-
-    The affine maps nibabel's index order ``(i, j, k)`` to world coordinates
-    (RAS when ``ras`` is true, as in NIfTI; LPS otherwise).
-
-    Example:
-        >>> geo = affine_to_lps_geometry(np.diag([2.0, 3.0, 4.0, 1.0]))
-        >>> geo["spacing"], geo["direction"].diagonal().tolist()
-        ((2.0, 3.0, 4.0), [-1.0, -1.0, 1.0])
-    """
-    affine = np.asarray(affine, dtype=float)
-    if affine.shape != (4, 4):
-        raise ValueError(f"an affine must be 4x4, got shape {affine.shape}")
-    if not np.all(np.isfinite(affine)):
-        raise ValueError("the affine contains NaN or infinite values")
-    linear, translation = affine[:3, :3], affine[:3, 3]
-    if ras:
-        linear, translation = _RAS_TO_LPS @ linear, _RAS_TO_LPS @ translation
-    spacing = np.linalg.norm(linear, axis=0)
-    if np.any(spacing == 0):
-        raise ValueError("the affine has a zero-length axis (zero spacing)")
-    return {
-        "spacing": tuple(spacing.tolist()),
-        "origin": tuple(translation.tolist()),
-        "direction": linear / spacing,
-    }
 
 
 # -- recognisers ---------------------------------------------------------------
@@ -98,8 +104,6 @@ def _is_path(obj: Any) -> bool:
 
 
 def _from_path(obj: Any, component: int | None) -> Image:
-    from voxlite.io import read_image
-
     image = read_image(obj)
     return (
         image if component is None else image.replace(array=pick_component(image.array, component))
@@ -234,11 +238,7 @@ def _from_ijk_and_affine(
 ) -> Image:
     """Arrays indexed ``[i, j, k]`` (nibabel, MONAI) become ``[k, j, i]``."""
     array = pick_component(np.asarray(array), component, axis=channel_axis)
-    if array.ndim == 3:
-        array = array.transpose(2, 1, 0)
-    elif array.ndim == 2:
-        array = array.transpose(1, 0)
-    return Image(np.ascontiguousarray(array), **affine_to_lps_geometry(affine, ras=ras))
+    return Image.from_ijk(array, affine, ras=ras)
 
 
 def _embed_direction(direction: np.ndarray) -> np.ndarray:

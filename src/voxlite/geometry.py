@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.image import as_image
+from voxlite.adapters import as_image
 
 __all__ = ["Mesh", "PointSet", "as_mesh", "as_points", "surface_from_labels"]
 

@@ -13,6 +13,13 @@ space, following ITK's conventions:
 The physical position of the voxel ``array[k, j, i]`` is therefore::
 
     origin + direction @ (spacing * (i, j, k))
+
+An image may also carry the coarser levels it was stored with (an OME-Zarr's
+pyramid) in ``levels``, for the viewer's multiscale display.
+
+This module is the base of voxlite's data path: it imports nothing of voxlite,
+and every other module may import it (``io`` reads files into images,
+``adapters`` converts foreign objects, the view model shows them).
 """
 
 from __future__ import annotations
@@ -20,11 +27,34 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Image", "as_image", "is_lazy"]
+__all__ = ["Image", "LazyArray", "affine_to_lps_geometry", "is_lazy", "pick_component"]
+
+# LPS = diag(-1, -1, 1) @ RAS: NIfTI, nibabel and MONAI affines are RAS.
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+
+
+@runtime_checkable
+class LazyArray(Protocol):
+    """An array read on demand, in parts: a zarr or dask array, an h5py dataset, a memory map.
+
+    The viewer never converts it whole; it reads the slabs, planes and levels it shows
+    by indexing. numpy arrays satisfy it too: :func:`is_lazy` tells them apart.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> Any: ...
+
+    @property
+    def ndim(self) -> int: ...
+
+    def __getitem__(self, key: Any) -> Any: ...
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -40,12 +70,15 @@ class Image:
         [0.5, 0.0, 0.0]
     """
 
-    array: np.ndarray
+    array: np.ndarray | LazyArray
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     direction: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(3))
     name: str = ""
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Coarser stored levels of the same image (an OME-Zarr's pyramid), finest first,
+    #: each an :class:`Image` (usually lazy) placed in the same physical space.
+    levels: tuple[Image, ...] = ()
 
     def __post_init__(self) -> None:
         array = _check_array(self.array)
@@ -60,6 +93,7 @@ class Image:
         object.__setattr__(self, "origin", origin)
         object.__setattr__(self, "direction", direction)
         object.__setattr__(self, "metadata", dict(self.metadata))
+        object.__setattr__(self, "levels", _levels(self.levels))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -96,42 +130,46 @@ class Image:
         return self.replace(array=np.asarray(self.array)) if self.lazy else self
 
     def replace(self, **changes: Any) -> Image:
-        """A copy with some fields changed (the array is not copied)."""
+        """A copy with some fields changed (the array is not copied).
+
+        New voxels are a new image: they drop the stored ``levels`` unless given too.
+        """
+        if "array" in changes:
+            changes.setdefault("levels", ())
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_ijk(cls, array_ijk: Any, affine: Any, *, ras: bool = True, **fields: Any) -> Image:
+        """An image from an array indexed ``[i, j, k]`` and its 4x4 affine (nibabel, MONAI).
+
+        Parameters
+        ----------
+        array_ijk
+            2D or 3D voxels indexed ``[i, j, k]`` (x fastest in physical meaning).
+        affine
+            The 4x4 voxel-to-world matrix.
+        ras
+            The affine maps to RAS (NIfTI) rather than LPS.
+        **fields
+            Other :class:`Image` fields (``name``, ``metadata``).
+
+        Example
+        -------
+        >>> img = Image.from_ijk(np.zeros((4, 3, 2)), np.diag([2.0, 2.0, 3.0, 1.0]))
+        >>> img.shape, img.spacing, img.direction.diagonal().tolist()
+        ((2, 3, 4), (2.0, 2.0, 3.0), [-1.0, -1.0, 1.0])
+        """
+        array = np.asarray(array_ijk)
+        if array.ndim in (2, 3):
+            array = array.transpose(*reversed(range(array.ndim)))
+        geometry = affine_to_lps_geometry(affine, ras=ras)
+        return cls(np.ascontiguousarray(array), **geometry, **fields)
 
     def __repr__(self) -> str:
         return (
             f"Image(name={self.name!r}, shape={self.shape}, dtype={self.array.dtype}, "
             f"spacing={self.spacing}, origin={self.origin})"
         )
-
-
-def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Image:
-    """Convert anything voxlite understands into an :class:`Image`.
-
-    Accepts an :class:`Image`, a numpy array, or (duck-typed, without importing
-    them) ITK, SimpleITK, nibabel, xarray, zarr, dask, torch and MONAI objects,
-    or anything with ``__array__``. Keyword arguments ``spacing``, ``origin``,
-    ``direction``, ``name`` and ``metadata`` override what the object carries.
-
-    ``component`` picks one channel of a 4D input (the last axis, as ITK's
-    vector images; channel-first for torch/MONAI tensors).
-
-    Example:
-        >>> import numpy as np
-        >>> as_image(np.ones((3, 4, 5)), spacing=(1, 1, 2)).spacing
-        (1.0, 1.0, 2.0)
-    """
-    from voxlite.adapters import convert
-
-    image = obj if isinstance(obj, Image) else convert(obj, component=component)
-    if isinstance(obj, Image) and component is not None:
-        raise ValueError("component= applies to 4D inputs, not to an Image (already 3D)")
-    unknown = set(geometry) - {"spacing", "origin", "direction", "name", "metadata"}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    overrides = {k: v for k, v in geometry.items() if v is not None}
-    return image.replace(**overrides) if overrides else image
 
 
 def pick_component(array: np.ndarray, component: int | None, axis: int = -1) -> np.ndarray:
@@ -149,6 +187,35 @@ def pick_component(array: np.ndarray, component: int | None, axis: int = -1) -> 
     if not -count <= component < count:
         raise ValueError(f"component={component} is out of range for {count} components")
     return np.take(array, component, axis=axis)
+
+
+def affine_to_lps_geometry(affine: Any, ras: bool = True) -> dict[str, Any]:
+    """Split a 4x4 voxel-to-world affine into ITK-style spacing, origin and direction.
+
+    The affine maps nibabel's index order ``(i, j, k)`` to world coordinates
+    (RAS when ``ras`` is true, as in NIfTI; LPS otherwise).
+
+    Example:
+        >>> geo = affine_to_lps_geometry(np.diag([2.0, 3.0, 4.0, 1.0]))
+        >>> geo["spacing"], geo["direction"].diagonal().tolist()
+        ((2.0, 3.0, 4.0), [-1.0, -1.0, 1.0])
+    """
+    affine = np.asarray(affine, dtype=float)
+    if affine.shape != (4, 4):
+        raise ValueError(f"an affine must be 4x4, got shape {affine.shape}")
+    if not np.all(np.isfinite(affine)):
+        raise ValueError("the affine contains NaN or infinite values")
+    linear, translation = affine[:3, :3], affine[:3, 3]
+    if ras:
+        linear, translation = RAS_TO_LPS @ linear, RAS_TO_LPS @ translation
+    spacing = np.linalg.norm(linear, axis=0)
+    if np.any(spacing == 0):
+        raise ValueError("the affine has a zero-length axis (zero spacing)")
+    return {
+        "spacing": tuple(spacing.tolist()),
+        "origin": tuple(translation.tolist()),
+        "direction": linear / spacing,
+    }
 
 
 # -- validation helpers ------------------------------------------------------
@@ -172,7 +239,14 @@ def is_lazy(array: Any) -> bool:
     return True
 
 
-def _check_array(array: Any) -> np.ndarray:
+def _levels(levels: Any) -> tuple[Image, ...]:
+    levels = tuple(levels)
+    if not all(isinstance(level, Image) for level in levels):
+        raise TypeError("levels must be Images (an image's coarser stored levels)")
+    return levels
+
+
+def _check_array(array: Any) -> np.ndarray | LazyArray:
     if is_lazy(array) and array.ndim == 3:
         _check_dtype(np.dtype(array.dtype))
         if math.prod(array.shape) == 0:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
+from voxlite.image import Image
 from voxlite.transfer import to_hex
 
 VOLUME_LAYERS = ("image", "labels")
@@ -86,3 +89,12 @@ def free_name(base: str, taken: set[str]) -> str:
     while f"{base} {number}" in taken:
         number += 1
     return f"{base} {number}"
+
+
+def default_point_size(points: np.ndarray, image: Image | None) -> float:
+    """1% of the scene's diagonal: the image's if there is one, else the points'."""
+    if image is not None:
+        extent = np.asarray(image.size) * np.asarray(image.spacing)
+    else:
+        extent = points.max(axis=0) - points.min(axis=0)
+    return float(max(np.linalg.norm(extent) * 0.01, 1e-3))

@@ -217,7 +217,5 @@ class Levels:
 
 
 def levels_of(image: Image) -> Levels:
-    """An image's levels: an OME-Zarr's stored pyramid, or the image alone."""
-    from voxlite.io import omezarr
-
-    return Levels(omezarr.stored_levels(image) or [image])
+    """An image's levels: the image, then its stored coarser levels (an OME-Zarr's pyramid)."""
+    return Levels([image, *image.levels])

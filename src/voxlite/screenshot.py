@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voxlite.io import atomic_target
+
 MAX_PIXELS = 8192 * 8192
 
 
@@ -62,8 +64,6 @@ def png_bytes(picture: np.ndarray) -> bytes:
 
 def write_png(path: str | Path, picture: np.ndarray) -> Path:
     """Write a PNG atomically (a failed write leaves any previous file as it was)."""
-    from voxlite.io import atomic_target
-
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder {path.parent} does not exist")

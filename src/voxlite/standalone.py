@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from voxlite.io import atomic_target
+
 # Nothing may be fetched; the bundle runs from a blob: URL made in the page.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; "
@@ -101,8 +103,6 @@ def write_standalone(path: Path, state: dict[str, Any], bundle: str, **options: 
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder {path.parent} does not exist")
-    from voxlite.io import atomic_target
-
     text = standalone_html(state, bundle, **options)
     with atomic_target(path) as temporary:  # a failed write never leaves half a page behind
         temporary.write_text(text, encoding="utf-8")

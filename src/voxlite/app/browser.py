@@ -4,8 +4,10 @@ The page hands it files (names and bytes, read by the browser: nothing is
 uploaded). It writes them to Pyodide's in-memory file system, reads them with
 voxlite's own readers (:func:`voxlite.read_image`; DICOM slices as one series),
 keeps the list of what was loaded, and shows an image (with a label map over
-it) through a :class:`voxlite.Viewer`. The page mirrors that Viewer's synced
-traits into the widget's front-end bundle, the same renderer as in notebooks.
+it) through a :class:`voxlite.viewmodel.ViewModel`, the view model behind the
+notebook widget. The page mirrors the model's synced traits into the widget's
+front-end bundle, the same renderer as in notebooks. No widget library is
+needed (anywidget, ipywidgets and IPython are not in the app's Pyodide).
 
 Every call returns an *update*, a dict the page applies::
 
@@ -19,7 +21,6 @@ It runs unchanged in CPython, where the tests drive it.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -31,11 +32,10 @@ import numpy as np
 import traitlets
 
 from voxlite.image import Image
-from voxlite.io import SUFFIXES, ImageIOError, read_image, suffix_of
+from voxlite.io import read_image
+from voxlite.received import LABEL_NAME, as_received, sources_of, write_received
+from voxlite.viewmodel import ViewModel
 
-# Names that say "segmentation": such a file on the shown image's grid is a label map
-# even with many labels.
-LABEL_NAME = re.compile(r"seg|label|mask|aseg|dseg|parc|atlas", re.IGNORECASE)
 # Otherwise a file on the shown image's grid holding at most this many distinct small
 # non-negative integers is taken as a label map (a mask, tissue classes ...).
 MAX_LABEL_VALUES = 64
@@ -44,8 +44,6 @@ TIMES = " \N{MULTIPLICATION SIGN} "  # between dimensions, as in "197 x 233 x 18
 READ_ERRORS = (ValueError, TypeError, OSError, EOFError, MemoryError, IndexError, KeyError)
 # Traits the page owns (the viewer fills the window); never sent from Python.
 PAGE_TRAITS = frozenset({"height"})
-# anywidget's own traits, which it adds to the widget class: the page loads the front end itself.
-ANYWIDGET_TRAITS = frozenset({"_esm", "_css", "_anywidget_id"})
 
 
 @dataclass
@@ -59,32 +57,21 @@ class Item:
     notes: list[str] = field(default_factory=list)
 
 
-def view_trait_names(viewer: traitlets.HasTraits) -> list[str]:
-    """The synced traits voxlite's Viewer declares (not those of its widget base classes)."""
-    names: list[str] = []
-    for klass in reversed(type(viewer).__mro__):
-        if not klass.__module__.startswith("voxlite."):
-            continue
-        for name, trait in vars(klass).items():
-            if name in ANYWIDGET_TRAITS:
-                continue
-            if isinstance(trait, traitlets.TraitType) and trait.metadata.get("sync"):
-                names.append(name)
-    return list(dict.fromkeys(names))
+def page_trait_names(model: ViewModel) -> list[str]:
+    """The synced traits the page mirrors: all the front end renders, but those it owns."""
+    return [name for name in model.trait_names(sync=True) if name not in PAGE_TRAITS]
 
 
 class App:
     """The app's state: loaded items, the image shown, the label map over it."""
 
     def __init__(self, progress: Callable[[str], Any] | None = None) -> None:
-        from voxlite.widget import Viewer
-
-        self.viewer = Viewer()
+        self.viewer = ViewModel()
         self.items: list[Item] = []
         self.shown: Item | None = None
         self.overlay: Item | None = None
         self._progress = progress or (lambda text: None)
-        self._names = [n for n in view_trait_names(self.viewer) if n not in PAGE_TRAITS]
+        self._names = page_trait_names(self.viewer)
         # Traits changed since the page last heard of them: all of them at first.
         self._dirty: set[str] = set(self._names)
         self._next_id = 1
@@ -105,18 +92,16 @@ class App:
         item, and the DICOM slices among the files one more. A file that cannot
         be read is reported in ``errors``; the others are still loaded.
         """
-        from voxlite.widget import _write_received  # the notebook's Open, same rules
-
         errors: list[str] = []
         notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="voxlite-app-") as folder:
             folder = Path(folder)
-            received = [_as_received(str(name), _as_bytes(data)) for name, data in files]
+            received = [as_received(str(name), _as_bytes(data)) for name, data in files]
             if not received:
                 return self.update(errors=["nothing to open: no file was given"])
             self._progress(f"Writing {_count(len(received), 'file')} to memory…")
             try:
-                paths = _write_received(folder, received)
+                paths = write_received(folder, received)
                 del received  # the bytes are in the in-memory file system now
                 sources = sources_of(paths)
             except READ_ERRORS as error:  # no image among them, no room in memory ...
@@ -229,7 +214,7 @@ class App:
             ["Spacing", TIMES.join(_number(s) for s in image.spacing) + " mm"],
             ["Origin", "(" + ", ".join(_number(o) for o in image.origin) + ") mm"],
             ["Direction", _direction(image.direction)],
-            ["Value range", _value_range(self.viewer._image)],
+            ["Value range", _value_range(self.viewer.value_range)],
         ]
         for key, label in (
             ("SeriesDescription", "Series description"),
@@ -241,8 +226,8 @@ class App:
             if metadata.get(key) not in (None, ""):
                 rows.append([label, str(metadata[key])])
         if self.overlay is not None:
-            labels = self.viewer._labels.get("colors", [])
-            rows.append(["Label map", f"{self.overlay.name} ({_count(len(labels), 'label')})"])
+            count = len(self.viewer.label_colors)
+            rows.append(["Label map", f"{self.overlay.name} ({_count(count, 'label')})"])
         return rows
 
     # -- inside --------------------------------------------------------------------
@@ -309,36 +294,6 @@ class App:
         return int(np.count_nonzero(np.bincount(sample))) <= MAX_LABEL_VALUES
 
 
-def sources_of(paths: list[Path]) -> list[tuple[str, Path | list[Path]]]:
-    """What to read among received files: each image file, then the DICOM slices as one.
-
-    Files that are neither (an .mhd's .raw, a .nhdr's data file, a DICOMDIR ...)
-    are companions, read through the file that names them. A single file of no
-    known kind is still tried, so that its error names it.
-    """
-    from voxlite.io.dicom import is_dicom
-
-    kinds = [suffix_of(p) for p in paths]
-    images = [p for p, s in zip(paths, kinds, strict=True) if s in SUFFIXES and s != ".dcm"]
-    dicom = [
-        p
-        for p, s in zip(paths, kinds, strict=True)
-        if p not in images and (s == ".dcm" or is_dicom(p))
-    ]
-    # Image files before label maps, so that a label map finds its image shown.
-    images.sort(key=lambda p: bool(LABEL_NAME.search(p.name)))
-    sources: list[tuple[str, Path | list[Path]]] = [(p.name, p) for p in images]
-    if dicom:
-        sources.insert(len([p for p in images if not LABEL_NAME.search(p.name)]),
-                       (f"DICOM series ({_count(len(dicom), 'file')})", dicom))  # fmt: skip
-    if not sources:
-        sources = [(p.name, p) for p in paths] if len(paths) == 1 else []
-    if not sources:
-        names = ", ".join(p.name for p in paths[:5]) + (" …" if len(paths) > 5 else "")
-        raise ImageIOError(names, "none of these files is an image voxlite reads")
-    return sources
-
-
 def _read(source: Path | list[Path]) -> Image:
     if isinstance(source, list):
         return read_image(source, anonymize=True)  # the app shows no patient fields
@@ -353,14 +308,6 @@ def _as_bytes(data: Any) -> bytes:
     if to_bytes is None:
         raise TypeError(f"file contents must be bytes, got {type(data).__name__}")
     return to_bytes()
-
-
-def _as_received(name: str, data: bytes) -> tuple[str, bytes]:
-    """A ``.gz`` file that is not gzip is the file inside: some hosts serve ``.nii.gz`` with
-    ``Content-Encoding: gzip``, and the browser has already decompressed it."""
-    if name.lower().endswith(".gz") and not data.startswith(b"\x1f\x8b"):
-        return name[:-3], data
-    return name, data
 
 
 def _readable(message: Any, folder: Path) -> str:
@@ -384,8 +331,8 @@ def _direction(direction: np.ndarray) -> str:
     )
 
 
-def _value_range(payload: dict[str, Any]) -> str:
-    low, high = payload.get("range", (0, 0))
+def _value_range(value_range: tuple[float, float] | None) -> str:
+    low, high = value_range or (0, 0)
     return f"{_number(low)} … {_number(high)}"
 
 

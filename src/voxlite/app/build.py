@@ -42,7 +42,7 @@ PAGE_FILES = ("index.html", "app.js", "app.css", "worker.js")
 # The pinned browser wheels the app's Python imports (voxlite's readers and theirs).
 APP_WHEELS = ("nibabel", "pydicom", "pynrrd", "tifffile", "typing-extensions")
 # voxlite's dependencies the app leaves out: anywidget (and with it ipywidgets, comm,
-# IPython ...) is replaced by voxlite.app.headless, since the page renders without a comm.
+# IPython ...), since the app drives the view model (voxlite.viewmodel) without a widget.
 LEFT_OUT = frozenset({"anywidget"})
 # The MNI152 demo volumes inside voxlite's wheel (5 MB): the app serves them as data/.
 _WHEEL_DATA = ("voxlite/data/mni152/",)
@@ -215,11 +215,11 @@ def copy_wheel(source: Path, target: Path) -> None:
 
 def page_defaults() -> dict[str, Any]:
     """The Viewer's initial synced state, so the page renders before Python has started."""
-    from voxlite.app.browser import PAGE_TRAITS, view_trait_names
-    from voxlite.widget import Viewer
+    from voxlite.app.browser import page_trait_names
+    from voxlite.viewmodel import ViewModel
 
-    viewer = Viewer()
-    return {n: getattr(viewer, n) for n in view_trait_names(viewer) if n not in PAGE_TRAITS}
+    model = ViewModel()
+    return {name: getattr(model, name) for name in page_trait_names(model)}
 
 
 def write_page(target: Path, demo: bool) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image
+from voxlite.io import read_image, write_image
+from voxlite.io.dicom import write_series
 
 __all__ = ["MNI152_FILES", "ct_phantom", "mri", "mri_tissue_labels"]
 
@@ -29,15 +31,10 @@ TISSUE_LABELS = {1: "grey matter", 2: "white matter"}
 
 
 def _mni152(kind: str) -> Image:
-    import nibabel
-
-    from voxlite.adapters import convert
-
     path = resources.files("voxlite.data").joinpath("mni152", MNI152_FILES[kind])
     with resources.as_file(path) as file:
-        image = convert(nibabel.load(file))
-        # nibabel reads lazily: take the voxels before the file may go away.
-        return image.replace(array=np.array(image.array), name=f"MNI152 2009 {kind.upper()}")
+        image = read_image(file)
+    return image.replace(name=f"MNI152 2009 {kind.upper()}", metadata={})
 
 
 def mri() -> Image:
@@ -152,9 +149,6 @@ def write_demo_files(folder: str | Path) -> dict[str, Path]:
         >>> sorted(write_demo_files(tempfile.mkdtemp()))
         ['ct_dicom', 'mri', 'mri_labels']
     """
-    from voxlite.io import write_image
-    from voxlite.io.dicom import write_series
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = {

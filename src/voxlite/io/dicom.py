@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
+from voxlite.io.errors import ImageIOError
+from voxlite.io.limits import check_claim, max_bytes
 
 # Fields that identify a patient: dropped from the metadata with anonymize=True.
 PATIENT_FIELDS = (
@@ -58,8 +60,6 @@ def is_dicom(path: Path) -> bool:
 
 def read_series(source: Path | Sequence[Path], anonymize: bool = False) -> Image:
     """Read the (largest) DICOM series of a folder, or the series the given files form."""
-    from voxlite.io import ImageIOError
-
     files = _files_of(source)
     headers = [_header(path) for path in files]
     series = _group_by_series([(p, h) for p, h in zip(files, headers, strict=True) if h])
@@ -88,8 +88,6 @@ def pydicom_errors() -> tuple[type[Exception], ...]:
 
 
 def _files_of(source: Path | Sequence[Path]) -> list[Path]:
-    from voxlite.io import ImageIOError
-
     if isinstance(source, Path):
         if not source.is_dir():
             return [source]
@@ -130,8 +128,6 @@ _DEFLATE_RATIO = 1032
 def _dcmread(path: Path, **options: Any) -> Any:
     import pydicom
 
-    from voxlite.io import ImageIOError, max_bytes
-
     with _WithinFile(path) as stream:
         if _DEFLATED in stream.read(1 << 16) and stream.size * _DEFLATE_RATIO > max_bytes():
             raise ImageIOError(path, f"a deflated DICOM file of {stream.size} bytes could "
@@ -142,8 +138,6 @@ def _dcmread(path: Path, **options: Any) -> Any:
 
 def _header(path: Path) -> Any:
     """The dataset without pixels, or None for a file that is not a DICOM image."""
-    from voxlite.io import ImageIOError
-
     try:
         dataset = _dcmread(path, stop_before_pixels=True)
         if "ImagePositionPatient" not in dataset or "Rows" not in dataset:
@@ -177,8 +171,6 @@ def _describe(header: Any) -> str:
 
 
 def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Image:
-    from voxlite.io import ImageIOError, check_claim
-
     first_path, first = slices[0]
     cosines = _numbers(first_path, first, "ImageOrientationPatient", 6).reshape(2, 3)
     normal = np.cross(cosines[0], cosines[1])
@@ -240,8 +232,6 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
 
 def _numbers(path: Path, header: Any, keyword: str, count: int) -> np.ndarray:
     """``count`` finite numbers from a header field, or an ImageIOError naming it."""
-    from voxlite.io import ImageIOError
-
     try:
         value = header.get(keyword)
         numbers = np.asarray(value if value is not None else [], dtype=float).reshape(-1)
@@ -255,8 +245,6 @@ def _numbers(path: Path, header: Any, keyword: str, count: int) -> np.ndarray:
 
 def _count(path: Path, header: Any, keyword: str, default: int | None = None) -> int:
     """A positive integer header field (Rows, Columns, NumberOfFrames, ...)."""
-    from voxlite.io import ImageIOError
-
     value = header.get(keyword, default)
     try:
         number = int(value)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image, pick_component
+from voxlite.io.limits import check_claim, claimed_bytes, decompress_at_most, regular_file_beside
 
 ELEMENT_TYPES = {
     "MET_UCHAR": np.uint8, "MET_CHAR": np.int8,
@@ -52,8 +53,6 @@ def read_header(path: Path) -> tuple[dict[str, str], int]:
 
 
 def read(path: Path) -> Image:
-    from voxlite.io import check_claim, claimed_bytes
-
     fields, offset = read_header(path)
     ndims = int(fields.get("NDims", "3"))
     if ndims not in (2, 3):
@@ -88,8 +87,6 @@ def read(path: Path) -> Image:
 
 
 def _data_bytes(path: Path, fields: dict[str, str], offset: int, expected: int) -> bytes:
-    from voxlite.io import decompress_at_most, regular_file_beside
-
     source = fields["ElementDataFile"]
     if source.upper().startswith("LIST") or "%" in source or len(source.split()) > 1:
         raise ValueError(f"ElementDataFile = {source}: slice lists and patterns are not read")

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.adapters import convert
 from voxlite.image import Image
+from voxlite.io.limits import check_claim, claimed_bytes, max_bytes, read_at_most
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 # sizeof_hdr, the first 4 bytes: 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order
@@ -45,7 +45,7 @@ def read(path: Path, lazy: bool = False) -> Image:
                 fileobj=source)  # fmt: skip
             nii = klass.from_file_map({"header": holder, "image": holder}, mmap=lazy and "r")
             array = np.asanyarray(nii.dataobj)
-        image = convert(nii.__class__(array, nii.affine, nii.header))
+        image = Image.from_ijk(array, nii.affine)
     except (nibabel.filebasedimages.ImageFileError, nibabel.spatialimages.HeaderDataError,
             nibabel.spatialimages.HeaderTypeError) as error:  # fmt: skip
         # nibabel's own exception types are not ValueErrors
@@ -72,8 +72,6 @@ def _read_bytes(path: Path, stream: Any, file_size: int | None,
     exceed the memory budget.
     """
     import nibabel
-
-    from voxlite.io import check_claim, claimed_bytes, max_bytes, read_at_most
 
     head = stream.read(544)
     size = _HEADER_SIZES.get(int.from_bytes(head[:4], "little")) if len(head) >= 4 else None

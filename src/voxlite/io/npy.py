@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image
+from voxlite.io.limits import check_claim, claimed_bytes
 
 
 def read(path: Path) -> Image:
     from numpy.lib import format as npy_format
-
-    from voxlite.io import check_claim, claimed_bytes
 
     with open(path, "rb") as stream:
         version = npy_format.read_magic(stream)

@@ -17,6 +17,13 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image, pick_component
+from voxlite.io.limits import (
+    check_claim,
+    claimed_bytes,
+    decompress_at_most,
+    max_bytes,
+    regular_file_beside,
+)
 
 # NRRD's spaces, as the sign flips that take each to LPS.
 _TO_LPS = {
@@ -77,14 +84,6 @@ def read(path: Path) -> Image:
 def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
     """The voxels, C order, read no further than the header's checked claim."""
     from nrrd.reader import _determine_datatype
-
-    from voxlite.io import (
-        check_claim,
-        claimed_bytes,
-        decompress_at_most,
-        max_bytes,
-        regular_file_beside,
-    )
 
     for field in ("dimension", "type", "encoding", "sizes"):
         if field not in header:

@@ -1,9 +1,9 @@
 """OME-Zarr (OME-NGFF 0.4 and 0.5) multiscale images through zarr.
 
 One level is read (the first, finest, by default), or with ``lazy=True`` opened
-and left in the store; every level's path, shape and scale is kept in
-``metadata["levels"]`` for the viewer's multiscale display
-(:func:`stored_levels`). Axes named z, y, x are the
+and left in the store; the coarser levels are opened lazily as the image's
+``levels``, for the viewer's multiscale display, and every level's path, shape
+and scale is listed in ``metadata["levels"]``. Axes named z, y, x are the
 spatial ones; a single channel or time point is squeezed away. Units are kept
 as the file states them (``metadata["unit"]``), since microscopy is rarely in mm.
 
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
+from voxlite.io.limits import check_claim, claimed_bytes
 
 #: At most this many chunks in the level read (4096 chunks of 32**3 voxels = 2**27 voxels).
 MAX_CHUNKS = 1 << 17
@@ -42,7 +43,18 @@ def is_omezarr(path: Path) -> bool:
 
 
 def read(path: Path, level: int = 0, lazy: bool = False) -> Image:
-    """One level of an OME-Zarr image; ``lazy`` leaves its voxels in the store until used."""
+    """One level of an OME-Zarr image, with the coarser ones (opened lazily) as its ``levels``.
+
+    ``lazy`` leaves its voxels in the store until used.
+    """
+    image = _read_level(path, level, lazy)
+    count = len(image.metadata["levels"])
+    coarser = tuple(_read_level(path, n, lazy=True) for n in range(level + 1, count))
+    return image.replace(levels=coarser)
+
+
+def _read_level(path: Path, level: int, lazy: bool) -> Image:
+    """One level of an OME-Zarr image, alone."""
     try:
         import zarr
     except ImportError:
@@ -95,17 +107,6 @@ def read(path: Path, level: int = 0, lazy: bool = False) -> Image:
                            "levels": levels, "path": str(path)})  # fmt: skip
 
 
-def stored_levels(image: Image) -> list[Image]:
-    """Every level of the OME-Zarr an image was read from, lazily, finest first ([] if none)."""
-    metadata = image.metadata
-    if metadata.get("format") != "OME-Zarr" or not metadata.get("path"):
-        return []
-    path = Path(metadata["path"])
-    first = int(metadata.get("level", 0))
-    count = len(metadata.get("levels", []))
-    return [image if n == first else read(path, n, lazy=True) for n in range(first, count)]
-
-
 class Squeezed:
     """A zarr array seen without its leading one-long axes (channel, time), still lazy."""
 
@@ -144,8 +145,6 @@ def _array(group: Any, name: Any) -> Any:
 def _check_chunks(path: Path, array: Any, budget: bool) -> None:
     """Refuse a level with a data type voxlite cannot show, too many chunks or (to be read
     whole, ``budget``) more bytes than the memory budget."""
-    from voxlite.io import check_claim, claimed_bytes
-
     dtype = np.dtype(array.dtype)
     if dtype.kind not in "biuf":
         raise ValueError(f"unsupported data type {dtype}")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image
+from voxlite.io.limits import check_claim, claimed_bytes
 
 
 def read(path: Path) -> Image:
@@ -47,8 +48,6 @@ def read(path: Path) -> Image:
 
 def _check_sizes(path: Path, tif) -> None:
     """What the tags claim, against the memory budget and the file, before reading."""
-    from voxlite.io import check_claim, claimed_bytes
-
     # Index the pages first: tifffile's page iteration (which tif.series uses) can loop
     # forever on an IFD chain that points back at itself; len() detects the cycle.
     len(tif.pages)

@@ -25,17 +25,15 @@ function toJs(update) {
   }
 }
 
-// `import voxlite` without anywidget (see voxlite/app/headless.py): load the stand-in by path,
-// since importing it as voxlite.app.headless would first import voxlite itself.
-const BOOT = `
-import importlib.util, pathlib, sysconfig
-_path = pathlib.Path(sysconfig.get_path("purelib"), "voxlite", "app", "headless.py")
-_spec = importlib.util.spec_from_file_location("_voxlite_headless", _path)
-_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_module)
-_module.install()
-import voxlite.app.browser
-`;
+// Readers whose package is loaded only when a file needs it (it is in the app's lock).
+const ON_DEMAND = [{ suffixes: ['.tif', '.tiff'], packages: ['tifffile'] }];
+
+async function loadReadersFor(pyodide, names) {
+  const lower = names.map((name) => name.toLowerCase());
+  const needed = ON_DEMAND.filter(({ suffixes }) => lower.some((name) => suffixes.some((s) => name.endsWith(s))));
+  const packages = needed.flatMap(({ packages }) => packages);
+  if (packages.length) await pyodide.loadPackage(packages, { messageCallback: () => {} });
+}
 
 // Seconds since the worker started, at the end of each start-up phase.
 const phases = {};
@@ -49,7 +47,6 @@ async function start() {
   // The lock lists voxlite with exactly the packages the app needs (numpy, nibabel, pydicom ...).
   await pyodide.loadPackage(['voxlite'], { messageCallback: () => {}, errorCallback: (m) => progress(m) });
   phase('packages');
-  pyodide.runPython(BOOT);
   const browser = pyodide.pyimport('voxlite.app.browser');
   const app = browser.App.callKwargs({ progress: (text) => progress(text) });
   phase('voxlite');
@@ -68,9 +65,10 @@ function warmUp(python) {
 const ready = start();
 ready.catch((error) => self.postMessage({ type: 'failed', text: String(error && error.message || error) }));
 
-function handle({ pyodide, app }, message) {
+async function handle({ pyodide, app }, message) {
   switch (message.type) {
     case 'open': {
+      await loadReadersFor(pyodide, message.names);
       const files = pyodide.toPy(message.names.map((name, i) => [name, message.buffers[i]]), { depth: 2 });
       try {
         return app.open(files);
@@ -100,7 +98,7 @@ let queue = ready.then(warmUp);
 self.onmessage = ({ data: message }) => {
   queue = queue.then(async (python) => {
     try {
-      const update = toJs(handle(python, message));
+      const update = toJs(await handle(python, message));
       self.postMessage({ id: message.id, type: 'update', update }, transferables(update));
     } catch (error) {
       // A Python exception that escaped the app: report its last line, keep serving.

@@ -1,0 +1,794 @@
+"""The view model: everything a view shows, as validated traits, with no browser attached.
+
+:class:`ViewModel` is a :class:`traitlets.HasTraits` holding every trait the front
+end renders (tagged ``sync=True``): the payloads of the image, label map, planes
+and geometries (private, binary), and the settings a user changes (colormap,
+window/level, mode, slices, camera, layers ...), each validated so that a bad value
+is refused with a message and changes nothing. It also holds the saved
+:attr:`~ViewModel.state` and the data and layer API (``set_image``, ``add_points``
+...).
+
+Three front doors share it: the notebook widget (:class:`voxlite.Viewer`, an
+anywidget over this class), the saved page (``save_html`` embeds its traits), and
+the viewer app, whose Python in the browser drives a plain :class:`ViewModel` and
+mirrors its synced traits into the page.
+
+Imports: the data path (:mod:`voxlite.image`, :mod:`voxlite.adapters`,
+:mod:`voxlite.geometry`), :mod:`voxlite.display`, :mod:`voxlite.layers`,
+:mod:`voxlite.transfer`; never the widget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from voxlite import layers, tasks
+from voxlite.adapters import as_image
+from voxlite.display import Display, label_payload
+from voxlite.geometry import as_mesh, as_points, surface_from_labels
+from voxlite.image import Image
+from voxlite.layers import VOLUME_LAYERS, check_settings, short
+from voxlite.multiscale import DEFAULT_MAX_VOXELS, LIMIT_MAX_VOXELS, Levels, Progress
+from voxlite.transfer import encode_mesh, encode_points, label_color, to_hex
+
+__all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "ViewModel"]
+
+COLORMAPS: dict[str, dict[str, Any]] = json.loads(
+    resources.files("voxlite").joinpath("presets.json").read_text()
+)["colormaps"]
+MODES = ("volume", "mip", "slices")
+STATE_VERSION = 1
+LOADING = "Loading a finer level…"
+# Traits a saved state holds, in the order they are restored (a cmap preset resets
+# window/level, so it comes before them).
+STATE_KEYS = (
+    *("mode", "cmap", "window", "level", "opacity", "label_opacity", "gradient_opacity"),
+    *("slices", "camera", "bg_color", "ui_collapsed", "rotate", "layers"),
+)
+
+
+class ViewModel(traitlets.HasTraits):
+    """What a view shows: an image, a label map, point sets and meshes, and how.
+
+    Every trait tagged ``sync`` is rendered by the front end; changing one changes
+    the view, and the front end's panel and mouse change them back.
+
+    Parameters
+    ----------
+    image
+        Anything :func:`voxlite.as_image` takes, or None.
+    label_image
+        A label map on the image's grid (a bare array takes the image's geometry).
+    cmap, mode, window, level, opacity, label_opacity, gradient_opacity
+        Initial settings (see the traits of the same names).
+    label_colors
+        ``{label: colour}`` for the label map ('#rrggbb' or RGB).
+    slices, camera, bg_color, ui_collapsed, rotate, height
+        Initial settings (see the traits).
+    component
+        The channel of a 4D input to show.
+    point_sets, geometries
+        One or a list of point sets (N x 3) and meshes (see :meth:`add_points`,
+        :meth:`add_mesh`).
+    vmin, vmax
+        itkwidgets' names for the value range the colormap spans (instead of
+        ``window``/``level``).
+    state
+        A saved :attr:`state` to restore.
+    max_voxels
+        Voxels per volume texture: a larger image is shown from a level.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> model = ViewModel(np.zeros((8, 8, 8), np.uint8), mode="mip")
+    >>> model.mode, model.slices
+    ('mip', [4, 4, 4])
+    """
+
+    _image = traitlets.Dict().tag(sync=True)
+    _labels = traitlets.Dict().tag(sync=True)
+    _geometries = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # Full-resolution slice planes [x, y, z] of an image shown from a level (slices mode).
+    _planes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # {"text", "fraction"} while a finer level is computed; {} otherwise.
+    _progress = traitlets.Dict().tag(sync=True)
+
+    cmap = traitlets.Unicode("grayscale").tag(sync=True)
+    """Colormap preset, one of :data:`COLORMAPS` (CT presets also set window/level)."""
+    mode = traitlets.Unicode("volume").tag(sync=True)
+    """'volume' (ray casting), 'mip' (maximum intensity projection) or 'slices'."""
+    window = traitlets.Float(1.0).tag(sync=True)
+    """Width of the value range the colormap spans."""
+    level = traitlets.Float(0.5).tag(sync=True)
+    """Centre of the value range the colormap spans."""
+    opacity = traitlets.Float(1.0).tag(sync=True)
+    """Scale of the volume's opacity, 0..1."""
+    label_opacity = traitlets.Float(0.5).tag(sync=True)
+    """Opacity of the label-map overlay, 0..1."""
+    gradient_opacity = traitlets.Float(0.0).tag(sync=True)
+    """0..1: how much homogeneous regions fade in volume rendering (edges stay), 0 = off."""
+    slices = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
+    """Slice positions as voxel indices ``[i, j, k]`` (x, y, z)."""
+    camera = traitlets.Dict().tag(sync=True)
+    """``{"position", "focal_point", "view_up"}`` in physical (LPS) coordinates."""
+    bg_color = traitlets.Unicode("#000000").tag(sync=True)
+    ui_collapsed = traitlets.Bool(False).tag(sync=True)
+    rotate = traitlets.Bool(False).tag(sync=True)
+    """Spin the camera about the view-up axis."""
+    layers = traitlets.Dict().tag(sync=True)
+    """Settings per layer name: ``{"image": {"visible": True}, "points": {"color": ...}}``."""
+    height = traitlets.Int(480).tag(sync=True)
+    max_voxels = traitlets.Int(DEFAULT_MAX_VOXELS)
+    """Voxels per volume texture: a larger image is shown from a level that fits
+    (see :mod:`voxlite.multiscale`), its slices at full resolution."""
+
+    def __init__(
+        self,
+        image: Any = None,
+        label_image: Any = None,
+        *,
+        cmap: str = "grayscale",
+        mode: str = "volume",
+        window: float | None = None,
+        level: float | None = None,
+        opacity: float = 1.0,
+        label_opacity: float = 0.5,
+        label_colors: dict[int, Any] | None = None,
+        slices: list[int] | None = None,
+        camera: dict[str, Any] | None = None,
+        bg_color: Any = "#000000",
+        ui_collapsed: bool = False,
+        height: int = 480,
+        component: int | None = None,
+        point_sets: Any = None,
+        geometries: Any = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+        gradient_opacity: float = 0.0,
+        rotate: bool = False,
+        state: dict[str, Any] | None = None,
+        max_voxels: int = DEFAULT_MAX_VOXELS,
+        **traits: Any,
+    ) -> None:
+        # Set before any trait: observers (max_voxels, slices) read them.
+        self._display = Display()
+        self._current: Image | None = None
+        self._current_labels: Image | None = None
+        self._label_colors: dict[int, Any] | None = None
+        self.sent: list[dict[str, Any]] = []
+        super().__init__(
+            mode=mode,
+            opacity=opacity,
+            label_opacity=label_opacity,
+            gradient_opacity=gradient_opacity,
+            bg_color=to_hex(bg_color),
+            ui_collapsed=ui_collapsed,
+            rotate=rotate,
+            height=height,
+            max_voxels=max_voxels,
+            **traits,
+        )
+        if image is not None:
+            self.set_image(image, label_image, component=component, label_colors=label_colors)
+        elif label_image is not None:
+            raise ValueError("label_image needs an image to overlay")
+        for points in _as_list(point_sets):
+            self.add_points(points)
+        for mesh in _as_list(geometries):
+            self.add_mesh(mesh)
+        self.cmap = cmap
+        window, level = _window_from_range(vmin, vmax, window, level, self._current_range())
+        with self.hold_sync():
+            if window is not None:
+                self.window = window
+            if level is not None:
+                self.level = level
+            if slices is not None:
+                self.slices = list(slices)
+            if camera is not None:
+                self.camera = camera
+        if state is not None:
+            self.state = state
+
+    # -- what a widget overrides ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def hold_sync(self) -> Iterator[None]:
+        """Group trait changes; a widget sends them to its front end as one message."""
+        yield
+
+    def send(self, content: dict[str, Any], buffers: list[Any] | None = None) -> None:
+        """A message for the front end (an error to show); a widget sends it, here it is kept."""
+        self.sent.append(content)
+
+    # -- data ------------------------------------------------------------------------
+
+    @property
+    def image(self) -> Image | None:
+        """The image shown, as a :class:`voxlite.Image`."""
+        return self._current
+
+    @property
+    def label_image(self) -> Image | None:
+        """The label map shown, if any."""
+        return self._current_labels
+
+    @property
+    def value_range(self) -> tuple[float, float] | None:
+        """The (min, max) of the image's finite voxels as shown (None without an image)."""
+        return self._current_range()
+
+    @property
+    def label_colors(self) -> dict[int, str]:
+        """The colour of each label present in the label map shown, as '#rrggbb'."""
+        return {int(entry[0]): to_hex(entry[1:]) for entry in self._labels.get("colors", [])}
+
+    @property
+    def loading(self) -> asyncio.Task | None:
+        """The task computing a finer level of the image, while it runs (else None)."""
+        return self._display.loading
+
+    def set_image(
+        self,
+        image: Any,
+        label_image: Any = None,
+        *,
+        component: int | None = None,
+        label_colors: dict[int, Any] | None = None,
+    ) -> None:
+        """Replace the image (and label map) shown, keeping the view.
+
+        Everything is validated and encoded before the view changes, so a rejected
+        call leaves it as it was.
+
+        An image larger than a preview (``max_voxels / 8``, 128³ by default) is
+        shown in stages (see :mod:`voxlite.multiscale`): a coarse preview at once;
+        once the view has drawn it, the image itself or, over :attr:`max_voxels`,
+        the finest level that fits, computed in the kernel's event loop while the
+        notebook stays usable (``await viewer.loading`` waits for it); and, over
+        the budget, full-resolution planes in slices mode. Outside a Jupyter
+        kernel (a script) all of it is done before this returns. A new
+        ``set_image`` cancels a pending level. Lazy images (zarr, dask,
+        ``read_image(..., lazy=True)``) are read only in the parts these stages
+        need.
+
+        Parameters
+        ----------
+        image
+            Anything :func:`voxlite.as_image` takes.
+        label_image
+            A label map on the image's grid, or None.
+        component
+            The channel of a 4D input to show.
+        label_colors
+            ``{label: colour}`` for the label map.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> model = ViewModel(np.zeros((4, 4, 4), np.uint8))
+        >>> model.set_image(np.ones((6, 6, 6), np.int16))
+        >>> model.image.shape, model.slices
+        ((6, 6, 6), [3, 3, 3])
+        """
+        new_image = as_image(image, component=component)
+        new_labels = self._check_labels(new_image, label_image)
+        self._show(new_image, new_labels, label_colors, reset=True)
+
+    def set_label_image(self, label_image: Any, label_colors: dict[int, Any] | None = None) -> None:
+        """Overlay a label map on the current image (``None`` removes it)."""
+        if self._current is None:
+            raise ValueError("set an image before its label map")
+        new_labels = self._check_labels(self._current, label_image)
+        payload = label_payload(new_labels, label_colors, self.max_voxels)
+        planes = self._planes_at(self.slices, new_labels, reuse=False)
+        with self.hold_sync():
+            self._current_labels, self._label_colors = new_labels, label_colors
+            self._labels = payload
+            self._planes = planes
+
+    def refine(self, serial: Any) -> None:
+        """Compute and show the finer level of the preview ``serial`` (the view asks for
+        it once it has drawn the preview; a stale or repeated request is ignored)."""
+        levels = self._display.take_waiting(serial)
+        if levels is not None:
+            self._display.start(self._refine(levels))
+
+    def _show(self, image: Image, labels: Image | None, label_colors: Any, reset: bool) -> None:
+        """Send an image, or its preview and (once drawn) a finer level."""
+        slices = [n // 2 for n in image.size] if reset else self.slices
+        shown = self._display.show(
+            image, labels, label_colors, max_voxels=self.max_voxels, slices=slices,
+            slices_mode=self.mode == "slices",
+        )  # fmt: skip
+        with self.hold_sync():
+            self._current, self._current_labels = image, labels
+            self._label_colors = label_colors
+            self._image = shown.image
+            self._labels = shown.labels
+            self._planes = shown.planes
+            self._progress = {"text": LOADING, "fraction": 0.0} if shown.staged else {}
+            self.slices = slices
+            if reset:
+                self._reset_window(*shown.image["range"])
+        if shown.staged and tasks.kernel_loop() is None:
+            self.refine(shown.serial)  # no view will ask: refine now
+
+    def _refine(self, levels: Levels) -> Iterator[None]:
+        """Compute the finest level within the budget, reporting progress, then show it."""
+        try:
+            steps = self._display.refined(levels, self.max_voxels)
+            payload = yield from self._with_progress(steps)
+        except Exception as error:  # shown in the view; the preview stays
+            self._progress = {}
+            self.send({"type": "error", "message": f"the finer level failed: {error}"})
+            raise
+        preview_window = self._window_for(*self._image["range"])
+        with self.hold_sync():
+            self._image = payload
+            self._progress = {}
+            if (self.window, self.level) == preview_window:  # not changed since: follow the level
+                self._reset_window(*payload["range"])
+
+    def _with_progress(self, steps: Progress) -> Iterator[None]:
+        """Run a level computation, updating the progress bar every 5%."""
+        reported = 0.0
+        while True:
+            try:
+                fraction = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if fraction - reported >= 0.05:
+                reported = fraction
+                self._progress = {"text": LOADING, "fraction": round(fraction, 3)}
+            yield
+
+    def _planes_at(
+        self, slices: list[int], labels: Image | None, reuse: bool = True
+    ) -> list[dict[str, Any]]:
+        if self._current is None or not self._display.over_budget:
+            return []
+        return self._display.planes(
+            self._current, labels, slices, self.mode == "slices", reuse=reuse
+        )
+
+    def finest_payload(self) -> dict[str, Any]:
+        """The image payload a page without a kernel needs: never a preview."""
+        if self._image.get("level") != "preview":
+            return self._image
+        return self._display.finest_payload(self._current, self.max_voxels)
+
+    @traitlets.observe("slices", "mode")
+    def _send_planes(self, change: dict[str, Any]) -> None:
+        if self._current is not None and self._display.over_budget:
+            self._planes = self._planes_at(self.slices, self._current_labels)
+
+    @traitlets.observe("max_voxels")
+    def _reshow(self, change: dict[str, Any]) -> None:
+        if self._current is not None:
+            self._show(self._current, self._current_labels, self._label_colors, reset=False)
+
+    def _check_labels(self, image: Image, label_image: Any) -> Image | None:
+        """A label map on the image's grid (a bare array takes the image's geometry)."""
+        if label_image is None:
+            return None
+        labels = as_image(label_image)
+        if labels.shape != image.shape:
+            raise ValueError(
+                f"label_image shape {labels.shape} does not match the image shape {image.shape}"
+            )
+        if _has_default_geometry(labels):  # a bare array takes the image's grid
+            labels = labels.replace(
+                spacing=image.spacing, origin=image.origin, direction=image.direction
+            )
+        elif not labels.same_geometry(image):
+            raise ValueError(
+                "label_image geometry (spacing/origin/direction) differs from the image's: "
+                f"spacing {labels.spacing} vs {image.spacing}, origin {labels.origin} vs "
+                f"{image.origin}; resample the labels onto the image grid first"
+            )
+        return labels
+
+    def _current_range(self) -> tuple[float, float] | None:
+        return tuple(self._image["range"]) if self._image else None
+
+    def _reset_window(self, low: float, high: float) -> None:
+        self.window, self.level = self._window_for(low, high)
+
+    def _window_for(self, low: float, high: float) -> tuple[float, float]:
+        """The colormap preset's window/level, else the value range's."""
+        preset = COLORMAPS.get(self.cmap, {})
+        if "window" in preset:
+            return preset["window"], preset["level"]
+        return max(high - low, 1e-6), (low + high) / 2
+
+    # -- layers ------------------------------------------------------------------------
+
+    def add_points(
+        self,
+        points: Any,
+        *,
+        name: str | None = None,
+        scalars: Any = None,
+        colors: Any = None,
+        sizes: Any = None,
+        color: Any = None,
+        size: float | None = None,
+        opacity: float = 1.0,
+        cmap: str = "viridis",
+    ) -> str:
+        """Add a point set drawn as spheres; returns its layer name.
+
+        Parameters
+        ----------
+        points
+            N x 3 physical coordinates (LPS, mm).
+        name
+            The layer's name (default ``points``, ``points 2`` ...).
+        scalars
+            N values, coloured with ``cmap``.
+        colors
+            N x 3 colours, used as given.
+        sizes
+            N diameters in millimetres.
+        color
+            One colour for every point (default: the next layer colour).
+        size
+            The spheres' diameter in millimetres (default: 1% of the scene).
+        opacity
+            0..1.
+        cmap
+            The colormap of ``scalars``.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> model = ViewModel()
+        >>> model.add_points(np.random.default_rng(0).normal(size=(100, 3)))
+        'points'
+        """
+        point_set = as_points(points, scalars=scalars, colors=colors, sizes=sizes)
+        name = self._layer_name(name, "points")
+        settings = {
+            "visible": True,
+            "color": color or self._next_color(),
+            "opacity": opacity,
+            "size": size or layers.default_point_size(point_set.points, self._current),
+            "cmap": cmap,
+        }
+        self._add_layer(encode_points(name, point_set), "points", settings)
+        return name
+
+    def add_mesh(
+        self,
+        mesh: Any,
+        faces: Any = None,
+        *,
+        name: str | None = None,
+        color: Any = None,
+        opacity: float = 1.0,
+    ) -> str:
+        """Add a triangle mesh in physical coordinates; returns its layer name.
+
+        Parameters
+        ----------
+        mesh
+            A vertices array (with ``faces``), a ``{"vertices", "faces"}`` dict, or a
+            trimesh, meshio or pyvista mesh.
+        faces
+            M x 3 vertex indices, when ``mesh`` is a vertices array.
+        name
+            The layer's name (default ``mesh``, ``mesh 2`` ...).
+        color
+            The mesh's colour (default: the next layer colour).
+        opacity
+            0..1.
+
+        Example
+        -------
+        >>> model = ViewModel()
+        >>> model.add_mesh({"vertices": np.eye(3), "faces": [[0, 1, 2]]})
+        'mesh'
+        """
+        triangles = as_mesh(mesh, faces)
+        name = self._layer_name(name, "mesh")
+        settings = {"visible": True, "color": color or self._next_color(), "opacity": opacity}
+        self._add_layer(encode_mesh(name, triangles), "mesh", settings)
+        return name
+
+    def add_surface(
+        self,
+        label_image: Any = None,
+        label: int = 1,
+        *,
+        name: str | None = None,
+        color: Any = None,
+        opacity: float = 1.0,
+        smooth: bool = True,
+    ) -> str:
+        """Add the surface of one label (marching cubes) as a mesh layer; returns its name.
+
+        Needs scikit-image (``pip install 'voxlite[surface]'``).
+
+        Parameters
+        ----------
+        label_image
+            The label map (default: the one shown).
+        label
+            The label whose surface is drawn.
+        name
+            The layer's name (default ``label N``).
+        color
+            Default: the label's colour in the label map shown.
+        opacity
+            0..1.
+        smooth
+            Smooth the mask before marching cubes.
+        """
+        source = self._current_labels if label_image is None else label_image
+        if source is None:
+            raise ValueError("add_surface needs a label_image (or a label map shown in the viewer)")
+        mesh = surface_from_labels(source, label, smooth=smooth)
+        return self.add_mesh(
+            mesh,
+            name=name or layers.free_name(f"label {label}", set(self.layers)),
+            color=color if color is not None else self._label_color(label),
+            opacity=opacity,
+        )
+
+    def remove(self, name: str) -> None:
+        """Remove a point-set or mesh layer, or the label map (``"labels"``)."""
+        if name == "labels":
+            self.set_label_image(None)
+            return
+        if name == "image":
+            raise ValueError("the image cannot be removed; replace it with set_image()")
+        if name not in self._geometry_names():
+            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
+        with self.hold_sync():
+            self._geometries = [g for g in self._geometries if g["name"] != name]
+            self.layers = {key: value for key, value in self.layers.items() if key != name}
+
+    def update_layer(self, name: str, **settings: Any) -> None:
+        """Change a layer's settings.
+
+        Parameters
+        ----------
+        name
+            ``"image"``, ``"labels"`` or a point-set/mesh layer's name.
+        **settings
+            ``visible``; for geometries ``color`` and ``opacity``; for point sets
+            ``size`` and ``cmap``.
+
+        Example
+        -------
+        >>> model = ViewModel(np.zeros((4, 4, 4), np.uint8))
+        >>> model.update_layer("image", visible=False)
+        >>> model.layers["image"]
+        {'visible': False}
+        """
+        if name not in self.layers and name not in VOLUME_LAYERS:
+            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
+        self.layers = {**self.layers, name: {**self.layers.get(name, {}), **settings}}
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        """Show or hide a layer (``"image"``, ``"labels"`` or a point-set/mesh name)."""
+        self.update_layer(name, visible=visible)
+
+    def _add_layer(self, payload: dict[str, Any], kind: str, settings: dict[str, Any]) -> None:
+        settings = check_settings(payload["name"], kind, settings, COLORMAPS)
+        with self.hold_sync():
+            self._geometries = [*self._geometries, payload]
+            self.layers = {**self.layers, payload["name"]: settings}
+
+    def _layer_name(self, name: str | None, kind: str) -> str:
+        taken = set(self.layers) | self._geometry_names()
+        return layers.check_name(name, taken) if name is not None else layers.free_name(kind, taken)
+
+    def _geometry_names(self) -> set[str]:
+        return {g["name"] for g in self._geometries}
+
+    def _next_color(self) -> str:
+        return layers.GEOMETRY_COLORS[len(self._geometries) % len(layers.GEOMETRY_COLORS)]
+
+    def _label_color(self, label: int) -> str:
+        return self.label_colors.get(label) or to_hex(label_color(label))
+
+    # -- saved views ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The view's settings as plain JSON data; ``model.state = saved`` restores them.
+
+        Holds the camera, mode, colormap, window/level, opacities, slices, background,
+        and every layer's settings, not the data. Restoring checks every key and value
+        first and changes nothing if any is wrong.
+
+        Example
+        -------
+        >>> import json
+        >>> model = ViewModel(np.zeros((4, 4, 4), np.uint8), mode="mip")
+        >>> saved = json.loads(json.dumps(model.state))
+        >>> ViewModel(np.zeros((4, 4, 4), np.uint8), state=saved).mode
+        'mip'
+        """
+        saved = {"version": STATE_VERSION, **{key: getattr(self, key) for key in STATE_KEYS}}
+        return json.loads(json.dumps(saved))  # a deep copy made of plain JSON types
+
+    @state.setter
+    def state(self, saved: dict[str, Any]) -> None:
+        if not isinstance(saved, dict):
+            raise ValueError(f"a saved state must be a dict, got {type(saved).__name__}")
+        unknown = set(saved) - {"version", *STATE_KEYS}
+        if unknown:
+            raise ValueError(
+                f"unknown state key(s) {', '.join(map(short, sorted(unknown, key=str)))}; "
+                f"a state holds {', '.join(STATE_KEYS)}"
+            )
+        if saved.get("version", STATE_VERSION) != STATE_VERSION:
+            raise ValueError(f"state version {short(saved['version'])} is not {STATE_VERSION}")
+        previous = {key: getattr(self, key) for key in STATE_KEYS}
+        key = ""
+        try:
+            with self.hold_sync():
+                for key in STATE_KEYS:
+                    if key in saved:
+                        setattr(self, key, saved[key])
+        except (traitlets.TraitError, ValueError, TypeError) as error:
+            with self.hold_sync():  # all or nothing
+                for name, value in previous.items():
+                    setattr(self, name, value)
+            raise ValueError(f"state[{key!r}]: {_first_line(error)}") from None
+
+    # -- validation ------------------------------------------------------------------
+
+    @traitlets.validate("cmap")
+    def _valid_cmap(self, proposal: dict[str, Any]) -> str:
+        name = proposal["value"]
+        if name not in COLORMAPS:
+            raise ValueError(f"unknown cmap {short(name)}; choose one of {', '.join(COLORMAPS)}")
+        return name
+
+    @traitlets.observe("cmap")
+    def _apply_preset_window(self, change: dict[str, Any]) -> None:
+        if self._image:
+            self._reset_window(*self._image["range"])
+
+    @traitlets.validate("mode")
+    def _valid_mode(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in MODES:
+            raise ValueError(f"unknown mode {short(proposal['value'])}; choose one of {MODES}")
+        return proposal["value"]
+
+    @traitlets.validate("window")
+    def _valid_window(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"window must be a positive number, got {value}")
+        return value
+
+    @traitlets.validate("level")
+    def _valid_level(self, proposal: dict[str, Any]) -> float:
+        if not np.isfinite(proposal["value"]):
+            raise ValueError(f"level must be finite, got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("opacity", "label_opacity", "gradient_opacity")
+    def _valid_fraction(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{proposal['trait'].name} must be between 0 and 1, got {value}")
+        return value
+
+    @traitlets.validate("slices")
+    def _valid_slices(self, proposal: dict[str, Any]) -> list[int]:
+        value = list(proposal["value"])
+        if len(value) != 3:
+            raise ValueError(f"slices must be 3 voxel indices [i, j, k], got {value}")
+        if self._current is not None:
+            for axis, (index, size) in enumerate(zip(value, self._current.size, strict=True)):
+                if not 0 <= index < size:
+                    raise ValueError(
+                        f"slice index {index} on axis {'xyz'[axis]} is outside 0..{size - 1}"
+                    )
+        return value
+
+    @traitlets.validate("camera")
+    def _valid_camera(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        camera = dict(proposal["value"])
+        unknown = set(camera) - {"position", "focal_point", "view_up"}
+        if unknown:
+            raise ValueError(f"unknown camera keys {short(sorted(unknown, key=str))}")
+        for key, value in camera.items():
+            numbers = _is_numbers(value)
+            vector = np.asarray(value, dtype=float).reshape(-1) if numbers else np.empty(0)
+            if vector.size != 3 or not np.all(np.isfinite(vector)):
+                raise ValueError(f"camera {key} must be 3 finite numbers, got {short(value)}")
+            camera[key] = vector.tolist()
+        return camera
+
+    @traitlets.validate("layers")
+    def _valid_layers(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        kinds = {g["name"]: g["kind"] for g in self._geometries}
+        checked = {}
+        for name, settings in proposal["value"].items():
+            kind = "volume" if name in VOLUME_LAYERS else kinds.get(name)
+            if kind is None:
+                raise ValueError(f"there is no layer named {short(name)} in this viewer")
+            checked[name] = check_settings(name, kind, settings, COLORMAPS)
+        return checked
+
+    @traitlets.validate("bg_color")
+    def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
+        return to_hex(proposal["value"])
+
+    @traitlets.validate("max_voxels")
+    def _valid_max_voxels(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if not 32**3 <= value <= LIMIT_MAX_VOXELS:
+            raise ValueError(
+                f"max_voxels must be {32**3}..{LIMIT_MAX_VOXELS} (512³): a browser tab cannot "
+                f"hold a larger volume texture; got {value}. Larger images are shown from a "
+                "level, their slices at full resolution"
+            )
+        return value
+
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> int:
+        if not 64 <= proposal["value"] <= 4096:
+            raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
+        return proposal["value"]
+
+
+def _is_numbers(value: Any) -> bool:
+    """A flat sequence of real numbers (not strings, not booleans)?"""
+    items = np.asarray(value, dtype=object).reshape(-1) if not isinstance(value, str) else [value]
+    return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """One item or a list of items (a bare N x 3 array is one point set)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _window_from_range(
+    vmin: float | None,
+    vmax: float | None,
+    window: float | None,
+    level: float | None,
+    data_range: tuple[float, float] | None,
+) -> tuple[float | None, float | None]:
+    """itkwidgets' vmin/vmax as voxlite's window/level."""
+    if vmin is None and vmax is None:
+        return window, level
+    if window is not None or level is not None:
+        raise ValueError("give either vmin/vmax or window/level, not both")
+    low, high = data_range or (0.0, 1.0)
+    low = low if vmin is None else float(vmin)
+    high = high if vmax is None else float(vmax)
+    if not high > low:
+        raise ValueError(f"vmax ({high}) must be greater than vmin ({low})")
+    return high - low, (low + high) / 2
+
+
+def _first_line(error: BaseException) -> str:
+    return short(str(error).splitlines()[0] if str(error) else type(error).__name__, 300)
+
+
+def _has_default_geometry(image: Image) -> bool:
+    return (
+        image.spacing == (1.0, 1.0, 1.0)
+        and image.origin == (0.0, 0.0, 0.0)
+        and np.array_equal(image.direction, np.eye(3))
+    )
