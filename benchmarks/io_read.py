@@ -42,8 +42,10 @@ def timed(action, repeat: int) -> float:
 def write_all(image: voxlite.Image, folder: Path) -> dict[str, Path]:
     import tifffile
 
-    paths = {suffix: voxlite.write_image(image, folder / f"ct{suffix}")
-             for suffix in (".npy", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd")}  # fmt: skip
+    paths = {
+        suffix: voxlite.write_image(image, folder / f"ct{suffix}")
+        for suffix in (".npy", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd")
+    }
     write_series(image, folder / "dicom")
     paths["DICOM series"] = folder / "dicom"
     tifffile.imwrite(folder / "ct.tif", image.array, imagej=True)
@@ -92,9 +94,18 @@ def main() -> None:
         )
     out = HERE / "results" / "io_read.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"volume": f"{n}^3 int16 CT phantom", "repeat": args.repeat,
-                               "np_load_s": floor, "formats": rows,
-                               "machine": describe_machine()}, indent=2))  # fmt: skip
+    out.write_text(
+        json.dumps(
+            {
+                "volume": f"{n}^3 int16 CT phantom",
+                "repeat": args.repeat,
+                "np_load_s": floor,
+                "formats": rows,
+                "machine": describe_machine(),
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

@@ -74,8 +74,13 @@ def layers_view() -> voxlite.Viewer:
     lumen = ct.replace(array=((denoised > 250) & (denoised < 450)).astype(np.uint8))
     viewer.add_surface(lumen, name="lumen", color="#ff4040", opacity=0.4)
     heights = np.linspace(60, -40, 11)
-    viewer.add_points(np.column_stack([np.full(11, 12.0), np.full(11, -8.0), heights]),
-                      name="centre line", scalars=heights, cmap="viridis", size=6.0)  # fmt: skip
+    viewer.add_points(
+        np.column_stack([np.full(11, 12.0), np.full(11, -8.0), heights]),
+        name="centre line",
+        scalars=heights,
+        cmap="viridis",
+        size=6.0,
+    )
     return viewer
 
 
@@ -128,8 +133,9 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         save_sheet([render(v, browser) for v in views()], HERE / "images" / "demo.png")
         render(layers_view(), browser).save(HERE / "images" / "layers.png", optimize=True)
-        save_sheet([render(v, browser) for v in multiscale_views()],
-                   HERE / "images" / "multiscale.png")  # fmt: skip
+        save_sheet(
+            [render(v, browser) for v in multiscale_views()], HERE / "images" / "multiscale.png"
+        )
         browser.close()
 
 

@@ -71,7 +71,7 @@ def test_simpleitk_2d_image():
 
 
 def test_itk_image_keeps_geometry():
-    itk = import_module("itk")
+    itk = pytest.importorskip("itk", reason="itk is installed by scripts/setup, not the test extra")
     image = itk.image_from_array(ARRAY)
     image.SetSpacing(SPACING)
     image.SetOrigin(ORIGIN)
@@ -135,7 +135,7 @@ def test_dask_array():
 
 
 def test_torch_tensor_is_channel_first():
-    torch = import_module("torch")
+    torch = pytest.importorskip("torch", reason="torch is installed by scripts/setup")
     tensor = torch.from_numpy(np.stack([ARRAY, ARRAY * 2]))  # (C, D, H, W)
     with pytest.raises(ValueError, match="component"):
         as_image(tensor)
@@ -144,8 +144,8 @@ def test_torch_tensor_is_channel_first():
 
 
 def test_monai_metatensor_uses_its_affine():
-    import_module("torch")
-    monai_data = import_module("monai.data")
+    pytest.importorskip("torch", reason="torch is installed by scripts/setup")
+    monai_data = pytest.importorskip("monai.data", reason="MONAI is installed by scripts/setup")
     # MONAI keeps nibabel's index order and a RAS affine, channel first.
     tensor = monai_data.MetaTensor(
         np.ascontiguousarray(ARRAY.transpose(2, 1, 0))[np.newaxis], affine=lps_affine_as_ras()

@@ -36,8 +36,14 @@ MAY_IMPORT = {
     "voxlite.data": {"voxlite.image", "voxlite.io"},
 }
 # The front doors sit on top: they may import any layer, and no layer imports them.
-FRONT_DOORS = {"voxlite", "voxlite.__main__", "voxlite.cli", "voxlite.app", "voxlite.site",
-               "voxlite.demo"}  # fmt: skip
+FRONT_DOORS = {
+    "voxlite",
+    "voxlite.__main__",
+    "voxlite.cli",
+    "voxlite.app",
+    "voxlite.site",
+    "voxlite.demo",
+}
 
 
 def module_name(path: Path) -> str:

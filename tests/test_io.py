@@ -166,8 +166,9 @@ def test_metaimage_corrupt_compression_and_unsupported_fields(tmp_path):
     path.write_bytes(bytes(data))
     expect_error(path, "compressed data is corrupt|header and data disagree")
     listed = tmp_path / "list.mhd"
-    listed.write_text("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\n"
-                      "ElementDataFile = LIST\n")  # fmt: skip
+    listed.write_text(
+        "NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementDataFile = LIST\n"
+    )
     expect_error(listed, "slice lists and patterns are not read")
     odd = tmp_path / "odd.mha"
     odd.write_text("NDims = 3\nDimSize = 2 2 2\nElementType = MET_FANCY\nElementDataFile = LOCAL\n")
@@ -251,8 +252,13 @@ def test_imagej_tiff_stack_with_voxel_size(tmp_path):
 
     stack = np.random.default_rng(1).integers(0, 4000, (6, 7, 8)).astype(np.uint16)
     path = tmp_path / "cells.tif"
-    tifffile.imwrite(path, stack, imagej=True, resolution=(1 / 0.5, 1 / 0.25),
-                     metadata={"spacing": 2.0, "unit": "um"})  # fmt: skip
+    tifffile.imwrite(
+        path,
+        stack,
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.25),
+        metadata={"spacing": 2.0, "unit": "um"},
+    )
     image = read_image(path)
     np.testing.assert_array_equal(image.array, stack)
     np.testing.assert_allclose(image.spacing, (0.5, 0.25, 2.0))
@@ -285,6 +291,11 @@ def test_ome_zarr_bad_inputs(tmp_path):
     zarr.open_group(str(plain), mode="w", zarr_format=2).create_array("0", data=np.zeros(3))
     expect_error(plain, "not an OME-Zarr image: no 'multiscales'")
     channels = tmp_path / "channels.ome.zarr"
-    write_ome_zarr(channels, [np.zeros((2, 3, 4, 5), np.uint8)], scale=(1, 1, 1, 1),
-                   translation=(0, 0, 0, 0), axes=("c", "z", "y", "x"))  # fmt: skip
+    write_ome_zarr(
+        channels,
+        [np.zeros((2, 3, 4, 5), np.uint8)],
+        scale=(1, 1, 1, 1),
+        translation=(0, 0, 0, 0),
+        axes=("c", "z", "y", "x"),
+    )
     expect_error(channels, "2 channels or time points")

@@ -68,12 +68,14 @@ def test_block_mean_matches_numpy_with_partial_edge_blocks(dtype):
 
 def test_a_level_keeps_its_physical_placement():
     direction = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
-    image = Image(ramp((8, 8, 8)), spacing=(0.5, 1.0, 3.0), origin=(10, 20, 30),
-                  direction=direction)  # fmt: skip
+    image = Image(
+        ramp((8, 8, 8)), spacing=(0.5, 1.0, 3.0), origin=(10, 20, 30), direction=direction
+    )
     mean = run(block_mean(image, (2, 2, 4)))  # z, y, x factors
     # The first averaged voxel sits at the centre of the block it averages.
-    np.testing.assert_allclose(mean.index_to_physical((0, 0, 0)),
-                               image.index_to_physical((1.5, 0.5, 0.5)))  # fmt: skip
+    np.testing.assert_allclose(
+        mean.index_to_physical((0, 0, 0)), image.index_to_physical((1.5, 0.5, 0.5))
+    )
     np.testing.assert_allclose(mean.spacing, (2.0, 2.0, 6.0))
     np.testing.assert_array_equal(mean.direction, direction)
     sample = strided(image, (2, 2, 4))  # nearest: at its first voxel
@@ -214,9 +216,11 @@ def test_ome_zarr_levels_are_used_and_level_0_is_read_only_for_slices(tmp_path, 
     write_ome_zarr(path, [full, half], scale=(1.0, 1.0, 1.0), translation=(0.0, 0.0, 0.0))
     reads = []
     original = Squeezed.__getitem__
-    monkeypatch.setattr(Squeezed, "__getitem__",
-                        lambda self, key: reads.append(original(self, key).size) or original(
-                            self, key))  # fmt: skip
+    monkeypatch.setattr(
+        Squeezed,
+        "__getitem__",
+        lambda self, key: reads.append(original(self, key).size) or original(self, key),
+    )
     image = read_image(path, lazy=True)
     assert image.lazy and len(multiscale.levels_of(image).images) == 2
     viewer = voxlite.view(image, max_voxels=32**3, mode="slices")

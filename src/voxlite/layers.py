@@ -74,8 +74,9 @@ def _number(name: str, key: str, value: Any, low: float, high: float) -> float:
 
 def check_name(name: Any, taken: set[str]) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise ValueError(f"a layer name must be a non-empty string of 200 characters at most, "
-                         f"got {short(name)}")  # fmt: skip
+        raise ValueError(
+            f"a layer name must be a non-empty string of 200 characters at most, got {short(name)}"
+        )
     if name in VOLUME_LAYERS or name in taken:
         raise ValueError(f"there is already a layer named {name!r}; pick another name")
     return name

@@ -307,9 +307,13 @@ class ViewModel(traitlets.HasTraits):
         """Send an image, or its preview and (once drawn) a finer level."""
         slices = [n // 2 for n in image.size] if reset else self.slices
         shown = self._display.show(
-            image, labels, label_colors, max_voxels=self.max_voxels, slices=slices,
+            image,
+            labels,
+            label_colors,
+            max_voxels=self.max_voxels,
+            slices=slices,
             slices_mode=self.mode == "slices",
-        )  # fmt: skip
+        )
         with self.hold_sync():
             self._current, self._current_labels = image, labels
             self._label_colors = label_colors

@@ -156,6 +156,7 @@ def write_demo_files(folder: str | Path) -> dict[str, Path]:
         "mri_labels": write_image(mri_tissue_labels(), folder / "mni152_tissue_labels.nii.gz"),
         "ct_dicom": folder / "ct_phantom_dicom",
     }
-    write_series(ct_phantom((96, 84, 84)), files["ct_dicom"],
-                 description="CT phantom: aortic stent graft")  # fmt: skip
+    write_series(
+        ct_phantom((96, 84, 84)), files["ct_dicom"], description="CT phantom: aortic stent graft"
+    )
     return files

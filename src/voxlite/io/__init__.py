@@ -51,8 +51,6 @@ def suffix_of(path: Path) -> str:
 
 # The format module of each suffix: each has read(path), and write(image, path) if it writes.
 FORMATS: dict[str, ModuleType] = {
-    ".tif": tiff,
-    ".tiff": tiff,
     ".nii": nifti,
     ".nii.gz": nifti,
     ".nrrd": nrrd,
@@ -60,31 +58,56 @@ FORMATS: dict[str, ModuleType] = {
     ".mha": metaimage,
     ".mhd": metaimage,
     ".npy": npy,
+    ".tif": tiff,
+    ".tiff": tiff,
 }
 WRITTEN = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".npy")
 
-SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy", ".tif", ".tiff",
-            ".zarr", ".dcm")  # fmt: skip
+SUFFIXES = (*FORMATS, ".zarr", ".dcm")
 
 
-def read_image(source: str | os.PathLike | Sequence[str | os.PathLike], *,
-               max_bytes: int | None = None, **options: Any) -> Image:  # fmt: skip
+def read_image(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    max_bytes: int | None = None,
+    **options: Any,
+) -> Image:
     """Read an image file, a DICOM folder or a list of DICOM files.
 
-    ``options`` go to the DICOM reader (``anonymize=True`` drops patient fields) or
-    the OME-Zarr reader (``level=1`` reads the second scale). ``lazy=True`` leaves
-    the voxels of an OME-Zarr or an uncompressed ``.nii`` where they are (a zarr
-    array, a memory map) for the viewer to read the levels and slices it shows;
-    other formats are read whole. ``max_bytes`` is the
-    memory budget for this call (default :data:`MAX_BYTES`): a file whose header
-    claims more bytes of voxels is refused before anything is allocated.
+    Parameters
+    ----------
+    source
+        A file (its suffix names the format; a file without one is tried as
+        DICOM), a folder (a DICOM series, or an OME-Zarr ``.zarr``), or a list of
+        DICOM files read as one series.
+    max_bytes
+        The memory budget of this read (default :data:`MAX_BYTES`): a file whose
+        header claims more bytes of voxels is refused before anything is allocated.
+    **options
+        ``lazy=True`` leaves the voxels of an OME-Zarr or an uncompressed ``.nii``
+        where they are (a zarr array, a memory map) for the viewer to read the
+        levels and slices it shows; other formats are read whole. DICOM:
+        ``anonymize=True`` drops patient fields from the metadata. OME-Zarr:
+        ``level=1`` reads the second scale.
 
-    Example:
-        >>> import numpy as np, tempfile, pathlib, voxlite
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "ct.nii.gz"
-        >>> _ = voxlite.write_image(voxlite.Image(np.zeros((2, 3, 4), np.int16)), path)
-        >>> voxlite.read_image(path).shape
-        (2, 3, 4)
+    Returns
+    -------
+    Image
+        The voxels and their LPS geometry; ``metadata`` holds what the format says
+        (``format``, DICOM fields ...).
+
+    Raises
+    ------
+    ImageIOError
+        Naming the file and the reason (missing, truncated, corrupt, over budget ...).
+
+    Example
+    -------
+    >>> import numpy as np, tempfile, pathlib, voxlite
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ct.nii.gz"
+    >>> _ = voxlite.write_image(voxlite.Image(np.zeros((2, 3, 4), np.int16)), path)
+    >>> voxlite.read_image(path).shape
+    (2, 3, 4)
     """
     with budget(max_bytes):
         return _read(source, **options)
@@ -94,8 +117,7 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
     lazy = options.pop("lazy", False)
     if not isinstance(source, (str, os.PathLike)):
         files = [Path(p) for p in source]
-        return _guarded(dicom.read_series, files, Path(files[0]) if files else Path(),
-                        **options)  # fmt: skip
+        return _guarded(dicom.read_series, files, Path(files[0]) if files else Path(), **options)
     path = Path(source)
     if not path.exists():
         raise ImageIOError(path, "no such file or folder")
@@ -117,8 +139,9 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
     return _guarded(module.read, path)
 
 
-def _guarded(reader: Callable[..., Image], source: Any, path: Path | None = None,
-             **options: Any) -> Image:  # fmt: skip
+def _guarded(
+    reader: Callable[..., Image], source: Any, path: Path | None = None, **options: Any
+) -> Image:
     """Run a reader; any failure becomes an ImageIOError naming the file.
 
     MemoryError is deliberately not caught: readers check sizes before allocating.
@@ -189,8 +212,9 @@ def atomic_target(path: Path) -> Iterator[Path]:
     are renamed with it; on failure everything temporary is removed.
     """
     # The same suffix: writers choose their format (and gzip) from the name.
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix_of(path),
-                                    dir=path.parent)  # fmt: skip
+    handle, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix_of(path), dir=path.parent
+    )
     os.close(handle)
     temporary = Path(name)
     stem = temporary.name.removesuffix(temporary.suffix)

@@ -32,20 +32,20 @@ from voxlite.io.limits import check_claim, max_bytes
 
 # Fields that identify a patient: dropped from the metadata with anonymize=True.
 PATIENT_FIELDS = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
-    "PatientAddress", "OtherPatientIDs", "InstitutionName", "ReferringPhysicianName",
-    "AccessionNumber", "StudyID",
-)  # fmt: skip
+    *("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge"),
+    *("PatientAddress", "OtherPatientIDs", "InstitutionName", "ReferringPhysicianName"),
+    *("AccessionNumber", "StudyID"),
+)
 KEPT_FIELDS = (
-    "Modality", "SeriesDescription", "StudyDescription", "SeriesInstanceUID",
-    "StudyInstanceUID", "BodyPartExamined", "Manufacturer", *PATIENT_FIELDS,
-)  # fmt: skip
+    *("Modality", "SeriesDescription", "StudyDescription", "SeriesInstanceUID"),
+    *("StudyInstanceUID", "BodyPartExamined", "Manufacturer", *PATIENT_FIELDS),
+)
 # Every field the reader uses, decoded when a slice's header is read.
 USED_FIELDS = (
-    *KEPT_FIELDS, "ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns",
-    "PixelSpacing", "SpacingBetweenSlices", "SliceThickness", "BitsAllocated",
-    "SamplesPerPixel", "NumberOfFrames",
-)  # fmt: skip
+    *(*KEPT_FIELDS, "ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns"),
+    *("PixelSpacing", "SpacingBetweenSlices", "SliceThickness", "BitsAllocated"),
+    *("SamplesPerPixel", "NumberOfFrames"),
+)
 
 
 def is_dicom(path: Path) -> bool:
@@ -67,8 +67,9 @@ def read_series(source: Path | Sequence[Path], anonymize: bool = False) -> Image
         raise ImageIOError(source, "no DICOM image slices found")
     chosen = max(series.values(), key=len)
     if len(series) > 1:
-        others = [f"{_describe(s[0][1])} ({len(s)} slices)" for s in series.values()
-                  if s is not chosen]  # fmt: skip
+        others = [
+            f"{_describe(s[0][1])} ({len(s)} slices)" for s in series.values() if s is not chosen
+        ]
         warnings.warn(
             f"{source}: holds {len(series)} series; showing "
             f"{_describe(chosen[0][1])} ({len(chosen)} slices), not: {'; '.join(others)}",
@@ -130,8 +131,11 @@ def _dcmread(path: Path, **options: Any) -> Any:
 
     with _WithinFile(path) as stream:
         if _DEFLATED in stream.read(1 << 16) and stream.size * _DEFLATE_RATIO > max_bytes():
-            raise ImageIOError(path, f"a deflated DICOM file of {stream.size} bytes could "
-                               "inflate past the memory budget")  # fmt: skip
+            raise ImageIOError(
+                path,
+                f"a deflated DICOM file of {stream.size} bytes could "
+                "inflate past the memory budget",
+            )
         stream.seek(0)
         return pydicom.dcmread(stream, **options)
 
@@ -180,10 +184,12 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
     # Every byte of pixel data the headers claim, before decoding any of it.
     check_claim(source, sum(_pixel_bytes(p, h) for p, h in slices), what="its slices' headers")
     placed = sorted(
-        ((float(np.dot(_numbers(p, h, "ImagePositionPatient", 3), normal)), p, h)
-         for p, h in slices),
+        (
+            (float(np.dot(_numbers(p, h, "ImagePositionPatient", 3), normal)), p, h)
+            for p, h in slices
+        ),
         key=lambda item: item[0],
-    )  # fmt: skip
+    )
     ordered = [(p, h) for _, p, h in placed]
     positions = np.array([_numbers(p, h, "ImagePositionPatient", 3) for p, h in ordered])
     steps = np.diff(positions @ normal)
@@ -212,8 +218,11 @@ def _volume(source: Any, slices: list[tuple[Path, Any]], anonymize: bool) -> Ima
         intercept = float(rescale[1] or 0)
         planes.append((pixels, slope, intercept))
     if len({pixels.shape for pixels, _, _ in planes}) > 1:
-        raise ImageIOError(source, "its slices decode to different shapes "
-                           f"{sorted({pixels.shape for pixels, _, _ in planes})}")  # fmt: skip
+        raise ImageIOError(
+            source,
+            "its slices decode to different shapes "
+            f"{sorted({pixels.shape for pixels, _, _ in planes})}",
+        )
     array = _rescaled(planes)
     if "PixelSpacing" in first:
         row_spacing, column_spacing = _numbers(first_path, first, "PixelSpacing", 2)
@@ -238,8 +247,9 @@ def _numbers(path: Path, header: Any, keyword: str, count: int) -> np.ndarray:
     except (TypeError, ValueError, OverflowError):
         numbers = np.empty(0)
     if numbers.size != count or not np.isfinite(numbers).all():
-        raise ImageIOError(path, f"its {keyword} is not {count} finite numbers: "
-                           f"{header.get(keyword)!r}")  # fmt: skip
+        raise ImageIOError(
+            path, f"its {keyword} is not {count} finite numbers: {header.get(keyword)!r}"
+        )
     return numbers
 
 
@@ -258,9 +268,15 @@ def _count(path: Path, header: Any, keyword: str, default: int | None = None) ->
 def _pixel_bytes(path: Path, header: Any) -> int:
     """The bytes of pixels a header claims: rows x columns x samples x frames x bytes."""
     bits = _count(path, header, "BitsAllocated", 16)
-    return math.prod((_count(path, header, "Rows"), _count(path, header, "Columns"),
-                      _count(path, header, "SamplesPerPixel", 1),
-                      _count(path, header, "NumberOfFrames", 1), (bits + 7) // 8))  # fmt: skip
+    return math.prod(
+        (
+            _count(path, header, "Rows"),
+            _count(path, header, "Columns"),
+            _count(path, header, "SamplesPerPixel", 1),
+            _count(path, header, "NumberOfFrames", 1),
+            (bits + 7) // 8,
+        )
+    )
 
 
 def _rescaled(planes: list[tuple[np.ndarray, float, float]]) -> np.ndarray:
@@ -285,8 +301,9 @@ def _metadata(header: Any, anonymize: bool, count: int) -> dict[str, Any]:
     return metadata
 
 
-def write_series(image: Image, folder: Path, description: str = "voxlite series",
-                 modality: str = "CT") -> list[Path]:  # fmt: skip
+def write_series(
+    image: Image, folder: Path, description: str = "voxlite series", modality: str = "CT"
+) -> list[Path]:
     """Write a 3D image as a DICOM series (one file per slice, int16, rescale 1/0).
 
     Made for demo data and tests: the UIDs are generated, the patient is "Phantom".

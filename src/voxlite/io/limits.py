@@ -45,8 +45,10 @@ def _budget_from_environment(default: int = 2**31) -> int:
         if budget <= 0:
             raise ValueError
     except (ValueError, OverflowError):
-        warnings.warn(f"VOXLITE_MAX_BYTES={value!r} is not a positive number of bytes; "
-                      f"using {default}", stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"VOXLITE_MAX_BYTES={value!r} is not a positive number of bytes; using {default}",
+            stacklevel=2,
+        )
         return default
     return budget
 
@@ -72,8 +74,13 @@ def max_bytes() -> int:
     return MAX_BYTES if budget is None else budget
 
 
-def check_claim(path: Any, claimed: int, available: int | None = None,
-                what: str = "its header", budget: bool = True) -> int:  # fmt: skip
+def check_claim(
+    path: Any,
+    claimed: int,
+    available: int | None = None,
+    what: str = "its header",
+    budget: bool = True,
+) -> int:
     """Refuse a claimed data size over the memory budget or over what the file holds.
 
     ``claimed`` is computed by the caller with Python integers (no overflow);

@@ -22,12 +22,17 @@ from voxlite.image import Image, pick_component
 from voxlite.io.limits import check_claim, claimed_bytes, decompress_at_most, regular_file_beside
 
 ELEMENT_TYPES = {
-    "MET_UCHAR": np.uint8, "MET_CHAR": np.int8,
-    "MET_USHORT": np.uint16, "MET_SHORT": np.int16,
-    "MET_UINT": np.uint32, "MET_INT": np.int32,
-    "MET_ULONG_LONG": np.uint64, "MET_LONG_LONG": np.int64,
-    "MET_FLOAT": np.float32, "MET_DOUBLE": np.float64,
-}  # fmt: skip
+    "MET_UCHAR": np.uint8,
+    "MET_CHAR": np.int8,
+    "MET_USHORT": np.uint16,
+    "MET_SHORT": np.int16,
+    "MET_UINT": np.uint32,
+    "MET_INT": np.int32,
+    "MET_ULONG_LONG": np.uint64,
+    "MET_LONG_LONG": np.int64,
+    "MET_FLOAT": np.float32,
+    "MET_DOUBLE": np.float64,
+}
 TYPE_NAMES = {np.dtype(v): k for k, v in ELEMENT_TYPES.items()}
 MAX_HEADER_BYTES = 1 << 16
 
@@ -82,8 +87,9 @@ def read(path: Path) -> Image:
     direction = np.eye(3)
     if matrix is not None:
         direction[:ndims, :ndims] = np.asarray(matrix).reshape(ndims, ndims).T
-    return Image(array, spacing=spacing, origin=origin, direction=direction,
-                 metadata={"format": "MetaImage"})  # fmt: skip
+    return Image(
+        array, spacing=spacing, origin=origin, direction=direction, metadata={"format": "MetaImage"}
+    )
 
 
 def _data_bytes(path: Path, fields: dict[str, str], offset: int, expected: int) -> bytes:

@@ -41,13 +41,19 @@ def read(path: Path, lazy: bool = False) -> Image:
             # checks, nibabel reads from disk, memory-mapped only when asked (``lazy``:
             # the caller keeps the file while the image is used).
             source = io.BytesIO(blob) if compressed else stream
-            holder = FileHolder(filename=str(path)) if lazy and not compressed else FileHolder(
-                fileobj=source)  # fmt: skip
+            holder = (
+                FileHolder(filename=str(path))
+                if lazy and not compressed
+                else FileHolder(fileobj=source)
+            )
             nii = klass.from_file_map({"header": holder, "image": holder}, mmap=lazy and "r")
             array = np.asanyarray(nii.dataobj)
         image = Image.from_ijk(array, nii.affine)
-    except (nibabel.filebasedimages.ImageFileError, nibabel.spatialimages.HeaderDataError,
-            nibabel.spatialimages.HeaderTypeError) as error:  # fmt: skip
+    except (
+        nibabel.filebasedimages.ImageFileError,
+        nibabel.spatialimages.HeaderDataError,
+        nibabel.spatialimages.HeaderTypeError,
+    ) as error:
         # nibabel's own exception types are not ValueErrors
         raise ValueError(f"not a valid NIfTI file ({error})") from None
     except (EOFError, OSError, zlib.error) as error:
@@ -62,8 +68,9 @@ def _is_gzip(path: Path) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _read_bytes(path: Path, stream: Any, file_size: int | None,
-                mapped: bool = False) -> tuple[type, bytes]:  # fmt: skip
+def _read_bytes(
+    path: Path, stream: Any, file_size: int | None, mapped: bool = False
+) -> tuple[type, bytes]:
     """The header, its extensions and the voxel bytes it claims, once checked.
 
     ``file_size`` is None for a gzip stream, whose voxels are read here (up to the

@@ -24,8 +24,11 @@ def read(path: Path) -> Image:
         version = npy_format.read_magic(stream)
         if version not in ((1, 0), (2, 0)):  # 3.0: utf-8 field names, structured data
             raise ValueError(f".npy format version {version[0]}.{version[1]} is not read")
-        read_header = npy_format.read_array_header_1_0 if version == (1, 0) \
-            else npy_format.read_array_header_2_0  # fmt: skip
+        read_header = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
         # numpy reads the header length it is told (version 2: up to 4 GiB) in one
         # read() before refusing headers over 10000 bytes: refuse them before it reads.
         width = 2 if version == (1, 0) else 4

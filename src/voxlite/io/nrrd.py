@@ -133,12 +133,16 @@ def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
             limit = max_bytes() if byte_skip == -1 else claim + byte_skip
             raw, more = decompress_at_most(compressed, limit, _COMPRESSED[encoding])
             if more:
-                raise ValueError(f"header and data disagree: the data holds more than {claim} "
-                                 "bytes, the size its header claims")  # fmt: skip
+                raise ValueError(
+                    f"header and data disagree: the data holds more than {claim} "
+                    "bytes, the size its header claims"
+                )
             raw = raw[len(raw) - claim :] if byte_skip == -1 else raw[byte_skip:]
             if len(raw) != claim:
-                raise ValueError(f"header and data disagree: its header claims {claim} bytes, "
-                                 f"the data holds {len(raw)}")  # fmt: skip
+                raise ValueError(
+                    f"header and data disagree: its header claims {claim} bytes, "
+                    f"the data holds {len(raw)}"
+                )
             data = np.frombuffer(bytearray(raw), dtype)
         else:
             raise ValueError(f"unsupported NRRD encoding {header['encoding']!r}")

@@ -92,19 +92,31 @@ def _read_level(path: Path, level: int, lazy: bool) -> Image:
     others = [i for i in range(stored.ndim) if i not in spatial]
     for axis in others:
         if stored.shape[axis] != 1:
-            raise ValueError(f"axes {axes}: {stored.shape[axis]} channels or time points; "
-                             "voxlite shows one 3D volume")  # fmt: skip
+            raise ValueError(
+                f"axes {axes}: {stored.shape[axis]} channels or time points; "
+                "voxlite shows one 3D volume"
+            )
     if lazy and len(spatial) == 3 and others + spatial == list(range(stored.ndim)):
         array = Squeezed(stored, len(others))  # NGFF puts z, y, x last, in this order
     else:
         array = np.transpose(_read_array(stored), others + spatial)
         array = array.reshape(array.shape[len(others) :])
-    unit = next((a.get("unit") for a in axes_field
-                 if isinstance(a, dict) and a.get("name") == "x"), None)  # fmt: skip
-    return Image(array, spacing=chosen["spacing"], origin=chosen["origin"],
-                 name=str(scales.get("name", "") or path.name),
-                 metadata={"format": "OME-Zarr", "unit": unit, "level": level,
-                           "levels": levels, "path": str(path)})  # fmt: skip
+    unit = next(
+        (a.get("unit") for a in axes_field if isinstance(a, dict) and a.get("name") == "x"), None
+    )
+    return Image(
+        array,
+        spacing=chosen["spacing"],
+        origin=chosen["origin"],
+        name=str(scales.get("name", "") or path.name),
+        metadata={
+            "format": "OME-Zarr",
+            "unit": unit,
+            "level": level,
+            "levels": levels,
+            "path": str(path),
+        },
+    )
 
 
 class Squeezed:
@@ -150,8 +162,9 @@ def _check_chunks(path: Path, array: Any, budget: bool) -> None:
         raise ValueError(f"unsupported data type {dtype}")
     if budget:
         check_claim(path, claimed_bytes(path, array.shape, dtype.itemsize))
-    chunks = math.prod(-(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, array.chunks,
-                                                                    strict=False))  # fmt: skip
+    chunks = math.prod(
+        -(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, array.chunks, strict=False)
+    )
     if chunks > MAX_CHUNKS:
         raise ValueError(f"its {chunks} chunks are more than the {MAX_CHUNKS} voxlite reads")
 

@@ -37,8 +37,13 @@ def read(path: Path) -> Image:
     # Besides TiffFileError, tifffile lets these out for bad bytes: RuntimeError for pages
     # that disagree ("incompatible keyframe"), struct.error for short tag values,
     # zlib.error for corrupt strips, ZeroDivisionError for zero RowsPerStrip and the like.
-    except (tifffile.TiffFileError, RuntimeError, struct.error, zlib.error,
-            ArithmeticError) as error:  # fmt: skip
+    except (
+        tifffile.TiffFileError,
+        RuntimeError,
+        struct.error,
+        zlib.error,
+        ArithmeticError,
+    ) as error:
         raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
     array = np.squeeze(array)
     if array.ndim != 3 and array.ndim != 2:
@@ -67,8 +72,10 @@ def _check_sizes(path: Path, tif) -> None:
             raise ValueError(f"page {page.index}: unsupported BitsPerSample/SampleFormat")
         for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False):
             if offset + count > size:
-                raise ValueError(f"a strip at byte {offset} of {count} bytes is past the end "
-                                 f"of the {size}-byte file (truncated?)")  # fmt: skip
+                raise ValueError(
+                    f"a strip at byte {offset} of {count} bytes is past the end "
+                    f"of the {size}-byte file (truncated?)"
+                )
 
 
 def _keyframe(tif, page):
@@ -88,15 +95,21 @@ def _check_ome_planes(tif) -> None:
         return
     pages = list(tif.pages)
     limit = len(pages) * max(_keyframe(tif, page).samplesperpixel for page in pages)
-    claims = [(name, int(value)) for name, value in re.findall(
-        r'\b(IFD|PlaneCount|NumPlanes|First[ZCT])="\s*(-?[0-9]+)\s*"', xml)]  # fmt: skip
+    claims = [
+        (name, int(value))
+        for name, value in re.findall(
+            r'\b(IFD|PlaneCount|NumPlanes|First[ZCT])="\s*(-?[0-9]+)\s*"', xml
+        )
+    ]
     for sizes in re.findall(r"<Pixels\b[^>]*>", xml):
         counts = [int(n) for n in re.findall(r'\bSize[ZCT]="\s*(-?[0-9]+)\s*"', sizes)]
         claims.append(("SizeZ x SizeC x SizeT", math.prod(counts)))
     for name, value in claims:
         if not 0 <= value <= limit:
-            raise ValueError(f"its OME-XML claims {name} = {value}, but the file has "
-                             f"{len(pages)} pages (a multi-file OME-TIFF is not read)")  # fmt: skip
+            raise ValueError(
+                f"its OME-XML claims {name} = {value}, but the file has "
+                f"{len(pages)} pages (a multi-file OME-TIFF is not read)"
+            )
 
 
 def _spacing(tif) -> tuple[float, float, float]:
@@ -111,7 +124,9 @@ def _spacing(tif) -> tuple[float, float, float]:
     if tif.imagej_metadata:
         z = float(tif.imagej_metadata.get("spacing", 1.0))
     elif tif.ome_metadata:
-        sizes = {k: float(v) for k, v in re.findall(
-            r'PhysicalSize([XYZ])="([0-9.eE+-]+)"', tif.ome_metadata)}  # fmt: skip
+        sizes = {
+            k: float(v)
+            for k, v in re.findall(r'PhysicalSize([XYZ])="([0-9.eE+-]+)"', tif.ome_metadata)
+        }
         x, y, z = sizes.get("X", x), sizes.get("Y", y), sizes.get("Z", z)
     return (x, y, z)
