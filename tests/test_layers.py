@@ -184,12 +184,18 @@ HOSTILE_STATES = [
     ({"bg_color": "javascript:alert(1)"}, "colour"),
     ({"version": 99}, "version"),
     ([("mode", "mip")], "must be a dict"),
+    # Integers too long for a float (OverflowError, not ValueError, in Python).
+    ({"window": 10**400}, "state\\['window'\\]: window must be a number"),
+    ({"opacity": -(10**400)}, "state\\['opacity'\\]"),
+    ({"camera": {"position": [0, 0, 10**400]}}, "camera position"),
+    ({"layers": {"points": {"size": 10**400}}}, "state\\['layers'\\]"),
+    ({"slices": [10**400, 0, 0]}, "outside"),
 ]
 
 
 @pytest.mark.parametrize(("state", "message"), HOSTILE_STATES)
 def test_a_hostile_state_fails_cleanly_and_changes_nothing(state, message, tmp_path):
-    viewer = voxlite.view(np.zeros((4, 4, 4), np.uint8), cmap="hot")
+    viewer = voxlite.view(np.zeros((4, 4, 4), np.uint8), cmap="hot", point_sets=[[[1, 2, 3]]])
     before = viewer.state
     with pytest.raises(ValueError, match=message) as error:
         viewer.state = {"mode": "mip", **state} if isinstance(state, dict) else state

@@ -67,8 +67,12 @@ def check_settings(name: str, kind: str, settings: Any, colormaps: Any) -> dict[
 def _number(name: str, key: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"layer {name!r}: {key} must be a number, got {short(value)}")
+    if isinstance(value, int) and abs(value) > 2**53:  # past a float's exact integers
+        value = math.copysign(math.inf, value)
     if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"layer {name!r}: {key} must be between {low:g} and {high:g}, got {value}")
+        raise ValueError(
+            f"layer {name!r}: {key} must be between {low:g} and {high:g}, got {short(value)}"
+        )
     return float(value)
 
 

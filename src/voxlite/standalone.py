@@ -72,8 +72,13 @@ window.voxlite = {{ model, saved, sent, cleanup: widget.render({{ model, el }}) 
 
 
 def _json_in_html(value: Any) -> str:
-    """JSON safe inside a <script> element: no '</' can close it early."""
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    """JSON safe inside a <script> element, whatever its strings hold.
+
+    The HTML parser reads a script's text in states that ``</script``, ``<!--`` and
+    ``<script`` all change (a ``<!--<script>`` in a name swallows the rest of the
+    page); JSON needs ``<`` only inside strings, where ``\\u003c`` means the same.
+    """
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def standalone_html(state: dict[str, Any], bundle: str, title: str = "voxlite",

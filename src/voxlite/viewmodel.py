@@ -55,6 +55,22 @@ STATE_KEYS = (
 )
 
 
+class Number(traitlets.Float):
+    """A float trait that refuses an integer too long for a float with a message.
+
+    (traitlets' Float lets Python's OverflowError escape, which is not a TraitError.)
+    """
+
+    def validate(self, obj: Any, value: Any) -> float:
+        try:
+            return super().validate(obj, value)
+        except OverflowError:
+            digits = len(str(abs(int(value))))
+            raise traitlets.TraitError(
+                f"{self.name} must be a number a float can hold, got an integer of {digits} digits"
+            ) from None
+
+
 class ViewModel(traitlets.HasTraits):
     """What a view shows: an image, a label map, point sets and meshes, and how.
 
@@ -106,15 +122,15 @@ class ViewModel(traitlets.HasTraits):
     """Colormap preset, one of :data:`COLORMAPS` (CT presets also set window/level)."""
     mode = traitlets.Unicode("volume").tag(sync=True)
     """'volume' (ray casting), 'mip' (maximum intensity projection) or 'slices'."""
-    window = traitlets.Float(1.0).tag(sync=True)
+    window = Number(1.0).tag(sync=True)
     """Width of the value range the colormap spans."""
-    level = traitlets.Float(0.5).tag(sync=True)
+    level = Number(0.5).tag(sync=True)
     """Centre of the value range the colormap spans."""
-    opacity = traitlets.Float(1.0).tag(sync=True)
+    opacity = Number(1.0).tag(sync=True)
     """Scale of the volume's opacity, 0..1."""
-    label_opacity = traitlets.Float(0.5).tag(sync=True)
+    label_opacity = Number(0.5).tag(sync=True)
     """Opacity of the label-map overlay, 0..1."""
-    gradient_opacity = traitlets.Float(0.0).tag(sync=True)
+    gradient_opacity = Number(0.0).tag(sync=True)
     """0..1: how much homogeneous regions fade in volume rendering (edges stay), 0 = off."""
     slices = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)
     """Slice positions as voxel indices ``[i, j, k]`` (x, y, z)."""
@@ -647,7 +663,7 @@ class ViewModel(traitlets.HasTraits):
                 for key in STATE_KEYS:
                     if key in saved:
                         setattr(self, key, saved[key])
-        except (traitlets.TraitError, ValueError, TypeError) as error:
+        except (traitlets.TraitError, ValueError, TypeError, OverflowError) as error:
             with self.hold_sync():  # all or nothing
                 for name, value in previous.items():
                     setattr(self, name, value)
@@ -702,7 +718,7 @@ class ViewModel(traitlets.HasTraits):
             for axis, (index, size) in enumerate(zip(value, self._current.size, strict=True)):
                 if not 0 <= index < size:
                     raise ValueError(
-                        f"slice index {index} on axis {'xyz'[axis]} is outside 0..{size - 1}"
+                        f"slice index {short(index)} on axis {'xyz'[axis]} is outside 0..{size - 1}"
                     )
         return value
 
@@ -713,8 +729,7 @@ class ViewModel(traitlets.HasTraits):
         if unknown:
             raise ValueError(f"unknown camera keys {short(sorted(unknown, key=str))}")
         for key, value in camera.items():
-            numbers = _is_numbers(value)
-            vector = np.asarray(value, dtype=float).reshape(-1) if numbers else np.empty(0)
+            vector = _floats(value) if _is_numbers(value) else np.empty(0)
             if vector.size != 3 or not np.all(np.isfinite(vector)):
                 raise ValueError(f"camera {key} must be 3 finite numbers, got {short(value)}")
             camera[key] = vector.tolist()
@@ -759,6 +774,14 @@ def _is_numbers(value: Any) -> bool:
     return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items)
 
 
+def _floats(value: Any) -> np.ndarray:
+    """Numbers as a flat float array; integers too long for a float become inf."""
+    try:
+        return np.asarray(value, dtype=float).reshape(-1)
+    except OverflowError:
+        return np.full(np.size(np.asarray(value, dtype=object)), np.inf)
+
+
 def _as_list(value: Any) -> list[Any]:
     """One item or a list of items (a bare N x 3 array is one point set)."""
     if value is None:
@@ -786,8 +809,10 @@ def _window_from_range(
     return high - low, (low + high) / 2
 
 
-def _first_line(error: BaseException) -> str:
-    return short(str(error).splitlines()[0] if str(error) else type(error).__name__, 300)
+def _first_line(error: BaseException, limit: int = 300) -> str:
+    """An error's first line, cut to ``limit`` characters (values in it are already short)."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _has_default_geometry(image: Image) -> bool:

@@ -71,3 +71,12 @@ def test_hostile_files_opened_in_the_viewer_are_text(show, guarded, tmp_path):
     page = show(viewer)
     assert_shown_as_text(page, FILE_NAME)
     guarded.check_clean()
+
+
+@pytest.mark.parametrize("name", ["<!--<script>", "</script><script>window.pwned=5</script>"])
+def test_a_saved_page_renders_whatever_its_image_is_named(show, guarded, name):
+    """The HTML parser's script states (`<!--<script>` swallowed the page) cannot be
+    entered from the data embedded in a saved page."""
+    page = show(voxlite.view(small_image().replace(name=name), mode="mip"))
+    assert_shown_as_text(page, name)
+    guarded.check_clean()
