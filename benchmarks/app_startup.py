@@ -1,6 +1,6 @@
 """The viewer app's start-up against the JupyterLite site's, measured in one run.
 
-    .venv/bin/python benchmarks/app_startup.py [--runs 3]
+    .venv/bin/python -m benchmarks.app_startup [--runs 3]
 
 Builds the app (`voxlite app build`, with its demo data) and the default demo site
 (`voxlite site build`) from the same Pyodide, then, interleaved, in cold browser
@@ -20,19 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
+from benchmarks.machine import describe_machine
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS, GuardedPage
+from tests.harness.jupyter import wait_for_idle_kernel
+from voxlite.app import AppOptions, build_app
+from voxlite.site import SiteOptions, build_site, serving
+
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
-sys.path.insert(0, str(HERE))
-
-from machine import describe_machine  # noqa: E402
-from pages import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_idle_kernel  # noqa: E402
-
-from voxlite.app import AppOptions, build_app  # noqa: E402
-from voxlite.site import SiteOptions, build_site, serving  # noqa: E402
 
 WORK = HERE / ".work"
 RESULTS = HERE / "results"
@@ -43,9 +40,8 @@ FLOOR_PAGE = """<!doctype html><html><body><script src="pyodide/pyodide.js"></sc
 
 
 def time_app(browser, url: str, app: Path) -> dict[str, float]:
-    guarded = GuardedPage(browser, viewport=(1280, 800))
-    page = guarded.page
-    try:
+    with GuardedPage(browser, viewport=(1280, 800)) as guarded:
+        page = guarded.page
         start = time.perf_counter()
         page.goto(f"{url}/index.html")
         page.locator("body[data-app-state=ready]").wait_for(state="attached", timeout=TIMEOUT)
@@ -54,7 +50,6 @@ def time_app(browser, url: str, app: Path) -> dict[str, float]:
         page.locator("body[data-opened='1']").wait_for(state="attached", timeout=TIMEOUT)
         frame = time.perf_counter()
         inside = page.evaluate("window.voxliteApp.timings")
-        guarded.check_clean()
         return {
             "page_to_ready": ready - start,
             "file_to_frame": frame - ready,
@@ -66,32 +61,25 @@ def time_app(browser, url: str, app: Path) -> dict[str, float]:
             "worker_packages": inside["worker"]["packages"],
             "worker_voxlite": inside["worker"]["voxlite"],
         }
-    finally:
-        guarded.close()
 
 
 def time_site(browser, url: str) -> dict[str, float]:
-    guarded = GuardedPage(browser, viewport=(1280, 900))
-    try:
+    with GuardedPage(
+        browser, viewport=(1280, 900), allowed_errors=("Unsatisfied version",)
+    ) as guarded:
         start = time.perf_counter()
         guarded.page.goto(f"{url}/lab/index.html?path=Hello3DWorld.ipynb")
         wait_for_idle_kernel(guarded.page, timeout=TIMEOUT)
         idle = time.perf_counter()
-        guarded.check_clean(allowed_errors=("Unsatisfied version",))
         return {"page_to_idle": idle - start}
-    finally:
-        guarded.close()
 
 
 def time_floor(browser, url: str) -> dict[str, float]:
-    guarded = GuardedPage(browser)
-    try:
+    with GuardedPage(browser) as guarded:
         start = time.perf_counter()
         guarded.page.goto(f"{url}/pyodide-floor.html")
         guarded.page.wait_for_function("window.ready === true", timeout=TIMEOUT, polling=50)
         return {"page_to_pyodide": time.perf_counter() - start}
-    finally:
-        guarded.close()
 
 
 def main() -> None:

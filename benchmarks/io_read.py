@@ -1,6 +1,6 @@
 """Read times of a 256³ volume in every format voxlite reads, against SimpleITK and numpy.
 
-    .venv/bin/python benchmarks/io_read.py [--size 256] [--repeat 3]
+    .venv/bin/python -m benchmarks.io_read [--size 256] [--repeat 3]
 
 The same int16 CT phantom is written in each format; each read is timed
 (median of --repeat) with voxlite.read_image and, where it reads the format,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,13 +20,11 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk  # noqa: N813
 
+import voxlite
+from benchmarks.machine import describe_machine
+from voxlite.io.dicom import write_series
+
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-
-from machine import describe_machine  # noqa: E402
-
-import voxlite  # noqa: E402
-from voxlite.io.dicom import write_series  # noqa: E402
 
 
 def timed(action, repeat: int) -> float:

@@ -1,6 +1,6 @@
 """Zero-server start-up: voxlite's offline site against ipyniivue's, measured in one run.
 
-    .venv/bin/python benchmarks/site_startup.py [--runs 3] [--size 64]
+    .venv/bin/python -m benchmarks.site_startup [--runs 3] [--size 64]
 
 Both sites are built by the same builder from the same Pyodide, differing only in
 the viewer; each run opens a cold browser context (no cache) on 127.0.0.1 and
@@ -19,7 +19,6 @@ import argparse
 import io
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,15 +26,13 @@ import nbformat
 import numpy as np
 from PIL import Image as PILImage
 
+from benchmarks.machine import describe_machine
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS, GuardedPage
+from tests.harness.jupyter import wait_for_idle_kernel
+from voxlite.site import SiteOptions, build_site, serving
+from voxlite.site.sources import cache_dir, download_pure_wheels
+
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
-sys.path.insert(0, str(HERE))
-
-from machine import describe_machine  # noqa: E402
-from pages import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_idle_kernel  # noqa: E402
-
-from voxlite.site import SiteOptions, build_site, serving  # noqa: E402
-from voxlite.site.sources import cache_dir, download_pure_wheels  # noqa: E402
 
 WORK = HERE / ".work"
 RESULTS = HERE / "results"
@@ -98,9 +95,10 @@ def canvas_has_content(page) -> bool:
 
 
 def time_once(browser, url: str) -> dict[str, float]:
-    guarded = GuardedPage(browser, viewport=(1280, 900))
-    page = guarded.page
-    try:
+    with GuardedPage(
+        browser, viewport=(1280, 900), allowed_errors=("Unsatisfied version",)
+    ) as guarded:
+        page = guarded.page
         start = time.perf_counter()
         page.goto(f"{url}/lab/index.html?path=bench.ipynb")
         wait_for_idle_kernel(page, timeout=300_000)
@@ -112,14 +110,11 @@ def time_once(browser, url: str) -> dict[str, float]:
                 raise TimeoutError("no rendered canvas within 300 s")
             page.wait_for_timeout(50)
         frame = time.perf_counter()
-        guarded.check_clean(allowed_errors=("Unsatisfied version",))
         return {
             "page_to_idle": idle - start,
             "run_all_to_frame": frame - idle,
             "page_to_frame": frame - start,
         }
-    finally:
-        guarded.close()
 
 
 FLOOR_PAGE = """<!doctype html><html><body><script src="static/pyodide/pyodide.js"></script>
@@ -129,14 +124,11 @@ FLOOR_PAGE = """<!doctype html><html><body><script src="static/pyodide/pyodide.j
 
 def pyodide_floor(browser, site: Path, url: str) -> float:
     (site / "pyodide-floor.html").write_text(FLOOR_PAGE)
-    guarded = GuardedPage(browser)
-    try:
+    with GuardedPage(browser) as guarded:
         start = time.perf_counter()
         guarded.page.goto(f"{url}/pyodide-floor.html")
         guarded.page.wait_for_function("window.ready === true", timeout=300_000, polling=50)
         return time.perf_counter() - start
-    finally:
-        guarded.close()
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Render the README's picture of the viewer app in headless Chromium.
 
-    .venv/bin/python docs/app_picture.py   # writes docs/images/app.png
+    .venv/bin/python -m docs.app_picture   # writes docs/images/app.png
 
 Builds the app with its demo data, opens the MNI152 MRI and its tissue labels through
 ``?url=`` on a desktop (three slices, chosen in the widget's panel) and the MRI alone on
@@ -10,18 +10,15 @@ screenshots side by side.
 
 import io
 import pathlib
-import sys
 import tempfile
 
 from PIL import Image as PILImage
 
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS, GuardedPage
+from voxlite.app import AppOptions, build_app
+from voxlite.site import serving
+
 HERE = pathlib.Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
-
-from pages import CHROMIUM, CHROMIUM_ARGS, GuardedPage  # noqa: E402
-
-from voxlite.app import AppOptions, build_app  # noqa: E402
-from voxlite.site import serving  # noqa: E402
 
 MRI = "?url=data/mni152_t1.nii.gz"
 WITH_LABELS = MRI + "&url=data/mni152_tissue_labels.nii.gz"
@@ -30,9 +27,8 @@ TIMEOUT = 600_000
 
 def screenshot(browser, url: str, viewport: tuple[int, int], phone: bool) -> PILImage.Image:
     query = MRI if phone else WITH_LABELS
-    guarded = GuardedPage(browser, viewport=viewport, bypass_csp=False)
-    page = guarded.page
-    try:
+    with GuardedPage(browser, viewport=viewport, bypass_csp=False) as guarded:
+        page = guarded.page
         page.goto(f"{url}/index.html{query}")
         page.locator("body[data-opened='1']").wait_for(state="attached", timeout=TIMEOUT)
         if phone:
@@ -45,10 +41,7 @@ def screenshot(browser, url: str, viewport: tuple[int, int], phone: bool) -> PIL
         )
         page.wait_for_timeout(1000)
         png = page.screenshot(timeout=TIMEOUT)
-        guarded.check_clean()
         return PILImage.open(io.BytesIO(png)).convert("RGB")
-    finally:
-        guarded.close()
 
 
 def main() -> None:

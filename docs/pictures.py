@@ -1,6 +1,6 @@
 """Render the README's pictures with the real widget in headless Chromium.
 
-    .venv/bin/python docs/pictures.py   # writes docs/images/demo.png, layers.png, multiscale.png
+    .venv/bin/python -m docs.pictures   # writes docs/images/demo.png, layers.png, multiscale.png
 
 Renders each viewer's standalone page (Viewer.save_html): the same bundle, state
 and buffers as in a notebook, served on 127.0.0.1.
@@ -8,24 +8,16 @@ and buffers as in a notebook, served on 127.0.0.1.
 
 import io
 import pathlib
-import sys
 import tempfile
 
 import numpy as np
 from PIL import Image as PILImage
 
+import voxlite
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_frames
+from voxlite.site import serving
+
 HERE = pathlib.Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
-
-from pages import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    GuardedPage,
-    wait_for_frames,
-)
-
-import voxlite  # noqa: E402
-from voxlite.site import serving  # noqa: E402
 
 
 def oblique_camera(image: voxlite.Image, direction, distance: float) -> dict:
@@ -115,14 +107,11 @@ def save_sheet(tiles: list[PILImage.Image], path: pathlib.Path) -> None:
 def render(viewer: voxlite.Viewer, browser) -> PILImage.Image:
     with tempfile.TemporaryDirectory() as folder:
         viewer.save_html(pathlib.Path(folder) / "index.html")
-        with serving(pathlib.Path(folder)) as url:
-            guarded = GuardedPage(browser)
+        with serving(pathlib.Path(folder)) as url, GuardedPage(browser) as guarded:
             guarded.page.goto(f"{url}/index.html")
             wait_for_frames(guarded.page, 1)
             guarded.page.wait_for_timeout(500)
             png = guarded.page.locator(".voxlite-root").screenshot(timeout=180_000)
-            guarded.check_clean()
-            guarded.close()
     return PILImage.open(io.BytesIO(png)).convert("RGB")
 
 

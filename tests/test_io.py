@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from samples import write_ome_zarr
 
 import voxlite
+from tests.samples import write_ome_zarr
 from voxlite import Image, ImageIOError, read_image, write_image
 from voxlite.io.dicom import write_series
 

@@ -6,9 +6,9 @@ import mmap
 
 import numpy as np
 import pytest
-from samples import write_ome_zarr
 
 import voxlite
+from tests.samples import write_ome_zarr
 from voxlite import multiscale, tasks
 from voxlite.image import Image
 from voxlite.io import ImageIOError, read_image

@@ -7,14 +7,9 @@ import pathlib
 from collections.abc import Iterator
 
 import pytest
-from pages import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    GuardedPage,
-    wait_for_frames,
-)
 
 import voxlite
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS, GuardedPage, wait_for_frames
 from voxlite.site import serving
 
 

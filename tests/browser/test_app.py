@@ -9,10 +9,10 @@ import io
 
 import numpy as np
 import pytest
-from pages import ARTIFACTS, GuardedPage
 from PIL import Image as PILImage
 
 import voxlite
+from tests.harness.browser import ARTIFACTS, GuardedPage
 from voxlite import Image
 from voxlite.app import AppOptions, build_app
 from voxlite.app.build import HEADER_POLICY
@@ -74,16 +74,15 @@ def app_page(app, browser, query="", viewport=(1100, 760), allowed_errors=()):
     """The app's page as `voxlite app serve` serves it: its Content-Security-Policy in force,
     as a header too (so in the Python worker as well). On leaving: no request off
     127.0.0.1, no error in the page, no violation reported."""
-    guarded = GuardedPage(browser, viewport=viewport, bypass_csp=False)
     violations: list[dict] = []
-    try:
+    guarded_page = GuardedPage(
+        browser, viewport=viewport, bypass_csp=False, allowed_errors=allowed_errors
+    )
+    with guarded_page as guarded:
         with serving(app, policy=HEADER_POLICY, reports=violations) as url:
             guarded.page.goto(f"{url}/index.html{query}")
             yield guarded.page
-        guarded.check_clean(allowed_errors)
         assert violations == []
-    finally:
-        guarded.close()
 
 
 def wait_ready(page):

@@ -6,14 +6,10 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
-from pages import (
-    GuardedPage,
-    canvas_pixels,
-    jupyterlab_server,
-    wait_for_frames,
-    wait_for_idle_kernel,
-)
 from PIL import Image as PILImage
+
+from tests.harness.browser import GuardedPage, canvas_pixels, drag, wait_for_frames
+from tests.harness.jupyter import jupyterlab_server, run_cell, wait_for_idle_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,19 +49,6 @@ def jupyterlab(tmp_path_factory):
         yield SimpleNamespace(url=url, root=root)
 
 
-def run_cell(page, index: int, wait: bool = True) -> None:
-    """Run a cell; with ``wait``, until the kernel has replied."""
-    page.evaluate(
-        """async ([index, wait]) => {
-            const panel = window.jupyterapp.shell.currentWidget;
-            panel.content.activeCellIndex = index;
-            const done = window.jupyterapp.commands.execute('notebook:run-cell');
-            if (wait) await done;
-        }""",
-        [index, wait],
-    )
-
-
 def camera_from_python(page) -> dict:
     run_cell(page, 2)
     output = page.locator(".jp-OutputArea-output", has_text="CAMERA=").first
@@ -76,9 +59,8 @@ def camera_from_python(page) -> dict:
 
 
 def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browser):
-    guarded = GuardedPage(browser, viewport=(1200, 1000))
-    page = guarded.page
-    try:
+    with GuardedPage(browser, viewport=(1200, 1000)) as guarded:
+        page = guarded.page
         page.goto(f"{jupyterlab.url}/lab/tree/e2e.ipynb")
         wait_for_idle_kernel(page)
 
@@ -102,10 +84,7 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
         before = camera_from_python(page)
         box = page.locator(".voxlite-canvas").first.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x + 150, y + 40, steps=10)
-        page.mouse.up()
+        drag(page, (x, y), (150, 40), steps=10)
         page.wait_for_timeout(800)  # the widget reports the camera once motion settles
         after = camera_from_python(page)
         assert np.linalg.norm(np.subtract(after["position"], before["position"])) > 1.0
@@ -156,9 +135,6 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
             for dx in range(extra[1] + 1)
         )
         assert difference < 2.0, "screenshot() equals the canvas"
-        guarded.check_clean()
-    finally:
-        guarded.close()
 
 
 LARGE_CELLS = [
@@ -212,9 +188,8 @@ def test_a_512_cubed_volume_shows_a_coarse_level_first_then_a_finer_one(jupyterl
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in LARGE_CELLS]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(notebook, jupyterlab.root / "large.ipynb")
-    guarded = GuardedPage(browser, viewport=(1000, 800))
-    page = guarded.page
-    try:
+    with GuardedPage(browser, viewport=(1000, 800)) as guarded:
+        page = guarded.page
         page.goto(f"{jupyterlab.url}/lab/tree/large.ipynb")
         page.wait_for_function(  # the workspace also restores e2e.ipynb, which opens first
             "() => window.jupyterapp?.shell.currentWidget?.context?.path === 'large.ipynb'"
@@ -236,6 +211,3 @@ def test_a_512_cubed_volume_shows_a_coarse_level_first_then_a_finer_one(jupyterl
         assert (coarse.max(axis=2) > 60).sum() > 2000 and (fine.max(axis=2) > 60).sum() > 2000
         assert np.abs(fine - coarse).mean() > 1.0, "the finer level changes the picture"
         assert level_shown(page)["state"] == "ready"
-        guarded.check_clean()
-    finally:
-        guarded.close()

@@ -5,9 +5,16 @@ import math
 
 import numpy as np
 import pytest
-from pages import GuardedPage, canvas_pixels, frames, set_and_render, wait_for_frames
 
 import voxlite
+from tests.harness.browser import (
+    GuardedPage,
+    canvas_pixels,
+    drag,
+    frames,
+    set_and_render,
+    wait_for_frames,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +64,6 @@ def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded
     y, x = np.mgrid[:height, :width]
     outside = np.hypot(x - cols.mean(), y - rows.mean()) > expected + 4
     assert pixels[outside].max() < 25, "the background stays black"
-    guarded.check_clean()
 
 
 def test_label_map_shows_its_colour_where_the_label_is(show, guarded):
@@ -76,7 +82,6 @@ def test_label_map_shows_its_colour_where_the_label_is(show, guarded):
     )
     assert np.median(red[right]) > 80, "label 1 (red) should cover the right half"
     assert np.median(np.abs(red[left])) < 10, "the unlabelled half stays grey"
-    guarded.check_clean()
 
 
 def test_modes_and_colormaps_change_the_picture(show, guarded):
@@ -94,7 +99,6 @@ def test_modes_and_colormaps_change_the_picture(show, guarded):
         difference = np.abs(pictures[a] - pictures[b]).mean()
         assert difference > 1.0, f"{a} and {b} look the same ({difference:.2f})"
     assert bright(pictures["volume"]).sum() > 2000, "the volume rendering shows the phantom"
-    guarded.check_clean()
 
 
 def test_window_and_slices_from_the_model_move_the_picture(show, guarded):
@@ -106,7 +110,6 @@ def test_window_and_slices_from_the_model_move_the_picture(show, guarded):
     set_and_render(page, "level", 50000.0)  # the sphere's 1000 falls at the window's floor
     set_and_render(page, "window", 100000.0)
     assert scene_pixels(page).max() < 30 < centre.max()
-    guarded.check_clean()
 
 
 def test_control_panel_changes_reach_the_model(show, guarded):
@@ -122,7 +125,6 @@ def test_control_panel_changes_reach_the_model(show, guarded):
     assert last_saved(page)["slices"] == [32, 32, 40]
     page.click("[data-control=collapse]")
     assert page.locator(".voxlite-body").is_hidden()
-    guarded.check_clean()
 
 
 def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
@@ -131,10 +133,7 @@ def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
     start = last_saved(page)["camera"]
     box = page.locator(".voxlite-canvas").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 120, y + 30, steps=8)
-    page.mouse.up()
+    drag(page, (x, y), (120, 30), steps=8)
     page.wait_for_function(
         "(p) => { const c = window.voxlite.saved.at(-1).camera;"
         " return c && Math.hypot(...c.position.map((v, i) => v - p[i])) > 1; }",
@@ -142,7 +141,6 @@ def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
     )
     end = last_saved(page)["camera"]
     assert end["focal_point"] == pytest.approx(start["focal_point"], abs=1e-6)
-    guarded.check_clean()
 
 
 def test_nan_voxels_are_masked_not_fatal(show, guarded):
@@ -151,7 +149,6 @@ def test_nan_voxels_are_masked_not_fatal(show, guarded):
     volume[0, 0, 0] = np.inf
     page = show(voxlite.view(volume, mode="mip", ui_collapsed=True))
     assert bright(scene_pixels(page)).sum() > 1000
-    guarded.check_clean()
 
 
 def test_files_dropped_on_the_viewer_go_to_python_as_buffers(show, guarded):
@@ -172,7 +169,6 @@ def test_files_dropped_on_the_viewer_go_to_python_as_buffers(show, guarded):
     )
     assert sent == [{"type": "open", "names": ["scan.nii", "slice.dcm"], "sizes": [3, 1]}]
     assert "Opening 2 files" in page.locator(".voxlite-message").inner_text()
-    guarded.check_clean()
 
 
 def test_names_are_shown_as_text_never_as_html(show, guarded):
@@ -183,16 +179,15 @@ def test_names_are_shown_as_text_never_as_html(show, guarded):
     assert hostile in info.inner_text()
     assert info.locator("img, script").count() == 0
     assert page.evaluate("window.pwned") is None
-    guarded.check_clean()
 
 
 def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
     viewer = voxlite.view(sphere(), mode="mip", cmap="viridis", ui_collapsed=True)
     path = viewer.save_html(tmp_path / "view.html")
-    guarded = GuardedPage(browser, bypass_csp=False)  # the page's policy applies
     requests = []
-    guarded.page.on("request", lambda request: requests.append(request.url))
-    try:
+    # The page's policy applies; a CSP violation would be logged as an error.
+    with GuardedPage(browser, bypass_csp=False) as guarded:
+        guarded.page.on("request", lambda request: requests.append(request.url))
         guarded.page.goto(path.as_uri())  # a file: no server at all
         guarded.page.wait_for_selector(".voxlite-root[data-voxlite-frames]", timeout=60_000)
         guarded.page.wait_for_timeout(500)
@@ -201,9 +196,6 @@ def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
         assert disc.sum() > 5000
         assert np.median(pixels[disc][:, 0] - pixels[disc][:, 2]) > 100, "viridis: yellow, not grey"
         assert [url for url in requests if not url.startswith("blob:")] == [path.as_uri()]
-        guarded.check_clean()  # a CSP violation would be logged as an error
-    finally:
-        guarded.close()
 
 
 def test_slices_of_an_image_over_the_budget_come_at_full_resolution(show, guarded):
@@ -224,7 +216,6 @@ def test_slices_of_an_image_over_the_budget_come_at_full_resolution(show, guarde
     set_and_render(page, "_planes", [])  # the level's own slices, until planes arrive
     level = column_contrast(scene_pixels(page, "multiscale-level"))
     assert full > 20 > level
-    guarded.check_clean()
 
 
 def test_a_volume_wider_than_the_gpu_takes_is_refused_with_a_message(show, guarded):
@@ -240,4 +231,4 @@ def test_a_volume_wider_than_the_gpu_takes_is_refused_with_a_message(show, guard
     root = page.locator(".voxlite-root")
     assert root.get_attribute("data-voxlite-state") == "error"
     assert "does not fit" in root.inner_text() and "Lower max_voxels" in root.inner_text()
-    guarded.check_clean(allowed_errors=("does not fit",))
+    guarded.allow("does not fit")

