@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 # Nothing may be fetched; the bundle runs from a blob: URL made in the page.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; "
-    "img-src data: blob:"
-)
+from voxlite.builder.csp import STANDALONE_POLICY as CONTENT_SECURITY_POLICY
 
 _PAGE = """<!doctype html>
 <html lang="en">

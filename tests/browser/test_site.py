@@ -9,9 +9,9 @@ import pytest
 from pages import GuardedPage, canvas_pixels, wait_for_frames, wait_for_idle_kernel
 
 import voxlite
+from voxlite.builder.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
 from voxlite.site import SiteOptions, build_site, find_outside_urls, serving
 from voxlite.site.build import MARKER
-from voxlite.site.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
