@@ -145,6 +145,7 @@ def recover_leftovers(target: Target, output: Path, log: Callable[[str], None] =
     >>> _ = (out.parent / ".out-building-x" / LOCK).write_text("")  # and nobody holds it
     >>> recover_leftovers(Target("demo", ".demo", BuildError), out)
     restored the previous demo from an interrupted build
+    removed .out-building-x, left by an interrupted build
     >>> [p.name for p in out.parent.iterdir()]
     ['out']
     """
@@ -158,6 +159,8 @@ def recover_leftovers(target: Target, output: Path, log: Callable[[str], None] =
         shutil.rmtree(holder, ignore_errors=True)
         if holder.exists():
             log(f"could not remove {holder}, left by an interrupted build")
+        else:
+            log(f"removed {holder.name}, left by an interrupted build")
 
 
 def _lock(holder: Path) -> IO | None:
