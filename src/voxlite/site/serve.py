@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import ipaddress
 import json
 import socket
 import threading
@@ -220,6 +221,14 @@ def serving(
         server.server_close()
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve_forever(
     folder: Path, port: int = 8000, host: str = "127.0.0.1", pages: tuple[str, ...] = ()
 ) -> None:
@@ -231,8 +240,8 @@ def serve_forever(
         print(f"open {server.url}/{page}")
     if policy:
         print("with the Content-Security-Policy its build wrote (_headers)")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"note: {host} may be reachable from other machines")
+    if not _loopback(host):
+        print(f"note: other machines that reach {host} can read this folder")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
