@@ -112,6 +112,26 @@ def test_app_files_follow_no_link_out_and_no_loop_and_skip_dotfiles(data, tmp_pa
     assert json.loads((target / "data" / "sub" / "files.json").read_text()) == ["b.nii"]
 
 
+def test_files_json_entries_stay_inside_their_folder(tmp_path):
+    """Entries are relative URLs: a file name cannot make the page fetch another origin."""
+    from urllib.parse import unquote, urljoin
+
+    folder = tmp_path / "series"
+    (folder / "sub dir").mkdir(parents=True)
+    names = ["https:evil.example", "a#b.dcm", "c?d.dcm", "100%.dcm", "sub dir/IM 1.dcm"]
+    for name in names:
+        (folder / name).write_bytes(b"DICM")
+    target = tmp_path / "app-data"
+    app_build.write_data(target, AppOptions(files=[folder], demo=False))
+    entries = json.loads((target / "series" / "files.json").read_text())
+    assert entries == ["100%25.dcm", "a%23b.dcm", "c%3Fd.dcm", "https%3Aevil.example",
+                       "sub%20dir/IM%201.dcm"]  # fmt: skip
+    base = "http://127.0.0.1:8000/data/series/"
+    for entry in entries:
+        assert urljoin(base, entry).startswith(base) and not set(entry) & set(":?#"), entry
+    assert sorted(unquote(entry) for entry in entries) == sorted(names)
+
+
 def test_files_over_the_size_limit_stop_the_build_before_copying(fast_site, tmp_path):
     big = tmp_path / "big"
     big.mkdir()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import voxlite
 from voxlite.builder.csp import APP_POLICY as HEADER_POLICY
@@ -249,10 +250,15 @@ def write_data(target: Path, options: AppOptions) -> Selection:
 
 
 def write_folder_indexes(root: Path) -> None:
-    """A files.json in every folder under ``root``: its files' names, sub-folders included."""
+    """A files.json in every folder under ``root``: its files, sub-folders included.
+
+    Each entry is the file's path relative to the folder as a percent-encoded relative
+    URL (``sub/IM%201.dcm``), so that the page resolves every entry inside the folder:
+    a file named ``https:evil.example`` is ``https%3Aevil.example``, not another origin.
+    """
     for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
         names = sorted(
-            p.relative_to(folder).as_posix()
+            quote(p.relative_to(folder).as_posix())
             for p in folder.rglob("*")
             if p.is_file() and p.name != FOLDER_INDEX
         )
