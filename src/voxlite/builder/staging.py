@@ -16,6 +16,7 @@ builds of one output never delete each other's work.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -149,7 +150,7 @@ def recover_leftovers(target: Target, output: Path, log: Callable[[str], None] =
     >>> [p.name for p in out.parent.iterdir()]
     ['out']
     """
-    for holder in sorted(output.parent.glob(holder_prefix(output) + "*")):
+    for holder in sorted(output.parent.glob(glob.escape(holder_prefix(output)) + "*")):
         if not holder.is_dir() or _in_use(holder):
             continue
         previous = holder / PREVIOUS
