@@ -304,3 +304,36 @@ def test_build_refuses_a_folder_that_is_not_an_app(tmp_path):
 def test_app_serve_needs_a_built_app(tmp_path, capsys):
     assert cli(["app", "serve", str(tmp_path)]) == 1
     assert "build one with `voxlite app build" in capsys.readouterr().err
+
+
+@needs_pyodide
+def test_the_optional_readers_are_in_the_apps_pyodide_for_the_worker_to_load(built):
+    """TIFF stacks need tifffile, which voxlite does not depend on: loading `voxlite` does
+    not load it, so the lock must list it (and what it needs) for the worker to load."""
+    from voxlite.site.pyodide import sha256
+
+    output, report = built
+    assert app_build.ON_DEMAND == ("tifffile",)
+    lock = json.loads((output / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+    assert "tifffile" not in lock["voxlite"]["depends"], "why the worker must load it itself"
+    entry = lock["tifffile"]
+    assert entry["imports"] == ["tifffile"] and entry["depends"] == ["numpy"]
+    assert entry["sha256"] == sha256(output / "pyodide" / entry["file_name"])
+    assert "tifffile" in report.wheels
+    for name, package in lock.items():  # everything in the lock loads with what it needs
+        assert set(package.get("depends", [])) <= set(lock), name
+
+
+@needs_pyodide
+def test_app_serve_sends_the_policy_the_build_wrote(built):
+    import urllib.request
+
+    from voxlite.site import serving
+
+    output, _ = built
+    assert f"Content-Security-Policy: {app_build.HEADER_POLICY}\n" in (
+        (output / "_headers").read_text()
+    )
+    with serving(output) as url, urllib.request.urlopen(f"{url}/index.html") as response:
+        assert response.headers["Content-Security-Policy"] == app_build.HEADER_POLICY
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

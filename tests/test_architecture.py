@@ -28,7 +28,8 @@ MAY_IMPORT = {
         *("voxlite.layers", "voxlite.multiscale", "voxlite.tasks", "voxlite.transfer"),
     },
     "voxlite.received": {"voxlite.io"},
-    "voxlite.standalone": {"voxlite.io", "voxlite.site"},
+    # A saved page's policy is the builder's, which imports nothing of voxlite.
+    "voxlite.standalone": {"voxlite.io", "voxlite.builder"},
     "voxlite.widget": {
         *("voxlite.io", "voxlite.received", "voxlite.screenshot", "voxlite.standalone"),
         "voxlite.viewmodel",
@@ -37,12 +38,8 @@ MAY_IMPORT = {
 }
 # The front doors sit on top: they may import any layer, and no layer imports them.
 FRONT_DOORS = {
-    "voxlite",
-    "voxlite.__main__",
-    "voxlite.cli",
-    "voxlite.app",
-    "voxlite.site",
-    "voxlite.demo",
+    *("voxlite", "voxlite.__main__", "voxlite.cli", "voxlite.demo"),
+    *("voxlite.builder", "voxlite.site", "voxlite.app"),
 }
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from voxlite.site import SiteError, SiteOptions, build_site, csp, find_outside_urls
+from voxlite.builder import csp
+from voxlite.builder.csp import CONTENT_SECURITY_POLICY
+from voxlite.site import SiteError, SiteOptions, build_site, find_outside_urls
 from voxlite.site import build as site_build
 from voxlite.site.build import open_distribution, requirement_in_distribution
-from voxlite.site.csp import CONTENT_SECURITY_POLICY
 from voxlite.site.pyodide import (
     CORE_FILES,
     LOCK,

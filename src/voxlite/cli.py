@@ -1,24 +1,126 @@
-"""The ``voxlite`` command line."""
+"""The ``voxlite`` command line.
+
+``site`` and ``app`` are two targets of one build (:mod:`voxlite.builder`): their
+``build`` and ``serve`` actions share their arguments (:func:`add_build_arguments`,
+:func:`add_serve_arguments`); each target adds its own.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TargetHelp:
+    """What differs between the targets' shared arguments: defaults and help texts."""
+
+    kind: str
+    help: str
+    description: str
+    build: str
+    output: str
+    files: str
+    demo: str
+    pyodide: str
+
+
+SITE = TargetHelp(
+    kind="site",
+    help="build, check and serve zero-server JupyterLite sites",
+    description="Static JupyterLite sites where Python (Pyodide) and voxlite run in the "
+    "browser: no server, and by default no request outside the site's own origin.",
+    build="build a site (offline by default)",
+    output="_output",
+    files="data files or folders to include",
+    demo="leave out the Hello3DWorld demo notebook",
+    pyodide="'offline' (vendored, pruned; default), 'cdn', a Pyodide folder or a release tarball",
+)
+APP = TargetHelp(
+    kind="app",
+    help="build and serve the zero-server viewer app",
+    description="A static single-page viewer: drop a file (or a DICOM folder) and see it "
+    "in 3D. Python (Pyodide) reads it in the browser; nothing is uploaded.",
+    build="build the app (offline: Pyodide vendored)",
+    output="app",
+    files="data files or folders to serve beside the app, in data/ (open with ?url=data/NAME)",
+    demo="leave out the demo data (MNI152 MRI, CT phantom)",
+    pyodide="'offline' (the fetched cache; default), a Pyodide folder or a release tarball",
+)
+
+
+def add_build_arguments(build: argparse.ArgumentParser, target: TargetHelp) -> None:
+    """The arguments of ``voxlite site build`` and ``voxlite app build`` alike."""
+    build.add_argument(
+        "-o",
+        "--output",
+        default=target.output,
+        help=f"{target.kind} folder, replaced atomically (default: %(default)s)",
+    )
+    files = f"{target.files}; dotfiles and links out of a folder are left out"
+    build.add_argument("--files", nargs="+", default=[], metavar="PATH", help=files)
+    build.add_argument(
+        "--max-files-size",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="the most --files may weigh together (default: 1G; e.g. 500M, 4G)",
+    )
+    build.add_argument("--no-demo", action="store_true", help=target.demo)
+    build.add_argument("--pyodide", default="offline", metavar="SRC", help=target.pyodide)
+    build.add_argument(
+        "--voxlite-wheel",
+        metavar="WHL",
+        help="use this voxlite wheel instead of building one from the source tree",
+    )
+
+
+def _size(text: str) -> int:
+    from voxlite.builder.files import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options every target takes (:class:`voxlite.builder.run.BuildOptions`)."""
+    options: dict[str, Any] = {
+        "output": Path(args.output),
+        "files": [Path(p) for p in args.files],
+        "demo": not args.no_demo,
+        "pyodide": args.pyodide,
+        "voxlite_wheel": Path(args.voxlite_wheel) if args.voxlite_wheel else None,
+    }
+    if args.max_files_size is not None:
+        options["max_files_bytes"] = args.max_files_size
+    return options
+
+
+def add_serve_arguments(serve: argparse.ArgumentParser, target: TargetHelp) -> None:
+    """The arguments of ``voxlite site serve`` and ``voxlite app serve`` alike."""
+    serve.add_argument("folder", nargs="?", default=target.output, metavar=target.kind.upper())
+    serve.add_argument("-p", "--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on, and the one name besides 127.0.0.1, localhost and "
+        "[::1] that the server answers to (default: %(default)s)",
+    )
 
 
 def cmd_site_build(args: argparse.Namespace) -> int:
     from voxlite.site import SiteOptions, build_site
 
     options = SiteOptions(
-        output=Path(args.output),
+        **build_options(args),
         notebooks=[Path(p) for p in args.notebooks],
-        files=[Path(p) for p in args.files],
         requirements=read_requirements(args.requirements) if args.requirements else [],
         wheels=[Path(p) for p in args.wheels],
-        pyodide=args.pyodide,
-        voxlite_wheel=Path(args.voxlite_wheel) if args.voxlite_wheel else None,
-        demo=not args.no_demo,
     )
     report = build_site(options)
     print(report.summary())
@@ -35,7 +137,8 @@ def read_requirements(path: str) -> list[str]:
 def cmd_site_serve(args: argparse.Namespace) -> int:
     from voxlite.site import serve_forever
 
-    serve_forever(Path(args.site), args.port)
+    demo = ("lab/index.html?path=Hello3DWorld.ipynb",)
+    serve_forever(Path(args.folder), args.port, args.host, demo)
     return 0
 
 
@@ -65,33 +168,20 @@ def cmd_site_fetch(args: argparse.Namespace) -> int:
 def cmd_app_build(args: argparse.Namespace) -> int:
     from voxlite.app import AppOptions, build_app
 
-    options = AppOptions(
-        output=Path(args.output),
-        demo=not args.no_demo,
-        files=[Path(p) for p in args.files],
-        pyodide=args.pyodide,
-        voxlite_wheel=Path(args.voxlite_wheel) if args.voxlite_wheel else None,
-    )
-    report = build_app(options)
+    report = build_app(AppOptions(**build_options(args)))
     print(report.summary())
     print(f"serve it with:  voxlite app serve {args.output}")
     return 0
 
 
 def cmd_app_serve(args: argparse.Namespace) -> int:
-    from voxlite.app.build import HEADER_POLICY
-    from voxlite.site.serve import make_server, serve_until_interrupted
+    from voxlite.site import serve_forever
 
-    app = Path(args.app)
+    app = Path(args.folder)
     if not (app / "index.html").exists():
         raise FileNotFoundError(f"no app at {app}: build one with `voxlite app build -o {app}`")
-    # The page's own policy, as a header: it then covers the Python worker too.
-    server = make_server(app, args.port, policy=HEADER_POLICY)
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    print(f"serving the voxlite app {app.resolve()} at {url}  (Ctrl-C stops)")
-    if (app / "data" / "mni152_t1.nii.gz").exists():
-        print(f"demo: {url}?url=data/mni152_t1.nii.gz")
-    serve_until_interrupted(server)
+    demo = ("?url=data/mni152_t1.nii.gz",) if (app / "data" / "mni152_t1.nii.gz").exists() else ()
+    serve_forever(app, args.port, args.host, demo)
     return 0
 
 
@@ -106,75 +196,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_app_commands(commands: argparse._SubParsersAction) -> None:
-    app = commands.add_parser(
-        "app",
-        help="build and serve the zero-server viewer app",
-        description="A static single-page viewer: drop a file (or a DICOM folder) and see it "
-        "in 3D. Python (Pyodide) reads it in the browser; nothing is uploaded.",
-    )
-    actions = app.add_subparsers(dest="action", required=True, metavar="ACTION")
-    build = actions.add_parser("build", help="build the app (offline: Pyodide vendored)")
-    build.add_argument(
-        "-o",
-        "--output",
-        default="app",
-        help="app folder, replaced atomically (default: %(default)s)",
-    )
-    build.add_argument(
-        "--files",
-        nargs="+",
-        default=[],
-        metavar="PATH",
-        help="data files or folders to serve beside the app, in data/ (open with ?url=data/NAME)",
-    )
-    build.add_argument(
-        "--no-demo", action="store_true", help="leave out the demo data (MNI152 MRI, CT phantom)"
-    )
-    build.add_argument(
-        "--pyodide",
-        default="offline",
-        metavar="SRC",
-        help="'offline' (the fetched cache; default), a Pyodide folder or a release tarball",
-    )
-    build.add_argument(
-        "--voxlite-wheel",
-        metavar="WHL",
-        help="use this voxlite wheel instead of building one from the source tree",
-    )
-    build.set_defaults(run=cmd_app_build)
+def add_target_commands(
+    commands: argparse._SubParsersAction, target: TargetHelp, build_run, serve_run
+) -> tuple[argparse._SubParsersAction, argparse.ArgumentParser]:
+    """``voxlite KIND build`` and ``voxlite KIND serve``; returns the actions and the build
+    parser, for the target's own."""
+    parser = commands.add_parser(target.kind, help=target.help, description=target.description)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help=target.build)
+    add_build_arguments(build, target)
+    build.set_defaults(run=build_run)
+    serve = actions.add_parser("serve", help=f"serve a built {target.kind} on 127.0.0.1")
+    add_serve_arguments(serve, target)
+    serve.set_defaults(run=serve_run)
+    return actions, build
 
-    serve = actions.add_parser("serve", help="serve a built app on 127.0.0.1")
-    serve.add_argument("app", nargs="?", default="app")
-    serve.add_argument("-p", "--port", type=int, default=8000)
-    serve.set_defaults(run=cmd_app_serve)
+
+def add_app_commands(commands: argparse._SubParsersAction) -> None:
+    add_target_commands(commands, APP, cmd_app_build, cmd_app_serve)
 
 
 def add_site_commands(commands: argparse._SubParsersAction) -> None:
-    site = commands.add_parser(
-        "site",
-        help="build, check and serve zero-server JupyterLite sites",
-        description="Static JupyterLite sites where Python (Pyodide) and voxlite run in the "
-        "browser: no server, and by default no request outside the site's own origin.",
-    )
-    actions = site.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    build = actions.add_parser("build", help="build a site (offline by default)")
-    build.add_argument(
-        "-o",
-        "--output",
-        default="_output",
-        help="site folder, replaced atomically (default: %(default)s)",
-    )
+    actions, build = add_target_commands(commands, SITE, cmd_site_build, cmd_site_serve)
     build.add_argument(
         "--notebooks",
         nargs="+",
         default=[],
         metavar="PATH",
         help="notebooks (or folders of them) to include",
-    )
-    build.add_argument(
-        "--files", nargs="+", default=[], metavar="PATH", help="data files or folders to include"
     )
     build.add_argument(
         "--requirements",
@@ -188,26 +237,6 @@ def add_site_commands(commands: argparse._SubParsersAction) -> None:
         metavar="WHL",
         help="extra pure-Python (py3-none-any) wheels",
     )
-    build.add_argument(
-        "--pyodide",
-        default="offline",
-        metavar="SRC",
-        help="'offline' (vendored, pruned; default), 'cdn', a Pyodide folder or a release tarball",
-    )
-    build.add_argument(
-        "--voxlite-wheel",
-        metavar="WHL",
-        help="use this voxlite wheel instead of building one from the source tree",
-    )
-    build.add_argument(
-        "--no-demo", action="store_true", help="leave out the Hello3DWorld demo notebook"
-    )
-    build.set_defaults(run=cmd_site_build)
-
-    serve = actions.add_parser("serve", help="serve a built site on 127.0.0.1")
-    serve.add_argument("site", nargs="?", default="_output")
-    serve.add_argument("-p", "--port", type=int, default=8000)
-    serve.set_defaults(run=cmd_site_serve)
 
     check = actions.add_parser("check", help="list every load from another origin")
     check.add_argument("site", nargs="?", default="_output")

@@ -14,13 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from voxlite.io import atomic_target
-
 # Nothing may be fetched; the bundle runs from a blob: URL made in the page.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; "
-    "img-src data: blob:"
-)
+from voxlite.builder.csp import STANDALONE_POLICY as CONTENT_SECURITY_POLICY
+from voxlite.io import atomic_target
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -71,7 +67,7 @@ window.voxlite = {{ model, saved, sent, cleanup: widget.render({{ model, el }}) 
 """
 
 
-def _json_in_html(value: Any) -> str:
+def json_in_html(value: Any) -> str:
     """JSON safe inside a <script> element, whatever its strings hold.
 
     The HTML parser reads a script's text in states that ``</script``, ``<!--`` and
@@ -99,8 +95,8 @@ def standalone_html(state: dict[str, Any], bundle: str, title: str = "voxlite",
         csp=CONTENT_SECURITY_POLICY,
         title=html.escape(title),
         width=html.escape(width),
-        bundle=_json_in_html(bundle),
-        state=_json_in_html(document),
+        bundle=json_in_html(bundle),
+        state=json_in_html(document),
     )
 
 

@@ -10,9 +10,9 @@ import pytest
 import voxlite
 from tests.harness.browser import GuardedPage, canvas_pixels, wait_for_frames
 from tests.harness.jupyter import wait_for_idle_kernel
+from voxlite.builder.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
 from voxlite.site import SiteOptions, build_site, find_outside_urls, serving
 from voxlite.site.build import MARKER
-from voxlite.site.csp import CONTENT_SECURITY_POLICY, meta_policy, unlisted_inline_scripts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

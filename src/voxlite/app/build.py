@@ -3,12 +3,13 @@
 The folder holds the page (``index.html``, ``app.js``, ``app.css``), the Python
 worker (``worker.js``), the widget's front-end bundle (``widget.js``), a Pyodide
 pruned to what the app imports (``pyodide/``) with voxlite's wheel and the
-pinned pure wheels of its readers listed in its lock, and demo data
-(``data/``). Every URL is relative, so any static host serves it.
+pinned pure wheels of its readers listed in its lock, demo data (``data/``) and
+its Content-Security-Policy (``_headers``). Every URL is relative, so any
+static host serves it.
 
-The build runs in a staging folder beside the output and replaces the output
-with a rename only once every step has passed: a failed build leaves any
-previous app as it was.
+One target of voxlite's build (:mod:`voxlite.builder`): its :data:`STEPS` run in
+a staging folder beside the output, which replaces the output with a rename
+only once every step has passed: a failed build leaves any previous app as it was.
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ from __future__ import annotations
 import html
 import json
 import shutil
-import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
+from urllib.parse import quote
 
 import voxlite
+from voxlite.app.browser import page_trait_names
+from voxlite.builder.csp import APP_POLICY as HEADER_POLICY
+from voxlite.builder.csp import meta_policy, write_headers
+from voxlite.builder.files import Selection, log_skipped, publish_files
+from voxlite.builder.report import BuildReport
+from voxlite.builder.run import REPLACE, BuildOptions, BuildState, build_target, check_paths
+from voxlite.builder.steps import BuildError, Step, Target
+from voxlite.builder.wheel import build_voxlite_wheel
 from voxlite.site import sources
-from voxlite.site.build import SiteReport
+from voxlite.site.build import open_distribution
 from voxlite.site.check import find_outside_urls
 from voxlite.site.pyodide import (
     LOCK,
@@ -36,11 +44,17 @@ from voxlite.site.pyodide import (
     lock_entry,
     prune,
 )
+from voxlite.standalone import json_in_html
+from voxlite.viewmodel import ViewModel
 
 MARKER = ".voxlite-app"
 PAGE_FILES = ("index.html", "app.js", "app.css", "worker.js")
 # The pinned browser wheels the app's Python imports (voxlite's readers and theirs).
 APP_WHEELS = ("nibabel", "pydicom", "pynrrd", "tifffile", "typing-extensions")
+# Readers voxlite does not depend on (its optional ones): in the app's lock with their
+# dependencies, but loading `voxlite` does not load them; the worker loads each when a
+# file needs it (pyodide.loadPackage): tifffile for .tif/.tiff stacks.
+ON_DEMAND = ("tifffile",)
 # voxlite's dependencies the app leaves out: anywidget (and with it ipywidgets, comm,
 # IPython ...), since the app drives the view model (voxlite.viewmodel) without a widget.
 LEFT_OUT = frozenset({"anywidget"})
@@ -54,105 +68,46 @@ DEMO_LINKS = (
 # In every folder of data/: the list of its files, since static hosts list no folder.
 # ?url=data/folder/ opens them all (a DICOM series).
 FOLDER_INDEX = "files.json"
+# The page's <meta> policy; `_headers` has the whole one (HEADER_POLICY, voxlite.builder.csp).
+POLICY = meta_policy(HEADER_POLICY)
 
 
-# The app's Content-Security-Policy: scripts, styles, the worker and WebAssembly from the
-# app's own folder only; connect-src also allows https: so that ?url= can open a dataset
-# on another CORS-enabled host. The page carries it in a <meta> tag (which covers the page
-# only); `voxlite app serve` also sends it as a header, which covers the Python worker too.
-POLICY = (
-    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
-    "connect-src 'self' https:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "base-uri 'none'; form-action 'none'"
-)
-HEADER_POLICY = POLICY + "; frame-ancestors 'none'"  # not allowed in a <meta> policy
-
-
-class AppError(RuntimeError):
+class AppError(BuildError):
     """The app cannot be built as asked; the message says why and what to do."""
 
 
-@dataclass
-class AppOptions:
+APP = Target("app", MARKER, AppError, names_packages=True)
+AppReport = BuildReport  # what build_app returns
+
+
+@dataclass(kw_only=True)
+class AppOptions(BuildOptions):
+    """What goes into the app: :class:`~voxlite.builder.run.BuildOptions`; ``files`` are
+    served beside it in ``data/``, and ``demo`` adds the MNI152 MRI, its tissue labels and a
+    DICOM CT phantom there. ``pyodide`` cannot be "cdn".
+
+    Examples
+    --------
+    >>> AppOptions(demo=False).output
+    PosixPath('app')
+    """
+
     output: Path = Path("app")
-    demo: bool = True  # the MNI152 MRI, its tissue labels and a DICOM CT phantom in data/
-    files: list[Path] = field(default_factory=list)  # more data to serve beside the app
-    pyodide: str = "offline"  # "offline" (the fetched cache), a Pyodide folder or a tarball
-    voxlite_wheel: Path | None = None
 
 
-@dataclass
-class AppReport(SiteReport):
-    """What an app build made; its summary names its few Pyodide packages."""
+def build_app(options: AppOptions, log: Callable[[str], None] = print) -> BuildReport:
+    """Build the app described by ``options`` into ``options.output``, atomically.
 
-    KIND: ClassVar[str] = "app"
+    Example (needs ``voxlite site fetch`` once)::
 
-    def packages(self) -> str:
-        return ", ".join(self.pyodide_packages)
-
-
-def build_app(options: AppOptions, log: Callable[[str], None] = print) -> AppReport:
-    """Build the app described by ``options`` into ``options.output``, atomically."""
-    from voxlite.site.build import SiteError, open_distribution, replace_atomically
-
-    started = time.monotonic()
-    output = Path(options.output).resolve()
-    _check_inputs(options, output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix=f".{output.name}-building-", dir=output.parent))
-    staging = holder / "app"
-    steps = _Steps(log)
-    try:
-        staging.mkdir()
-        wheels = steps.run("wheels", lambda: collect_wheels(options, holder / "wheels"))
-        packages = steps.run(
-            "pyodide",
-            lambda: assemble_pyodide(
-                open_distribution(options.pyodide, holder), wheels, staging / "pyodide"
-            ),
-        )
-        steps.run("page", lambda: write_page(staging, demo=options.demo))
-        steps.run("data", lambda: write_data(staging / "data", options))
-        steps.run("verify", lambda: verify(staging))
-        (staging / MARKER).write_text(f"voxlite {voxlite.__version__}\n")
-        steps.run("replace", lambda: replace_atomically(staging, output))
-    except SiteError as error:
-        raise AppError(str(error)) from error
-    finally:
-        shutil.rmtree(holder, ignore_errors=True)
-    total, largest = size_report(output)
-    return AppReport(output, total, largest, packages, [w.name for w in wheels],
-                     time.monotonic() - started)  # fmt: skip
+        print(build_app(AppOptions(output=Path("app"))).summary())
+    """
+    _check_inputs(options)
+    return build_target(APP, STEPS, BuildState, options, log)
 
 
-class _Steps:
-    NAMES = ("wheels", "pyodide", "page", "data", "verify", "replace")
-
-    def __init__(self, log: Callable[[str], None]):
-        self.log = log
-
-    def run(self, name: str, action: Callable[[], Any]) -> Any:
-        started = time.monotonic()
-        self.log(f"[{self.NAMES.index(name) + 1}/{len(self.NAMES)}] {name} …")
-        try:
-            result = action()
-        except (DistributionError, OSError, ValueError) as error:
-            raise AppError(f"step '{name}' failed: {error}") from error
-        self.log(f"      {name}: done in {time.monotonic() - started:.1f} s")
-        return result
-
-
-def _check_inputs(options: AppOptions, output: Path) -> None:
-    for path in options.files:
-        if not Path(path).exists():
-            raise AppError(f"file not found: {path}")
-    if output.exists() and not output.is_dir():
-        raise AppError(f"output {output} exists and is not a folder")
-    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).exists():
-        raise AppError(
-            f"refusing to replace {output}: it is not empty and not a voxlite app "
-            f"(no {MARKER} file); choose another output folder"
-        )
+def _check_inputs(options: AppOptions) -> None:
+    check_paths(APP, "file", options.files)
     if not (_static_bundle() / "widget.js").exists():
         raise AppError(
             "voxlite's front-end bundle (voxlite/static/widget.js) is missing: "
@@ -167,10 +122,41 @@ def _static_bundle() -> Path:
 # -- steps ----------------------------------------------------------------------
 
 
+def _wheels(state: BuildState) -> None:
+    state.wheels = collect_wheels(state.options, state.staged.scratch / "wheels")
+
+
+def _pyodide(state: BuildState) -> None:
+    distribution = open_distribution(state.options.pyodide, state.staged.scratch)
+    state.pyodide_packages = assemble_pyodide(
+        distribution, state.wheels, state.staged.staging / "pyodide"
+    )
+
+
+def _page(state: BuildState) -> None:
+    write_page(state.staged.staging, demo=state.options.demo)
+
+
+def _data(state: BuildState) -> None:
+    log_skipped(write_data(state.staged.staging / "data", state.options), state.log)
+
+
+def _verify(state: BuildState) -> None:
+    verify(state.staged.staging)
+
+
+STEPS = (
+    Step("wheels", _wheels),
+    Step("pyodide", _pyodide),
+    Step("page", _page),
+    Step("data", _data),
+    Step("verify", _verify),
+    REPLACE,
+)
+
+
 def collect_wheels(options: AppOptions, folder: Path) -> list[Wheel]:
     """voxlite's wheel (built from this tree unless given) and the readers' pinned wheels."""
-    from voxlite.site.build import build_voxlite_wheel
-
     folder.mkdir(parents=True, exist_ok=True)
     wheels = [Wheel.read(options.voxlite_wheel or build_voxlite_wheel(folder))]
     pinned = {Wheel.read(path).name: path for path in sources.locked_wheels()}
@@ -215,9 +201,6 @@ def copy_wheel(source: Path, target: Path) -> None:
 
 def page_defaults() -> dict[str, Any]:
     """The Viewer's initial synced state, so the page renders before Python has started."""
-    from voxlite.app.browser import page_trait_names
-    from voxlite.viewmodel import ViewModel
-
     model = ViewModel()
     return {name: getattr(model, name) for name in page_trait_names(model)}
 
@@ -233,6 +216,7 @@ def write_page(target: Path, demo: bool) -> None:
     for name in ("widget.js", "THIRD_PARTY_LICENSES.txt"):
         if (_static_bundle() / name).exists():
             shutil.copy2(_static_bundle() / name, target / name)
+    write_headers(target, HEADER_POLICY, "app")  # what `voxlite app serve` sends
 
 
 def render_index(template: str, demo: bool) -> str:
@@ -243,7 +227,7 @@ def render_index(template: str, demo: bool) -> str:
             f"{html.escape(label)}</a>"
             for label, urls in DEMO_LINKS
         )
-    defaults = json.dumps(page_defaults(), separators=(",", ":")).replace("</", "<\\/")
+    defaults = json_in_html(page_defaults())
     return (
         template.replace("{{csp}}", html.escape(POLICY, quote=False).replace('"', "&quot;"))
         .replace("{{version}}", html.escape(voxlite.__version__))
@@ -252,24 +236,29 @@ def render_index(template: str, demo: bool) -> str:
     )
 
 
-def write_data(target: Path, options: AppOptions) -> None:
-    """Demo data (the MRI as NIfTI with its labels, the CT phantom as DICOM) and --files."""
+def write_data(target: Path, options: AppOptions) -> Selection:
+    """Demo data (the MRI as NIfTI with its labels, the CT phantom as DICOM) and --files.
+
+    Returns what was copied of ``options.files`` (and what was left out).
+    """
     target.mkdir(parents=True, exist_ok=True)
     if options.demo:
         voxlite.data.write_demo_files(target)
-    for path in map(Path, options.files):
-        if path.is_dir():
-            shutil.copytree(path, target / path.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(path, target / path.name)
+    selection = publish_files(options.files, target, options.max_files_bytes)
     write_folder_indexes(target)
+    return selection
 
 
 def write_folder_indexes(root: Path) -> None:
-    """A files.json in every folder under ``root``: its files' names, sub-folders included."""
+    """A files.json in every folder under ``root``: its files, sub-folders included.
+
+    Each entry is the file's path relative to the folder as a percent-encoded relative
+    URL (``sub/IM%201.dcm``), so that the page resolves every entry inside the folder:
+    a file named ``https:evil.example`` is ``https%3Aevil.example``, not another origin.
+    """
     for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
         names = sorted(
-            p.relative_to(folder).as_posix()
+            quote(p.relative_to(folder).as_posix())
             for p in folder.rglob("*")
             if p.is_file() and p.name != FOLDER_INDEX
         )
@@ -277,31 +266,25 @@ def write_folder_indexes(root: Path) -> None:
 
 
 def verify(folder: Path) -> None:
-    """Every file the page needs is there, and nothing is loaded from another origin."""
-    needed = [*PAGE_FILES, "widget.js", "pyodide/pyodide.mjs", "pyodide/pyodide.asm.wasm",
-              f"pyodide/{LOCK}"]  # fmt: skip
+    """Every file the page needs is there, every package of the lock can load with its
+    dependencies (the on-demand readers included), and nothing is loaded from another origin.
+    """
+    needed = [*PAGE_FILES, "widget.js", "_headers", "pyodide/pyodide.mjs",
+              "pyodide/pyodide.asm.wasm", f"pyodide/{LOCK}"]  # fmt: skip
     missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         raise AppError(f"the app lacks {', '.join(missing)}")
     lock = json.loads((folder / "pyodide" / LOCK).read_text())["packages"]
+    absent = [name for name in ("voxlite", *ON_DEMAND) if name not in lock]
+    if absent:
+        raise AppError(f"the app's Pyodide does not list {', '.join(absent)}")
     for name, entry in lock.items():
         if not (folder / "pyodide" / entry["file_name"]).exists():
             raise AppError(f"the app's Pyodide lists {name} but lacks {entry['file_name']}")
+        unlisted = [d for d in entry.get("depends", []) if d not in lock]
+        if unlisted:
+            raise AppError(f"{name} in the app's Pyodide needs {', '.join(unlisted)}, not there")
     outside = find_outside_urls(folder)
     if outside:
         listed = "\n".join(f"  {f}: {u}" for f, u in outside[:20])
         raise AppError(f"the app would load from other origins:\n{listed}")
-
-
-def size_report(output: Path, top: int = 6) -> tuple[int, list[tuple[str, int]]]:
-    sizes: dict[str, int] = {}
-    total = 0
-    for path in output.rglob("*"):
-        if path.is_file():
-            size = path.stat().st_size
-            total += size
-            parts = path.relative_to(output).parts
-            key = "/".join(parts[:2]) if parts[0] == "pyodide" else parts[0]
-            sizes[key] = sizes.get(key, 0) + size
-    largest = sorted(sizes.items(), key=lambda item: -item[1])[:top]
-    return total, largest

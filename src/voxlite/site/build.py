@@ -1,35 +1,37 @@
 """``voxlite site build``: a static, zero-server JupyterLite site that renders 3D offline.
 
-The build is a sequence of small named steps (as JupyterLite's own addons are)
-run in a scratch folder; the result replaces the output folder only once every
-step has passed, so a failed build leaves any previous site untouched.
+One target of voxlite's build (:mod:`voxlite.builder`): its steps, in
+:data:`STEPS`, assemble a JupyterLite folder in the build's scratch folder and
+run ``jupyter lite build`` into its staging folder, which replaces the output
+only once every step has passed, so a failed build leaves any previous site
+untouched.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar
 
 from packaging.version import Version
 
 import voxlite
+from voxlite.builder.csp import write_csp
+from voxlite.builder.files import Selection, log_skipped, publish_files, select_files
+from voxlite.builder.process import run_python_module
+from voxlite.builder.report import BuildReport
+from voxlite.builder.run import REPLACE, BuildOptions, BuildState, build_target, check_paths
+from voxlite.builder.steps import BuildError, Step, Target
+from voxlite.builder.wheel import build_voxlite_wheel
 from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
-from voxlite.site.csp import write_csp
 from voxlite.site.pyodide import (
     KERNEL_PACKAGES,
     Distribution,
-    DistributionError,
     Wheel,
     add_wheels,
     prune,
@@ -59,160 +61,118 @@ SETTINGS_OVERRIDES = {
 }
 
 
-class SiteError(RuntimeError):
+class SiteError(BuildError):
     """A site cannot be built as asked; the message says why and what to do."""
 
 
-@dataclass
-class SiteOptions:
-    """What goes into a site. Paths are checked before anything is built."""
+SITE = Target("site", MARKER, SiteError)
+SiteReport = BuildReport  # what build_site returns
+
+
+@dataclass(kw_only=True)
+class SiteOptions(BuildOptions):
+    """What goes into a site (see :class:`~voxlite.builder.run.BuildOptions` for the rest).
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        Notebooks, or folders of them, besides the demo.
+    requirements : list of str
+        Pyodide packages the notebooks import.
+    wheels : list of Path
+        Pure-Python wheels to add.
+    preload : tuple of str
+        Packages the kernel loads at start-up, so that importing them needs no install.
+
+    Examples
+    --------
+    >>> SiteOptions(notebooks=[Path("analysis.ipynb")]).output
+    PosixPath('_output')
+    """
 
     output: Path = Path("_output")
     notebooks: list[Path] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
     wheels: list[Path] = field(default_factory=list)
-    pyodide: str = "offline"  # "offline" (the fetched cache), "cdn", a folder or a tarball
-    voxlite_wheel: Path | None = None
-    demo: bool = True
-    # Packages the kernel loads at start-up, so that importing them needs no install.
     preload: tuple[str, ...] = ("voxlite",)
 
 
 @dataclass
-class SiteReport:
-    output: Path
-    total_bytes: int
-    largest: list[tuple[str, int]]
-    pyodide_packages: list[str]
-    wheels: list[str]
-    seconds: float
+class _SiteState(BuildState):
+    @property
+    def offline(self) -> bool:
+        return self.options.pyodide != "cdn"
 
-    KIND: ClassVar[str] = "site"
-
-    def summary(self) -> str:
-        lines = [
-            f"{self.KIND}: {self.output} ({self.total_bytes / 1e6:.1f} MB, "
-            f"built in {self.seconds:.0f} s)"
-        ]
-        lines += [f"  {size / 1e6:7.1f} MB  {name}" for name, size in self.largest]
-        lines.append(f"  Pyodide packages: {self.packages()}; wheels: {', '.join(self.wheels)}")
-        return "\n".join(lines)
-
-    def packages(self) -> str:
-        """The Pyodide packages, as the summary lists them (a site has many: their number)."""
-        return str(len(self.pyodide_packages))
+    @property
+    def lite_dir(self) -> Path:
+        return self.staged.scratch / "lite"
 
 
-def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> SiteReport:
+def build_site(options: SiteOptions, log: Callable[[str], None] = print) -> BuildReport:
     """Build a site as described by ``options``; see :class:`SiteOptions`.
 
     Example (needs `voxlite site fetch` once)::
 
         build_site(SiteOptions(output=Path("_output"), notebooks=[Path("analysis.ipynb")]))
     """
-    started = time.monotonic()
-    output = Path(options.output).resolve()
-    _check_inputs(options, output)
-    steps = _Steps(log)
-    with tempfile.TemporaryDirectory(prefix="voxlite-site-") as scratch:
-        scratch = Path(scratch)
-        lite_dir = scratch / "lite"
-        wheels = steps.run("wheels", lambda: collect_wheels(options, scratch / "wheels"))
-        offline = options.pyodide != "cdn"
-        packages: list[str] = []
-        if offline:
-            packages = steps.run(
-                "pyodide",
-                lambda: assemble_pyodide(options, wheels, lite_dir / "static" / "pyodide", scratch),
-            )
-        steps.run("contents", lambda: write_contents(options, lite_dir / "files"))
-        steps.run(
-            "config",
-            lambda: write_config(lite_dir, wheels, offline=offline, preload=options.preload),
-        )
-        staging = _staging_dir(output)
-        try:
-            steps.run("jupyter lite build", lambda: run_jupyterlite(lite_dir, staging))
-            # _headers and a meta tag in each page: docs/site.md, "Content-Security-Policy".
-            steps.run("content security policy", lambda: write_csp(staging))
-            steps.run("verify", lambda: verify(staging, offline=offline))
-            (staging / MARKER).write_text(f"voxlite {voxlite.__version__}\n")
-            steps.run("replace", lambda: replace_atomically(staging, output))
-        finally:
-            shutil.rmtree(staging.parent, ignore_errors=True)
-    total, largest = size_report(output)
-    return SiteReport(
-        output, total, largest, packages, [w.name for w in wheels], time.monotonic() - started
-    )
+    _check_inputs(options)
+    return build_target(SITE, STEPS, _SiteState, options, log)
 
 
-class _Steps:
-    """Runs named steps, showing progress and turning failures into SiteError."""
-
-    NAMES = (
-        "wheels",
-        "pyodide",
-        "contents",
-        "config",
-        "jupyter lite build",
-        "content security policy",
-        "verify",
-        "replace",
-    )
-
-    def __init__(self, log: Callable[[str], None]):
-        self.log = log
-
-    def run(self, name, action):
-        index = self.NAMES.index(name) + 1
-        started = time.monotonic()
-        self.log(f"[{index}/{len(self.NAMES)}] {name} …")
-        try:
-            result = action()
-        except (DistributionError, OSError, subprocess.CalledProcessError, ValueError) as error:
-            raise SiteError(f"step '{name}' failed: {error}") from error
-        self.log(f"      {name}: done in {time.monotonic() - started:.1f} s")
-        return result
-
-
-def _check_inputs(options: SiteOptions, output: Path) -> None:
-    for kind, paths in (
-        ("notebook", options.notebooks),
-        ("file", options.files),
-        ("wheel", options.wheels),
-    ):
-        for path in paths:
-            if not Path(path).exists():
-                raise SiteError(f"{kind} not found: {path}")
+def _check_inputs(options: SiteOptions) -> None:
+    check_paths(SITE, "notebook", options.notebooks)
+    check_paths(SITE, "file", options.files)
+    check_paths(SITE, "wheel", options.wheels)
     for notebook in options.notebooks:
         if Path(notebook).is_file() and Path(notebook).suffix != ".ipynb":
             raise SiteError(f"not a notebook (.ipynb): {notebook}")
-    if output.exists() and not output.is_dir():
-        raise SiteError(f"output {output} exists and is not a folder")
-    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).exists():
-        raise SiteError(
-            f"refusing to replace {output}: it is not empty and not a voxlite site "
-            f"(no {MARKER} file); choose another output folder"
-        )
-    parent = output.parent
-    while not parent.exists():
-        parent = parent.parent
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".voxlite-probe-"):
-            pass
-    except OSError as error:
-        raise SiteError(f"cannot write the output folder {output}: {error.strerror}") from None
-
-
-def _staging_dir(output: Path) -> Path:
-    """A fresh folder beside the output, so that the final move is a rename."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix=f".{output.name}-building-", dir=output.parent))
-    return holder / "site"
 
 
 # -- steps ----------------------------------------------------------------------
+
+
+def _wheels(state: _SiteState) -> None:
+    state.wheels = collect_wheels(state.options, state.staged.scratch / "wheels")
+
+
+def _pyodide(state: _SiteState) -> None:
+    target = state.lite_dir / "static" / "pyodide"
+    state.pyodide_packages = assemble_pyodide(
+        state.options, state.wheels, target, state.staged.scratch
+    )
+
+
+def _contents(state: _SiteState) -> None:
+    log_skipped(write_contents(state.options, state.lite_dir / "files"), state.log)
+
+
+def _config(state: _SiteState) -> None:
+    write_config(state.lite_dir, state.wheels, state.offline, state.options.preload)
+
+
+def _jupyterlite(state: _SiteState) -> None:
+    run_jupyterlite(state.lite_dir, state.staged.staging)
+
+
+def _csp(state: _SiteState) -> None:
+    # _headers and a meta tag in each page: docs/site.md, "Content-Security-Policy".
+    write_csp(state.staged.staging)
+
+
+def _verify(state: _SiteState) -> None:
+    verify(state.staged.staging, offline=state.offline)
+
+
+STEPS = (
+    Step("wheels", _wheels),
+    Step("pyodide", _pyodide, applies=lambda state: state.offline),
+    Step("contents", _contents),
+    Step("config", _config),
+    Step("jupyter lite build", _jupyterlite),
+    Step("content security policy", _csp),
+    Step("verify", _verify),
+    REPLACE,
+)
 
 
 def collect_wheels(options: SiteOptions, folder: Path) -> list[Wheel]:
@@ -227,25 +187,6 @@ def collect_wheels(options: SiteOptions, folder: Path) -> list[Wheel]:
     if duplicates:
         raise SiteError(f"more than one wheel for {', '.join(duplicates)}")
     return wheels
-
-
-def build_voxlite_wheel(folder: Path) -> Path:
-    """voxlite's wheel: built from the source tree, else the installed release from PyPI."""
-    root = Path(voxlite.__file__).resolve().parents[2]
-    if (root / "pyproject.toml").exists():
-        how = ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(folder), str(root)]
-    else:
-        how = ["download", "--no-deps", "--dest", str(folder), f"voxlite=={voxlite.__version__}"]
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", *how, "--quiet"], capture_output=True, text=True
-    )
-    wheels = sorted(folder.glob("voxlite-*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise SiteError(
-            f"could not get voxlite's wheel (pip {how[0]}): {result.stderr.strip()[-500:]}; "
-            "pass one with --voxlite-wheel"
-        )
-    return wheels[0]
 
 
 def assemble_pyodide(
@@ -352,23 +293,24 @@ def demo_notebook() -> Path:
         return Path(path)
 
 
-def write_contents(options: SiteOptions, files: Path) -> None:
-    """The site's file browser: the demo notebook, then the user's notebooks and files."""
+def write_contents(options: SiteOptions, files: Path) -> Selection:
+    """The site's file browser: the demo notebook, then the user's notebooks and files.
+
+    Returns what was copied of ``options.files`` (and what was left out).
+    """
     files.mkdir(parents=True)
     if options.demo:
         voxlite.data.write_demo_files(files / "data")
     notebooks = ([demo_notebook()] if options.demo else []) + list(options.notebooks)
-    for notebook in notebooks:
-        notebook = Path(notebook)
-        sources_ = sorted(notebook.rglob("*.ipynb")) if notebook.is_dir() else [notebook]
+    for notebook in map(Path, notebooks):
+        if notebook.is_dir():  # its notebooks, found as --files are (no links out, no dotfiles)
+            found = select_files([notebook], files, keep=lambda path: path.suffix == ".ipynb")
+            sources_ = sorted(source for source, _ in found.copies)
+        else:
+            sources_ = [notebook]
         for source in sources_:
             copy_notebook(source, files / source.name)
-    for path in options.files:
-        path = Path(path)
-        if path.is_dir():
-            shutil.copytree(path, files / path.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(path, files / path.name)
+    return publish_files(options.files, files, options.max_files_bytes)
 
 
 def copy_notebook(source: Path, target: Path) -> None:
@@ -437,23 +379,10 @@ def lab_extension_dirs() -> list[Path]:
 
 
 def run_jupyterlite(lite_dir: Path, output: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlite_core",
-            "build",
-            "--lite-dir",
-            str(lite_dir),
-            "--output-dir",
-            str(output),
-        ],
-        cwd=lite_dir,
-        capture_output=True,
-        text=True,
-    )
+    arguments = ["build", "--lite-dir", str(lite_dir), "--output-dir", str(output)]
+    result = run_python_module("jupyterlite_core", arguments, cwd=lite_dir)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+        tail = "\n".join(result.stdout.splitlines()[-25:])
         raise SiteError(f"jupyter lite build failed:\n{tail}")
 
 
@@ -470,30 +399,3 @@ def verify(output: Path, offline: bool) -> None:
         if outside:
             listed = "\n".join(f"  {f}: {u}" for f, u in outside[:20])
             raise SiteError(f"the offline site would load from other origins:\n{listed}")
-
-
-def replace_atomically(staging: Path, output: Path) -> None:
-    """Swap the new site in with renames; the old one is removed only afterwards."""
-    retired = staging.parent / "previous"
-    if output.exists():
-        output.rename(retired)
-    try:
-        staging.rename(output)
-    except OSError:
-        if retired.exists():
-            retired.rename(output)
-        raise
-
-
-def size_report(output: Path, top: int = 6) -> tuple[int, list[tuple[str, int]]]:
-    sizes: dict[str, int] = {}
-    total = 0
-    for path in output.rglob("*"):
-        if path.is_file():
-            size = path.stat().st_size
-            total += size
-            parts = path.relative_to(output).parts
-            key = "/".join(parts[:3]) if parts[0] in ("static", "extensions") else parts[0]
-            sizes[key] = sizes.get(key, 0) + size
-    largest = sorted(sizes.items(), key=lambda item: -item[1])[:top]
-    return total, largest

@@ -1,7 +1,16 @@
-"""``voxlite site serve``: a static file server on 127.0.0.1 for a built site.
+"""``voxlite site serve`` and ``voxlite app serve``: a static file server that stays local.
 
-A site built by ``voxlite site build`` is served with its Content-Security-Policy
-(:mod:`voxlite.site.csp`) on every response; other folders are served as they are.
+It serves one built folder on 127.0.0.1 (or the ``--host`` given) and nothing else:
+
+- it answers only requests addressed to it by a local name (``127.0.0.1``,
+  ``localhost``, ``[::1]`` with its port, or the ``--host``): a web page on another
+  site cannot reach it by pointing a DNS name of its own at 127.0.0.1 (DNS rebinding);
+- it serves only files inside the folder: no link out of it is followed, no name
+  starting with a dot (``.git``, ``.env``, the build's marker) is served, and no
+  folder is listed (JupyterLite reads its own JSON listings, the app its files.json);
+- every response says ``X-Content-Type-Options: nosniff``, and a voxlite build is
+  served with the Content-Security-Policy its build wrote (``_headers``; see
+  :mod:`voxlite.builder.csp`).
 """
 
 from __future__ import annotations
@@ -9,17 +18,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import ipaddress
 import json
+import socket
 import threading
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
+from voxlite.builder.csp import site_policy, written_policy
 from voxlite.site.build import MARKER
-from voxlite.site.csp import site_policy
 
 # Where a browser posts the violations of a policy served with reports on (tests).
 REPORT_PATH = "/.voxlite-csp-report"
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 MIME_TYPES = {
     ".js": "text/javascript",
@@ -34,9 +48,27 @@ MIME_TYPES = {
 }
 
 
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The ``Host`` headers a server on ``host:port`` answers (lower case).
+
+    Examples
+    --------
+    >>> sorted(allowed_hosts("127.0.0.1", 8000))
+    ['127.0.0.1:8000', '[::1]:8000', 'localhost:8000']
+    >>> sorted(allowed_hosts("viewer.lan", 80))[-2:]
+    ['viewer.lan', 'viewer.lan:80']
+    """
+    name = f"[{host}]" if ":" in host else host  # an IPv6 address, as a Host header has it
+    names = {*LOCAL_NAMES, name.lower()}
+    hosts = {f"{n}:{port}" for n in names}
+    if port == 80:  # the default port: browsers leave it out
+        hosts |= names
+    return frozenset(hosts)
+
+
 class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types WebAssembly and ES modules need, and a
-    Content-Security-Policy header when ``policy`` is set."""
+    """Static files of one folder, with the MIME types WebAssembly and ES modules need, a
+    Content-Security-Policy header when ``policy`` is set, and the limits of this module."""
 
     extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -47,7 +79,54 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
     # When a list: the policy asks browsers to post violations here (report-uri).
     reports: list[dict] | None = None
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in self.server.allowed_hosts:
+            self.send_text(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                f"voxlite serves this folder at {self.server.url}/ only "
+                f"(not to the host {host or '(none)'!r})\n",
+            )
+            return False
+        return True
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if not self.publishes(path):
+            self.send_text(HTTPStatus.NOT_FOUND, "not found\n")
+            return None
+        return super().send_head()
+
+    def publishes(self, path: Path) -> bool:
+        """Whether ``path`` is a file of the folder (or a folder with its index.html)."""
+        root = Path(self.directory).resolve()
+        # The URL's path as translate_path reads it: "." and ".." are refused with the rest.
+        url_path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+        if any(part.startswith(".") for part in url_path.split("/")):
+            return False
+        if path.is_dir():
+            path = path / "index.html"  # a folder is its index page, never a listing
+        return path.resolve().is_relative_to(root) and path.is_file()
+
+    def list_directory(self, path):  # only reached for a folder without index.html
+        self.send_text(HTTPStatus.NOT_FOUND, "not found\n")
+        return None
+
+    def send_text(self, status: HTTPStatus, text: str) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
         if self.policy:
             policy = self.policy
             if self.reports is not None:
@@ -75,13 +154,20 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def default_policy(site: Path) -> str | None:
-    """The policy a folder is served with: a voxlite site's, else none (the folder's
-    pages may carry their own, as the standalone viewer pages do)."""
-    return site_policy(site) if (Path(site) / MARKER).exists() else None
+def default_policy(folder: Path) -> str | None:
+    """The policy a folder is served with: the one its build wrote (``_headers``), a
+    voxlite site's, else none (its pages may carry their own, as saved viewer pages do)."""
+    written = written_policy(folder)
+    if written is None and (Path(folder) / MARKER).exists():
+        return site_policy(folder)
+    return written
 
 
 _DEFAULT: Any = object()  # make_server's policy when none is given
+
+
+class _IPv6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def make_server(
@@ -90,8 +176,9 @@ def make_server(
     quiet: bool = False,
     policy: str | None = _DEFAULT,
     reports: list[dict] | None = None,
-) -> http.server.HTTPServer:
-    """A server for ``site`` on 127.0.0.1. ``policy``: the Content-Security-Policy
+    host: str = "127.0.0.1",
+) -> http.server.ThreadingHTTPServer:
+    """A server for ``site`` on ``host`` (127.0.0.1). ``policy``: the Content-Security-Policy
     header (default: :func:`default_policy`; None sends none). ``reports``: a list
     that collects the violations browsers report."""
     site = Path(site)
@@ -103,7 +190,12 @@ def make_server(
     handler = functools.partial(
         type("Handler", (SiteRequestHandler,), attributes), directory=str(site)
     )
-    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server_type = _IPv6Server if ":" in host else http.server.ThreadingHTTPServer
+    server = server_type((host, port), handler)
+    bound = server.server_address[1]
+    server.allowed_hosts = allowed_hosts(host, bound)
+    server.url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
+    return server
 
 
 @contextlib.contextmanager
@@ -123,25 +215,33 @@ def serving(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
         server.shutdown()
         server.server_close()
 
 
-def serve_forever(site: Path, port: int = 8000) -> None:
-    policy = default_policy(site)
-    server = make_server(site, port, policy=policy)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    print(f"serving {Path(site).resolve()} at {url}/  (Ctrl-C stops)")
-    print(f"open {url}/lab/index.html?path=Hello3DWorld.ipynb")
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_forever(
+    folder: Path, port: int = 8000, host: str = "127.0.0.1", pages: tuple[str, ...] = ()
+) -> None:
+    """Serve a built folder until Ctrl-C, printing its URL and ``pages`` to open there."""
+    policy = default_policy(folder)
+    server = make_server(folder, port, policy=policy, host=host)
+    print(f"serving {Path(folder).resolve()} at {server.url}/  (Ctrl-C stops)")
+    for page in pages:
+        print(f"open {server.url}/{page}")
     if policy:
-        print("with the site's Content-Security-Policy (docs/site.md)")
-    serve_until_interrupted(server)
-
-
-def serve_until_interrupted(server: http.server.ThreadingHTTPServer) -> None:
-    """Serve until Ctrl-C, then close the server."""
+        print("with the Content-Security-Policy its build wrote (_headers)")
+    if not _loopback(host):
+        print(f"note: other machines that reach {host} can read this folder")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

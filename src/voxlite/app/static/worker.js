@@ -25,7 +25,8 @@ function toJs(update) {
   }
 }
 
-// Readers whose package is loaded only when a file needs it (it is in the app's lock).
+// Readers whose package is loaded only when a file needs it: each is in the app's lock
+// (voxlite/app/build.py's ON_DEMAND, which the build checks).
 const ON_DEMAND = [{ suffixes: ['.tif', '.tiff'], packages: ['tifffile'] }];
 
 async function loadReadersFor(pyodide, names) {

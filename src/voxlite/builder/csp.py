@@ -1,11 +1,19 @@
-"""The sites' Content-Security-Policy: only the site's own origin, and what JupyterLite needs.
+"""Every Content-Security-Policy voxlite writes: sites, the app, saved pages.
 
-One policy, :data:`CONTENT_SECURITY_POLICY`, protects a built site wherever it is
-served: ``voxlite site serve`` sends it as a header, :func:`write_csp` writes it
-to ``_headers`` (Netlify, Cloudflare Pages) and into every page of the
-application as a ``<meta http-equiv>`` tag (GitHub Pages and other hosts that
-cannot set headers). docs/site.md says why each directive is there; each
-source beyond ``'self'`` fixes a violation measured in Chromium:
+Each policy is a table of directives here, and nowhere else:
+
+- :data:`CONTENT_SECURITY_POLICY`, a JupyterLite site's (``voxlite site build``);
+- :data:`APP_POLICY`, the viewer app's (``voxlite app build``);
+- :data:`STANDALONE_POLICY`, a saved page's (``Viewer.save_html``): no request at all.
+
+A build writes its policy into what it builds: ``_headers`` (read by Netlify,
+Cloudflare Pages, and by ``voxlite site serve`` / ``app serve``, see
+:func:`served_policy`), and a ``<meta http-equiv>`` tag in its pages for hosts
+that set no headers (:func:`meta_policy` drops what a meta tag cannot carry).
+
+The site's policy: only the site's own origin, and what JupyterLite needs.
+docs/site.md says why each directive is there; each source beyond ``'self'``
+fixes a violation measured in Chromium:
 
 - ``'unsafe-eval'``: JupyterLab validates every plugin's settings with Ajv,
   which compiles JSON schemas with ``new Function``; without it the settings
@@ -27,6 +35,7 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,7 +56,7 @@ JUPYTERLITE_INLINE_SCRIPTS = {
     "repl/index.html": "sha256-eX6oFGr7SeMUkLcoeErKr3lYO9MCDwAp/1tABEnPl5M=",
 }
 
-# The policy, directive by directive; anything not named falls back to default-src.
+# The site's policy, directive by directive; anything not named falls back to default-src.
 DIRECTIVES: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
     "script-src": (
@@ -75,23 +84,92 @@ HEADERS_FILE = "_headers"
 USER_CONTENT = ("files",)
 
 
+# The app's: scripts, styles, the worker and WebAssembly from the app's own folder only;
+# connect-src also allows https: so that ?url= can open a dataset on another CORS-enabled
+# host. Its pages carry it in a <meta> tag (which covers the page only); `voxlite app serve`
+# sends it as a header from _headers, which covers the Python worker too.
+APP_DIRECTIVES: dict[str, tuple[str, ...]] = {
+    "default-src": ("'none'",),
+    "script-src": ("'self'", "'wasm-unsafe-eval'"),
+    "worker-src": ("'self'",),
+    "connect-src": ("'self'", "https:"),
+    "style-src": ("'self'", "'unsafe-inline'"),
+    "img-src": ("'self'", "data:", "blob:"),
+    "base-uri": ("'none'",),
+    "form-action": ("'none'",),
+    "frame-ancestors": ("'none'",),  # header only
+}
+# A saved page's: nothing may be fetched; the bundle runs from a blob: URL made in the page.
+STANDALONE_DIRECTIVES: dict[str, tuple[str, ...]] = {
+    "default-src": ("'none'",),
+    "script-src": ("'unsafe-inline'", "blob:"),
+    "style-src": ("'unsafe-inline'",),
+    "img-src": ("data:", "blob:"),
+}
+
+
+def join_directives(
+    directives: Mapping[str, tuple[str, ...]], extra: Mapping[str, tuple[str, ...]] | None = None
+) -> str:
+    """A policy as a header value: each directive's sources, plus ``extra`` ones.
+
+    Examples
+    --------
+    >>> join_directives({"default-src": ("'self'",), "img-src": ("data:",)},
+    ...                 {"img-src": ("blob:",)})
+    "default-src 'self'; img-src data: blob:"
+    """
+    extra = extra or {}
+    return "; ".join(
+        " ".join((name, *sources, *extra.get(name, ()))) for name, sources in directives.items()
+    )
+
+
 def content_security_policy(extra_origins: tuple[str, ...] = ()) -> str:
-    """The policy as a header value; ``extra_origins`` may also serve scripts and data."""
-    parts = []
-    for name, sources in DIRECTIVES.items():
-        if name in REMOTE_PYODIDE_DIRECTIVES:
-            sources = (*sources, *extra_origins)
-        parts.append(" ".join((name, *sources)))
-    return "; ".join(parts)
+    """The site's policy; ``extra_origins`` may also serve scripts and data (a CDN's Pyodide)."""
+    return join_directives(DIRECTIVES, dict.fromkeys(REMOTE_PYODIDE_DIRECTIVES, extra_origins))
 
 
 CONTENT_SECURITY_POLICY = content_security_policy()
+APP_POLICY = join_directives(APP_DIRECTIVES)
+STANDALONE_POLICY = join_directives(STANDALONE_DIRECTIVES)
 
 
 def meta_policy(policy: str) -> str:
     """``policy`` without the directives a ``<meta http-equiv>`` tag cannot carry."""
     kept = [part for part in policy.split("; ") if part.split(" ", 1)[0] not in HEADER_ONLY]
     return "; ".join(kept)
+
+
+def write_headers(folder: Path, policy: str, what: str) -> None:
+    """``_headers`` at the root of a built folder: its policy for every path."""
+    (Path(folder) / HEADERS_FILE).write_text(
+        f"# Content-Security-Policy of this voxlite {what}, for hosts that read _headers\n"
+        "# (Netlify, Cloudflare Pages). Each page also carries it in a meta tag.\n"
+        f"/*\n  Content-Security-Policy: {policy}\n"
+    )
+
+
+def written_policy(folder: Path) -> str | None:
+    """The policy a build wrote into ``folder``'s ``_headers``, or None.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> written_policy(folder) is None
+    True
+    >>> write_headers(folder, APP_POLICY, "app")
+    >>> written_policy(folder) == APP_POLICY
+    True
+    """
+    try:
+        lines = (Path(folder) / HEADERS_FILE).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    prefix = "Content-Security-Policy:"
+    found = [line.split(":", 1)[1].strip() for line in lines if line.strip().startswith(prefix)]
+    return found[0] if found else None
 
 
 def site_policy(site: Path) -> str:
@@ -169,13 +247,9 @@ def write_csp(site: Path) -> str:
     if forbidden:
         raise ValueError(
             "JupyterLite's pages have inline scripts the Content-Security-Policy does not "
-            f"allow ({'; '.join(forbidden)}): list their hashes in voxlite/site/csp.py"
+            f"allow ({'; '.join(forbidden)}): list their hashes in voxlite/builder/csp.py"
         )
-    (site / HEADERS_FILE).write_text(
-        "# Content-Security-Policy of this voxlite site, for hosts that read _headers\n"
-        "# (Netlify, Cloudflare Pages). Each page also carries it in a meta tag.\n"
-        f"/*\n  Content-Security-Policy: {policy}\n"
-    )
+    write_headers(site, policy, "site")
     content = html.escape(meta_policy(policy), quote=False)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{content}">'
     for page in application_pages(site):
