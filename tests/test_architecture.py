@@ -20,12 +20,18 @@ MAY_IMPORT = {
     "voxlite.transfer": {"voxlite.image", "voxlite.geometry"},
     "voxlite.multiscale": {"voxlite.image"},
     "voxlite.tasks": set(),
+    "voxlite.orientation": set(),
+    "voxlite.windowing": set(),
     "voxlite.layers": {"voxlite.image", "voxlite.transfer"},
     "voxlite.screenshot": {"voxlite.io"},
-    "voxlite.display": {"voxlite.image", "voxlite.multiscale", "voxlite.transfer", "voxlite.tasks"},
+    "voxlite.display": {
+        *("voxlite.image", "voxlite.multiscale", "voxlite.transfer", "voxlite.tasks"),
+        "voxlite.windowing",
+    },
     "voxlite.viewmodel": {
         *("voxlite.adapters", "voxlite.display", "voxlite.geometry", "voxlite.image"),
         *("voxlite.layers", "voxlite.multiscale", "voxlite.tasks", "voxlite.transfer"),
+        *("voxlite.io", "voxlite.orientation"),
     },
     "voxlite.received": {"voxlite.io"},
     # A saved page's policy is the builder's, which imports nothing of voxlite.

@@ -99,8 +99,10 @@ def test_an_image_over_the_budget_shows_a_level_and_full_resolution_slices():
     assert z_plane["labels"]["shape"] == [1, 80, 64]
     viewer.slices = [1, 2, 3]
     assert [p["index"] for p in viewer._planes] == [1, 2, 3]
-    viewer.mode = "mip"  # planes are for slices mode only
+    viewer.mode = "mip"  # planes are for slices drawn: in 2D views, or slices mode in 3D
     viewer.slices = [4, 5, 6]
+    assert [p["index"] for p in viewer._planes] == [4, 5, 6]
+    viewer.views = "3d"
     assert viewer._planes == []
 
 

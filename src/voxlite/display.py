@@ -23,10 +23,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from voxlite import tasks
 from voxlite.image import Image
 from voxlite.multiscale import Levels, Progress, levels_of, plane, run
 from voxlite.transfer import encode_image, encode_labels, grid
+from voxlite.windowing import default_window
 
 __all__ = ["Display", "Shown", "image_payload", "label_payload"]
 
@@ -153,8 +156,12 @@ class Display:
 
 
 def image_payload(shown: Image, full: Image, level: str, serial: int) -> dict[str, Any]:
-    """An image level's payload, with the full-resolution grid it stands for."""
-    return {**encode_image(shown), "full": grid(full), "level": level, "serial": serial}
+    """An image level's payload, with the full-resolution grid it stands for and the
+    window to open it with (:func:`voxlite.windowing.default_window`)."""
+    payload = {**encode_image(shown), "full": grid(full), "level": level, "serial": serial}
+    voxels = np.frombuffer(payload["data"], dtype=payload["dtype"])
+    window = default_window(voxels, full.metadata, tuple(payload["range"]))
+    return {**payload, "default_window": list(window)}
 
 
 def label_payload(labels: Image | None, colors: Any, max_voxels: int) -> dict[str, Any]:

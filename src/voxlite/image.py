@@ -111,6 +111,12 @@ class Image:
         index = np.asarray(index_xyz, dtype=float)
         return np.asarray(self.origin) + self.direction @ (np.asarray(self.spacing) * index)
 
+    def physical_to_index(self, point: Any) -> np.ndarray:
+        """The continuous index ``(i, j, k)`` of a physical LPS point (the inverse of
+        :meth:`index_to_physical`)."""
+        offset = np.asarray(point, dtype=float) - np.asarray(self.origin)
+        return np.linalg.solve(self.direction * np.asarray(self.spacing), offset)
+
     def same_geometry(self, other: Image, tolerance: float = 1e-4) -> bool:
         """True when ``other`` has the same grid: shape, spacing, origin, direction."""
         return (

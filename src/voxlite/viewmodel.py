@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -35,23 +36,32 @@ from voxlite.adapters import as_image
 from voxlite.display import Display, label_payload
 from voxlite.geometry import as_mesh, as_points, surface_from_labels
 from voxlite.image import Image
+from voxlite.io.label_table import read_label_table
 from voxlite.layers import VOLUME_LAYERS, check_settings, short
 from voxlite.multiscale import DEFAULT_MAX_VOXELS, LIMIT_MAX_VOXELS, Levels, Progress
-from voxlite.transfer import encode_mesh, encode_points, label_color, to_hex
+from voxlite.orientation import TWO_D_VIEWS, face_on_view, view_geometry
+from voxlite.transfer import MAX_LABEL, encode_mesh, encode_points, label_color, to_hex
 
-__all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "ViewModel"]
+__all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "VIEWS", "ViewModel"]
 
 COLORMAPS: dict[str, dict[str, Any]] = json.loads(
     resources.files("voxlite").joinpath("presets.json").read_text()
 )["colormaps"]
 MODES = ("volume", "mip", "slices")
+#: Layouts: one view, the three 2D views and the 3D view (quad), or the 2D views in a row.
+VIEWS = ("quad", "row", "3d", *TWO_D_VIEWS)
+#: itkwidgets' view modes (``mode="z"`` ...), as voxlite's views.
+ITKWIDGETS_VIEWS = {"x": "sagittal", "y": "coronal", "z": "axial", "v": "3d"}
+LABEL_DISPLAYS = ("outline", "filled")
+MAX_MEASUREMENTS = 1000
 STATE_VERSION = 1
 LOADING = "Loading a finer level…"
 # Traits a saved state holds, in the order they are restored (a cmap preset resets
 # window/level, so it comes before them).
 STATE_KEYS = (
     *("mode", "cmap", "window", "level", "opacity", "label_opacity", "gradient_opacity"),
-    *("slices", "camera", "bg_color", "ui_collapsed", "rotate", "layers"),
+    *("slices", "cursor", "camera", "bg_color", "ui_collapsed", "rotate", "layers"),
+    *("views", "radiological", "label_display", "hidden_labels", "measurements"),
 )
 
 
@@ -143,6 +153,24 @@ class ViewModel(traitlets.HasTraits):
     layers = traitlets.Dict().tag(sync=True)
     """Settings per layer name: ``{"image": {"visible": True}, "points": {"color": ...}}``."""
     height = traitlets.Int(480).tag(sync=True)
+    views = traitlets.Unicode("quad").tag(sync=True)
+    """The layout: ``"quad"`` (axial, coronal, sagittal and 3D), ``"row"`` (the three 2D
+    views side by side, and 3D when wide enough), or one view: ``"3d"``, ``"axial"``,
+    ``"coronal"``, ``"sagittal"``. (Not ``layout``: every ipywidget has one.)"""
+    radiological = traitlets.Bool(True).tag(sync=True)
+    """2D axial and coronal views show the patient's left on the right (False: neurological)."""
+    cursor = traitlets.List(Number(), [0.0, 0.0, 0.0]).tag(sync=True)
+    """The crosshair: a physical point (LPS, mm). Follows :attr:`slices` and sets them."""
+    label_names = traitlets.Dict().tag(sync=True)
+    """``{label: name}`` of the label map (shown in the legend and the readout)."""
+    hidden_labels = traitlets.List(traitlets.Int()).tag(sync=True)
+    """Labels of the label map not drawn."""
+    label_display = traitlets.Unicode("outline").tag(sync=True)
+    """How 2D views draw the label map: ``"outline"`` or ``"filled"``."""
+    measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Rulers drawn in 2D views: ``{"kind": "ruler", "points": [p, q], "length": mm}``."""
+    # How each 2D view shows the image (see voxlite.orientation); computed here.
+    _orientation = traitlets.Dict().tag(sync=True)
     max_voxels = traitlets.Int(DEFAULT_MAX_VOXELS)
     """Voxels per volume texture: a larger image is shown from a level that fits
     (see :mod:`voxlite.multiscale`), its slices at full resolution."""
@@ -173,6 +201,10 @@ class ViewModel(traitlets.HasTraits):
         rotate: bool = False,
         state: dict[str, Any] | None = None,
         max_voxels: int = DEFAULT_MAX_VOXELS,
+        views: str | None = None,
+        radiological: bool = True,
+        label_names: dict[int, str] | None = None,
+        label_display: str = "outline",
         **traits: Any,
     ) -> None:
         # Set before any trait: observers (max_voxels, slices) read them.
@@ -181,8 +213,15 @@ class ViewModel(traitlets.HasTraits):
         self._current_labels: Image | None = None
         self._label_colors: dict[int, Any] | None = None
         self.sent: list[dict[str, Any]] = []
+        # itkwidgets' mode="x" | "y" | "z" | "v" names a view, not a rendering.
+        if mode in ITKWIDGETS_VIEWS and views is None:
+            mode, views = "volume", ITKWIDGETS_VIEWS[mode]
+        self._views_chosen = views is not None  # else the image chooses (a slice: face on)
         super().__init__(
             mode=mode,
+            views=views or "quad",
+            radiological=radiological,
+            label_display=label_display,
             opacity=opacity,
             label_opacity=label_opacity,
             gradient_opacity=gradient_opacity,
@@ -194,7 +233,13 @@ class ViewModel(traitlets.HasTraits):
             **traits,
         )
         if image is not None:
-            self.set_image(image, label_image, component=component, label_colors=label_colors)
+            self.set_image(
+                image,
+                label_image,
+                component=component,
+                label_colors=label_colors,
+                label_names=label_names,
+            )
         elif label_image is not None:
             raise ValueError("label_image needs an image to overlay")
         for points in _as_list(point_sets):
@@ -260,6 +305,7 @@ class ViewModel(traitlets.HasTraits):
         *,
         component: int | None = None,
         label_colors: dict[int, Any] | None = None,
+        label_names: dict[int, str] | None = None,
     ) -> None:
         """Replace the image (and label map) shown, keeping the view.
 
@@ -287,6 +333,10 @@ class ViewModel(traitlets.HasTraits):
             The channel of a 4D input to show.
         label_colors
             ``{label: colour}`` for the label map.
+        label_names
+            ``{label: name}`` for the legend and the readout, or the path of a label
+            table (ITK-SNAP, 3D Slicer, FreeSurfer; its colours apply too). Default:
+            the names the label map's file gives (a DICOM SEG's segments ...).
 
         Example
         -------
@@ -298,19 +348,39 @@ class ViewModel(traitlets.HasTraits):
         """
         new_image = as_image(image, component=component)
         new_labels = self._check_labels(new_image, label_image)
+        names, label_colors = _label_names(label_names, label_colors, new_labels)
         self._show(new_image, new_labels, label_colors, reset=True)
+        self.label_names = names
 
-    def set_label_image(self, label_image: Any, label_colors: dict[int, Any] | None = None) -> None:
-        """Overlay a label map on the current image (``None`` removes it)."""
+    def set_label_image(
+        self,
+        label_image: Any,
+        label_colors: dict[int, Any] | None = None,
+        label_names: dict[int, str] | None = None,
+    ) -> None:
+        """Overlay a label map on the current image (``None`` removes it).
+
+        Parameters
+        ----------
+        label_image
+            A label map on the image's grid, or None.
+        label_colors
+            ``{label: colour}`` ('#rrggbb' or RGB).
+        label_names
+            ``{label: name}``, or a label table's path (see :meth:`set_image`).
+        """
         if self._current is None:
             raise ValueError("set an image before its label map")
         new_labels = self._check_labels(self._current, label_image)
+        names, label_colors = _label_names(label_names, label_colors, new_labels)
         payload = label_payload(new_labels, label_colors, self.max_voxels)
         planes = self._planes_at(self.slices, new_labels, reuse=False)
         with self.hold_sync():
             self._current_labels, self._label_colors = new_labels, label_colors
             self._labels = payload
             self._planes = planes
+            self.label_names = names
+            self.hidden_labels = []
 
     def refine(self, serial: Any) -> None:
         """Compute and show the finer level of the preview ``serial`` (the view asks for
@@ -328,7 +398,7 @@ class ViewModel(traitlets.HasTraits):
             label_colors,
             max_voxels=self.max_voxels,
             slices=slices,
-            slices_mode=self.mode == "slices",
+            slices_mode=self._shows_planes(),
         )
         with self.hold_sync():
             self._current, self._current_labels = image, labels
@@ -337,9 +407,13 @@ class ViewModel(traitlets.HasTraits):
             self._labels = shown.labels
             self._planes = shown.planes
             self._progress = {"text": LOADING, "fraction": 0.0} if shown.staged else {}
+            self._orientation = orientations(image.direction, self.radiological)
+            if reset and not self._views_chosen:
+                self.views = _views_for(image)
             self.slices = slices
+            self._sync_cursor(slices)
             if reset:
-                self._reset_window(*shown.image["range"])
+                self._reset_window(shown.image)
         if shown.staged and tasks.kernel_loop() is None:
             self.refine(shown.serial)  # no view will ask: refine now
 
@@ -352,12 +426,12 @@ class ViewModel(traitlets.HasTraits):
             self._progress = {}
             self.send({"type": "error", "message": f"the finer level failed: {error}"})
             raise
-        preview_window = self._window_for(*self._image["range"])
+        preview_window = self._window_for(self._image)
         with self.hold_sync():
             self._image = payload
             self._progress = {}
             if (self.window, self.level) == preview_window:  # not changed since: follow the level
-                self._reset_window(*payload["range"])
+                self._reset_window(payload)
 
     def _with_progress(self, steps: Progress) -> Iterator[None]:
         """Run a level computation, updating the progress bar every 5%."""
@@ -378,8 +452,12 @@ class ViewModel(traitlets.HasTraits):
         if self._current is None or not self._display.over_budget:
             return []
         return self._display.planes(
-            self._current, labels, slices, self.mode == "slices", reuse=reuse
+            self._current, labels, slices, self._shows_planes(), reuse=reuse
         )
+
+    def _shows_planes(self) -> bool:
+        """Slices are drawn: in 2D views, or as planes in the 3D view."""
+        return self.mode == "slices" or self.views != "3d"
 
     def finest_payload(self) -> dict[str, Any]:
         """The image payload a page without a kernel needs: never a preview."""
@@ -387,7 +465,7 @@ class ViewModel(traitlets.HasTraits):
             return self._image
         return self._display.finest_payload(self._current, self.max_voxels)
 
-    @traitlets.observe("slices", "mode")
+    @traitlets.observe("slices", "mode", "views")
     def _send_planes(self, change: dict[str, Any]) -> None:
         if self._current is not None and self._display.over_budget:
             self._planes = self._planes_at(self.slices, self._current_labels)
@@ -421,15 +499,48 @@ class ViewModel(traitlets.HasTraits):
     def _current_range(self) -> tuple[float, float] | None:
         return tuple(self._image["range"]) if self._image else None
 
-    def _reset_window(self, low: float, high: float) -> None:
-        self.window, self.level = self._window_for(low, high)
+    def _reset_window(self, payload: dict[str, Any]) -> None:
+        self.window, self.level = self._window_for(payload)
 
-    def _window_for(self, low: float, high: float) -> tuple[float, float]:
-        """The colormap preset's window/level, else the value range's."""
+    def _window_for(self, payload: dict[str, Any]) -> tuple[float, float]:
+        """The colormap preset's window/level, else the image's default one
+        (:func:`voxlite.windowing.default_window`)."""
         preset = COLORMAPS.get(self.cmap, {})
         if "window" in preset:
             return preset["window"], preset["level"]
-        return max(high - low, 1e-6), (low + high) / 2
+        window, level = payload["default_window"]
+        return window, level
+
+    # -- the crosshair -------------------------------------------------------------
+
+    def _sync_cursor(self, slices: list[int]) -> None:
+        """Move the cursor to the voxel ``slices`` names, unless it is already in it."""
+        if self._current is not None and self._voxel_of(self.cursor, clip=False) != list(slices):
+            self.cursor = self._current.index_to_physical(slices).tolist()
+
+    def _voxel_of(self, point: Any, clip: bool = True) -> list[int]:
+        """The voxel ``[i, j, k]`` a physical point is in (``clip``: the nearest one)."""
+        image = self._current
+        index = [round(v) for v in image.physical_to_index(point)]
+        if not clip:
+            return [int(v) for v in index]
+        return [int(min(max(v, 0), n - 1)) for v, n in zip(index, image.size, strict=True)]
+
+    @traitlets.observe("slices")
+    def _cursor_follows_slices(self, change: dict[str, Any]) -> None:
+        self._sync_cursor(change["new"])
+
+    @traitlets.observe("cursor")
+    def _slices_follow_cursor(self, change: dict[str, Any]) -> None:
+        if self._current is not None:
+            voxel = self._voxel_of(change["new"])
+            if voxel != list(self.slices):
+                self.slices = voxel
+
+    @traitlets.observe("radiological")
+    def _reorient(self, change: dict[str, Any]) -> None:
+        if self._current is not None:
+            self._orientation = orientations(self._current.direction, change["new"])
 
     # -- layers ------------------------------------------------------------------------
 
@@ -681,7 +792,7 @@ class ViewModel(traitlets.HasTraits):
     @traitlets.observe("cmap")
     def _apply_preset_window(self, change: dict[str, Any]) -> None:
         if self._image:
-            self._reset_window(*self._image["range"])
+            self._reset_window(self._image)
 
     @traitlets.validate("mode")
     def _valid_mode(self, proposal: dict[str, Any]) -> str:
@@ -746,6 +857,48 @@ class ViewModel(traitlets.HasTraits):
             checked[name] = check_settings(name, kind, settings, COLORMAPS)
         return checked
 
+    @traitlets.validate("views")
+    def _valid_views(self, proposal: dict[str, Any]) -> str:
+        value = ITKWIDGETS_VIEWS.get(proposal["value"], proposal["value"])
+        if value not in VIEWS:
+            raise ValueError(f"unknown views {short(value)}; choose one of {', '.join(VIEWS)}")
+        return value
+
+    @traitlets.validate("label_display")
+    def _valid_label_display(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in LABEL_DISPLAYS:
+            raise ValueError(
+                f"unknown label_display {short(proposal['value'])}; choose one of "
+                f"{', '.join(LABEL_DISPLAYS)}"
+            )
+        return proposal["value"]
+
+    @traitlets.validate("cursor")
+    def _valid_cursor(self, proposal: dict[str, Any]) -> list[float]:
+        point = proposal["value"]
+        vector = _floats(point) if _is_numbers(point) else np.empty(0)
+        if vector.size != 3 or not np.all(np.isfinite(vector)):
+            raise ValueError(f"cursor must be 3 finite numbers (LPS mm), got {short(point)}")
+        return vector.tolist()
+
+    @traitlets.validate("label_names")
+    def _valid_label_names(self, proposal: dict[str, Any]) -> dict[str, str]:
+        return _checked_label_names(proposal["value"])
+
+    @traitlets.validate("hidden_labels")
+    def _valid_hidden_labels(self, proposal: dict[str, Any]) -> list[int]:
+        labels = list(proposal["value"])
+        if len(labels) > MAX_LABEL or any(not 0 <= label <= MAX_LABEL for label in labels):
+            raise ValueError(f"hidden_labels must be labels 0..{MAX_LABEL}")
+        return sorted(set(labels))
+
+    @traitlets.validate("measurements")
+    def _valid_measurements(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        rulers = list(proposal["value"])
+        if len(rulers) > MAX_MEASUREMENTS:
+            raise ValueError(f"at most {MAX_MEASUREMENTS} measurements, got {len(rulers)}")
+        return [_checked_ruler(ruler) for ruler in rulers]
+
     @traitlets.validate("bg_color")
     def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
         return to_hex(proposal["value"])
@@ -772,6 +925,74 @@ def _is_numbers(value: Any) -> bool:
     """A flat sequence of real numbers (not strings, not booleans)?"""
     items = np.asarray(value, dtype=object).reshape(-1) if not isinstance(value, str) else [value]
     return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items)
+
+
+def orientations(direction: np.ndarray, radiological: bool) -> dict[str, Any]:
+    """How each 2D view shows an image of this direction (:mod:`voxlite.orientation`)."""
+    return {view: view_geometry(direction, view, radiological).as_json() for view in TWO_D_VIEWS}
+
+
+def _views_for(image: Image) -> str:
+    """The layout an image opens in: a single slice face on, a volume in all four views."""
+    flat = [axis for axis, n in enumerate(image.size) if n == 1]
+    return face_on_view(image.direction, flat[0]) if len(flat) == 1 else "quad"
+
+
+def _label_names(
+    names: Any, colors: dict[int, Any] | None, labels: Image | None
+) -> tuple[dict[str, str], dict[int, Any] | None]:
+    """The label names and colours to show: given as a dict, or read from a label table
+    (a path: :func:`voxlite.io.label_table.read_label_table`, whose colours apply unless
+    ``colors`` are given), else those the label map's file carries (``metadata``)."""
+    if isinstance(names, (str, os.PathLike)):
+        table = read_label_table(names)
+        names, colors = table.names, colors if colors is not None else table.colors
+    if names is None and labels is not None:
+        names = labels.metadata.get("label_names")
+        colors = colors if colors is not None else labels.metadata.get("label_colors")
+    return _checked_label_names(names or {}), colors
+
+
+def _checked_label_names(names: Any) -> dict[str, str]:
+    """``{label: name}`` as JSON: label keys as decimal strings, names as short text."""
+    if not isinstance(names, dict):
+        raise ValueError(f"label_names must be a dict of label: name, got {short(names)}")
+    checked = {}
+    for key, name in names.items():
+        try:
+            label = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"label_names: {short(key)} is not a label number") from None
+        if not 0 <= label <= MAX_LABEL or (isinstance(key, float) and key != label):
+            raise ValueError(f"label_names: {short(key)} is not a label 0..{MAX_LABEL}")
+        if not isinstance(name, str) or len(name) > 200:
+            raise ValueError(f"label_names[{label}] must be text of 200 characters at most")
+        checked[str(label)] = name
+    return checked
+
+
+def _checked_ruler(ruler: Any) -> dict[str, Any]:
+    """A ruler as data: two finite LPS points, its length computed here (mm)."""
+    if not isinstance(ruler, dict) or ruler.get("kind", "ruler") != "ruler":
+        example = "{'kind': 'ruler', 'points': [p, q]}"
+        raise ValueError(f"a measurement must be {example}, got {short(ruler)}")
+    unknown = set(ruler) - {"kind", "points", "length", "view"}
+    if unknown:
+        raise ValueError(f"a ruler has no key {', '.join(map(short, sorted(unknown, key=str)))}")
+    points = ruler.get("points")
+    vector = _floats(points) if isinstance(points, list) and _is_numbers(points) else np.empty(0)
+    if vector.size != 6 or not np.all(np.isfinite(vector)):
+        raise ValueError(f"a ruler's points must be two LPS points, got {short(points)}")
+    view = ruler.get("view", "")
+    if view not in ("", *TWO_D_VIEWS):
+        raise ValueError(f"a ruler's view must be one of {', '.join(TWO_D_VIEWS)}")
+    p, q = vector.reshape(2, 3)
+    checked = {
+        "kind": "ruler",
+        "points": [p.tolist(), q.tolist()],
+        "length": float(np.linalg.norm(q - p)),
+    }
+    return {**checked, "view": view} if view else checked
 
 
 def _floats(value: Any) -> np.ndarray:
