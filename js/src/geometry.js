@@ -1,14 +1,14 @@
 // Point sets and meshes: polyData -> mapper -> actor, one pipeline per layer.
 // The Molecule profile registers the OpenGL sphere mapper (points drawn as shaded spheres).
 import '@kitware/vtk.js/Rendering/Profiles/Molecule';
-import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor';
 import vtkCellArray from '@kitware/vtk.js/Common/Core/CellArray';
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
-import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 import vtkPolyData from '@kitware/vtk.js/Common/DataModel/PolyData';
 import vtkPolyDataNormals from '@kitware/vtk.js/Filters/Core/PolyDataNormals';
-import vtkSphereMapper from '@kitware/vtk.js/Rendering/Core/SphereMapper';
+import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor';
+import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 import { ColorMode } from '@kitware/vtk.js/Rendering/Core/Mapper/Constants';
+import vtkSphereMapper from '@kitware/vtk.js/Rendering/Core/SphereMapper';
 
 import { colorFunction } from './colormaps.js';
 
@@ -60,7 +60,8 @@ function pointsPolyData(layer) {
   const polyData = vtkPolyData.newInstance();
   const coordinates = view(layer.points, Float32Array);
   polyData.getPoints().setData(coordinates, 3);
-  polyData.setVerts(cells(Uint32Array.from({ length: layer.count }, (_, i) => i), 1));
+  const every = Uint32Array.from({ length: layer.count }, (_, i) => i);
+  polyData.setVerts(cells(every, 1));
   return polyData;
 }
 

@@ -12,7 +12,7 @@ const SPIN_DEGREES_PER_FRAME = 0.5;
 function ensureStyle(el) {
   const root = el.getRootNode();
   const host = root.head || root;
-  if (host.querySelector && host.querySelector(`#${STYLE_ID}`)) return;
+  if (host.querySelector?.(`#${STYLE_ID}`)) return;
   const style = document.createElement('style');
   style.id = STYLE_ID;
   style.textContent = PANEL_CSS;
@@ -33,7 +33,7 @@ async function deflate(bytes) {
 }
 
 function sameCamera(a, b) {
-  if (!a || !b || !b.position) return false;
+  if (!a || !b?.position) return false;
   return ['position', 'focal_point', 'view_up'].every((key) =>
     a[key].every((value, i) => Math.abs(value - b[key][i]) < 1e-6 * (1 + Math.abs(value))),
   );
@@ -45,7 +45,7 @@ function fullGrid(image) {
 }
 
 function describe(image) {
-  if (!image || !image.shape) return 'No image';
+  if (!image?.shape) return 'No image';
   const full = fullGrid(image);
   const size = (shape) => [...shape].reverse().join(' × ');
   const spacing = full.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
@@ -57,7 +57,7 @@ function describe(image) {
 
 /** Files dropped on the viewer, folders (a DICOM series) walked recursively. */
 async function droppedFiles(dataTransfer) {
-  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry?.());
   if (!entries.some(Boolean)) return [...dataTransfer.files];
   const files = [];
   const walk = async (entry) => {
@@ -172,7 +172,7 @@ function render({ model, el }) {
   let askedFor = null;
   function askForFinerLevel() {
     const image = model.get('_image');
-    if (!image || image.level !== 'preview' || askedFor === image.serial) return;
+    if (image?.level !== 'preview' || askedFor === image.serial) return;
     askedFor = image.serial;
     model.send({ type: 'refine', serial: image.serial });
   }
@@ -205,7 +205,10 @@ function render({ model, el }) {
     scene.render();
     frames += 1;
     root.dataset.voxliteFrames = String(frames);
-    requestAnimationFrame(() => (spinning && model.get('rotate') ? spin() : (spinning = false)));
+    requestAnimationFrame(() => {
+      if (spinning && model.get('rotate')) spin();
+      else spinning = false;
+    });
   }
 
   /** Refined without a new picture (MIP, slices): what is on screen is final. */
@@ -223,7 +226,7 @@ function render({ model, el }) {
   function refreshPanel() {
     const image = model.get('_image');
     const labels = model.get('_labels');
-    const shape = image && image.shape ? fullGrid(image).shape : [1, 1, 1];
+    const shape = image?.shape ? fullGrid(image).shape : [1, 1, 1];
     panel.update({
       mode: model.get('mode'),
       cmap: model.get('cmap'),
@@ -233,10 +236,10 @@ function render({ model, el }) {
       label_opacity: model.get('label_opacity'),
       slices: model.get('slices'),
       ui_collapsed: model.get('ui_collapsed'),
-      range: image && image.range ? image.range : [0, 1],
-      integer: image && image.dtype && !image.dtype.startsWith('float'),
+      range: image?.range ? image.range : [0, 1],
+      integer: image?.dtype && !image.dtype.startsWith('float'),
       size: [shape[2], shape[1], shape[0]],
-      hasLabels: !!(labels && labels.shape),
+      hasLabels: !!labels?.shape,
       info: describe(image),
       layers: layerList(),
     });
@@ -248,11 +251,11 @@ function render({ model, el }) {
     const image = model.get('_image');
     const labels = model.get('_labels');
     const names = [
-      ...(image && image.shape ? ['image'] : []),
-      ...(labels && labels.shape ? ['labels'] : []),
+      ...(image?.shape ? ['image'] : []),
+      ...(labels?.shape ? ['labels'] : []),
       ...(model.get('_geometries') || []).map((layer) => layer.name),
     ];
-    return names.map((name) => [name, (settings[name] || {}).visible !== false]);
+    return names.map((name) => [name, settings[name]?.visible !== false]);
   }
 
   function applyAppearance() {
@@ -268,7 +271,7 @@ function render({ model, el }) {
 
   function applyCamera() {
     const camera = model.get('camera');
-    if (!camera || !camera.position) return;
+    if (!camera?.position) return;
     applyingCamera = true;
     scene.setCamera(camera);
     applyingCamera = false;
@@ -276,7 +279,7 @@ function render({ model, el }) {
 
   function loadImage() {
     const image = model.get('_image');
-    if (!image || !image.shape) {
+    if (!image?.shape) {
       root.dataset.voxliteState = scene.hasContent() ? 'ready' : 'empty';
       return;
     }
@@ -309,7 +312,7 @@ function render({ model, el }) {
 
   function loadLabels() {
     const labels = model.get('_labels');
-    scene.setLabels(labels && labels.shape ? labels : null, labels ? labels.colors : []);
+    scene.setLabels(labels?.shape ? labels : null, labels ? labels.colors : []);
     applyAppearance();
   }
 

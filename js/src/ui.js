@@ -73,8 +73,12 @@ export function createPanel(actions) {
   const window = slider('window', 'Window', (v) => actions.set('window', Math.max(v, 1e-6)));
   const level = slider('level', 'Level', (v) => actions.set('level', v));
   const opacity = slider('opacity', 'Opacity', (v) => actions.set('opacity', Math.min(Math.max(v, 0), 1)));
-  const labelOpacity = slider('label_opacity', 'Labels', (v) => actions.set('label_opacity', Math.min(Math.max(v, 0), 1)));
-  const slices = AXES.map((axis, i) => slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))));
+  const labelOpacity = slider('label_opacity', 'Labels', (v) =>
+    actions.set('label_opacity', Math.min(Math.max(v, 0), 1)),
+  );
+  const slices = AXES.map((axis, i) =>
+    slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))),
+  );
 
   const reset = element('button', { type: 'button', 'data-control': 'reset-camera' }, 'Reset camera');
   reset.addEventListener('click', () => actions.resetCamera());
@@ -84,7 +88,11 @@ export function createPanel(actions) {
     if (picker.files.length) actions.open([...picker.files]);
     picker.value = '';
   });
-  const open = element('button', { type: 'button', 'data-control': 'open', title: 'Open image files or DICOM slices (or drop them here)' }, 'Open…');
+  const open = element(
+    'button',
+    { type: 'button', 'data-control': 'open', title: 'Open image files or DICOM slices (or drop them here)' },
+    'Open…',
+  );
   open.addEventListener('click', () => picker.click());
   const buttons = element('div', { class: 'voxlite-buttons' });
   buttons.append(open, picker, reset);
@@ -112,7 +120,16 @@ export function createPanel(actions) {
     layerBox.hidden = layers.length < 2;
   }
 
-  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), layerBox, buttons);
+  body.append(
+    modeRow,
+    window.row,
+    level.row,
+    opacity.row,
+    labelOpacity.row,
+    ...slices.map((s) => s.row),
+    layerBox,
+    buttons,
+  );
   const info = element('div', { class: 'voxlite-info' });
   body.append(info);
 
@@ -132,7 +149,7 @@ export function createPanel(actions) {
       opacity.set(state.opacity, 0, 1, 0.01);
       labelOpacity.set(state.label_opacity, 0, 1, 0.01);
       labelOpacity.row.hidden = !state.hasLabels;
-      slices.forEach((s, i) => s.set(state.slices[i], 0, state.size[i] - 1, 1));
+      for (const [i, s] of slices.entries()) s.set(state.slices[i], 0, state.size[i] - 1, 1);
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
       info.textContent = state.info;

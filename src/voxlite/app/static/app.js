@@ -66,10 +66,13 @@ function createModel(initial, hooks) {
     },
     off(events, callback) {
       for (const event of events.split(' ')) {
-        listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback));
+        listeners.set(
+          event,
+          (listeners.get(event) || []).filter((c) => c !== callback),
+        );
       }
     },
-    send: (content, callbacks, buffers) => hooks.send(content, buffers || []),
+    send: (content, _callbacks, buffers) => hooks.send(content, buffers || []),
     save_changes() {
       if (!dirty.size) return;
       const changes = Object.fromEntries([...dirty].map((key) => [key, state[key]]));
@@ -150,8 +153,8 @@ function apply(update) {
   }
   if (update.items) renderItems(update.items);
   if (update.info) renderInfo(update.info);
-  if (update.errors && update.errors.length) showError(update.errors.join('\n'));
-  if (update.notes && update.notes.length) $('status').textContent = update.notes.join(' · ');
+  if (update.errors?.length) showError(update.errors.join('\n'));
+  if (update.notes?.length) $('status').textContent = update.notes.join(' · ');
 }
 
 function renderItems(items) {
@@ -159,14 +162,24 @@ function renderItems(items) {
   list.replaceChildren();
   if (!items.length) list.append(element('li', { class: 'empty' }, 'Nothing loaded yet'));
   for (const item of items) {
-    const row = element('li', { class: `item ${item.role}${item.shown ? ' shown' : ''}`, 'data-item': String(item.id) });
+    const row = element('li', {
+      class: `item ${item.role}${item.shown ? ' shown' : ''}`,
+      'data-item': String(item.id),
+    });
     const show = element('button', { type: 'button', class: 'show', 'aria-pressed': String(item.shown) });
     const kind = item.role === 'labels' ? 'label map' : 'image';
     show.title = item.role === 'labels' ? 'Show or hide this label map over the image' : 'Show this image';
-    show.append(element('span', { class: 'name' }, item.name), element('span', { class: 'summary' }, `${kind} · ${item.summary}`));
+    show.append(
+      element('span', { class: 'name' }, item.name),
+      element('span', { class: 'summary' }, `${kind} · ${item.summary}`),
+    );
     show.addEventListener('click', () => act({ type: 'show', item: item.id }));
     const other = item.role === 'labels' ? 'image' : 'labels';
-    const role = element('button', { type: 'button', class: 'role', title: `Use as ${other === 'labels' ? 'a label map' : 'an image'}` }, `as ${other}`);
+    const role = element(
+      'button',
+      { type: 'button', class: 'role', title: `Use as ${other === 'labels' ? 'a label map' : 'an image'}` },
+      `as ${other}`,
+    );
     role.addEventListener('click', () => act({ type: 'role', item: item.id, role: other }));
     row.append(show, role);
     list.append(row);
@@ -185,7 +198,7 @@ let busy = 0;
 
 function frames() {
   const root = viewerEl.querySelector('.voxlite-root');
-  return Number((root && root.dataset.voxliteFrames) || 0);
+  return Number(root?.dataset.voxliteFrames || 0);
 }
 
 function nextFrame(before, timeout = 60_000) {
@@ -207,15 +220,15 @@ async function act(message, transfer = [], { fromWidget = false, label = '' } = 
     const newImage = update.state && '_image' in update.state;
     if (newImage) setStatus('Rendering…');
     apply(update);
-    if (fromWidget && update.errors && update.errors.length) {
+    if (fromWidget && update.errors?.length) {
       model.message({ type: 'error', message: update.errors.join('\n') });
     }
     if (newImage) {
       await nextFrame(before);
       $('welcome').hidden = true;
       timings.lastFrame = (performance.now() - opened) / 1000;
-      setStatus(update.notes && update.notes.length ? update.notes.join(' · ') : `Showing ${update.shown}`);
-    } else if (update.errors && update.errors.length) {
+      setStatus(update.notes?.length ? update.notes.join(' · ') : `Showing ${update.shown}`);
+    } else if (update.errors?.length) {
       setStatus('Could not open that: see the message');
     }
     return update;
@@ -231,7 +244,7 @@ async function act(message, transfer = [], { fromWidget = false, label = '' } = 
  *  (a CT colormap sets window and level). */
 const changedEarly = new Set();
 async function sync(changes) {
-  if (!timings.ready) Object.keys(changes).forEach((key) => changedEarly.add(key));
+  if (!timings.ready) for (const key of Object.keys(changes)) changedEarly.add(key);
   apply(await request({ type: 'sync', changes }));
 }
 
@@ -254,12 +267,16 @@ async function openFiles(files, options = {}) {
     showError(`The browser could not read the files: ${error.message}`);
     return;
   }
-  await openBuffers(files.map((file) => file.name), buffers, options);
+  await openBuffers(
+    files.map((file) => file.name),
+    buffers,
+    options,
+  );
 }
 
 /** Files dropped on the page; folders (a DICOM series) are walked. */
 async function droppedFiles(dataTransfer) {
-  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry?.());
   if (!entries.some(Boolean)) return [...dataTransfer.files];
   const files = [];
   const walk = async (entry) => {
@@ -312,7 +329,10 @@ async function openUrls(urls) {
 
 // -- the page ---------------------------------------------------------------------------
 
-for (const [button, input] of [['open-files', 'file-input'], ['open-folder', 'folder-input']]) {
+for (const [button, input] of [
+  ['open-files', 'file-input'],
+  ['open-folder', 'folder-input'],
+]) {
   $(button).addEventListener('click', () => $(input).click());
   $(input).addEventListener('change', () => {
     const files = [...$(input).files];
@@ -352,12 +372,15 @@ if (params.length) openUrls(params);
 // The viewer: the widget's own render(), full window, before Python is ready.
 const widget = (await import('./widget.js')).default;
 const viewerHeight = () => Math.max(64, Math.min(4096, Math.floor(viewerEl.clientHeight)));
-model = createModel({ ...defaults, height: viewerHeight(), ui_collapsed: narrow() }, {
-  send(content, buffers) {
-    if (content && content.type === 'open') openBuffers(content.names.map(String), buffers, { fromWidget: true });
+model = createModel(
+  { ...defaults, height: viewerHeight(), ui_collapsed: narrow() },
+  {
+    send(content, buffers) {
+      if (content && content.type === 'open') openBuffers(content.names.map(String), buffers, { fromWidget: true });
+    },
+    save: sync,
   },
-  save: sync,
-});
+);
 if (narrow()) sync({ ui_collapsed: true });
 const cleanup = widget.render({ model, el: viewerEl });
 new ResizeObserver(() => {
