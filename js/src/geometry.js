@@ -11,14 +11,11 @@ import { ColorMode } from '@kitware/vtk.js/Rendering/Core/Mapper/Constants';
 import vtkSphereMapper from '@kitware/vtk.js/Rendering/Core/SphereMapper';
 
 import { colorFunction } from './colormaps.js';
+import { hexToRgb } from './helpers.js';
 
+const WHITE = [1, 1, 1];
 const view = (bytes, ArrayType) =>
   new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
-
-function hexToRgb(hex) {
-  const n = parseInt((hex || '#ffffff').slice(1), 16);
-  return [(n >> 16) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
-}
 
 /** Cells of one kind (verts or triangles) in vtk's [n, i0, ..., n, ...] layout. */
 function cells(indices, perCell) {
@@ -110,7 +107,7 @@ export class GeometryLayer {
   apply(settings) {
     const property = this.actor.getProperty();
     this.actor.setVisibility(settings.visible !== false);
-    property.setColor(...hexToRgb(settings.color));
+    property.setColor(...hexToRgb(settings.color, WHITE));
     property.setOpacity(settings.opacity ?? 1);
     if (this.kind === 'points') {
       const radius = (settings.size || 1) / 2;

@@ -1,16 +1,10 @@
 // The control panel drawn over the render window. Plain DOM; every text set
 // through textContent so that names and metadata are never parsed as HTML.
 import { COLORMAPS } from './colormaps.js';
+import { element } from './helpers.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
 const AXES = ['X', 'Y', 'Z'];
-
-function element(tag, attributes = {}, text = '') {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  if (text) node.textContent = text;
-  return node;
-}
 
 function select(name, options, onChange) {
   const node = element('select', { 'data-control': name, 'aria-label': name });
@@ -156,6 +150,59 @@ export function createPanel(actions) {
       updateLayers(state.layers || []);
     },
   };
+}
+
+/** What the panel shows of a model: its state for update(). */
+export function panelState(model) {
+  const image = model.get('_image');
+  const labels = model.get('_labels');
+  const shape = image?.shape ? fullGrid(image).shape : [1, 1, 1];
+  return {
+    mode: model.get('mode'),
+    cmap: model.get('cmap'),
+    window: model.get('window'),
+    level: model.get('level'),
+    opacity: model.get('opacity'),
+    label_opacity: model.get('label_opacity'),
+    slices: model.get('slices'),
+    ui_collapsed: model.get('ui_collapsed'),
+    range: image?.range || [0, 1],
+    integer: image?.dtype && !image.dtype.startsWith('float'),
+    size: [shape[2], shape[1], shape[0]],
+    hasLabels: !!labels?.shape,
+    info: describe(image),
+    layers: layerList(model),
+  };
+}
+
+/** The full-resolution grid an image payload stands for (itself, unless it is a level). */
+function fullGrid(image) {
+  return image.full || image;
+}
+
+function describe(image) {
+  if (!image?.shape) return 'No image';
+  const full = fullGrid(image);
+  const size = (shape) => [...shape].reverse().join(' × ');
+  const spacing = full.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
+  const [low, high] = image.range;
+  const name = image.name ? `${image.name}\n` : '';
+  const level = image.level && image.level !== 'full' ? `\nvolume shown at ${size(image.shape)} (${image.level})` : '';
+  const range = `range ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
+  return `${name}${size(full.shape)} ${image.dtype}, spacing ${spacing}\n${range}${level}`;
+}
+
+/** [name, visible] for every layer present, in drawing order. */
+function layerList(model) {
+  const settings = model.get('layers') || {};
+  const image = model.get('_image');
+  const labels = model.get('_labels');
+  const names = [
+    ...(image?.shape ? ['image'] : []),
+    ...(labels?.shape ? ['labels'] : []),
+    ...(model.get('_geometries') || []).map((layer) => layer.name),
+  ];
+  return names.map((name) => [name, settings[name]?.visible !== false]);
 }
 
 export const PANEL_CSS = `
