@@ -67,7 +67,8 @@ export class Status {
   }
 
   /** A bar and a line of text while Python computes a finer level ({text, fraction}, or nothing). */
-  loading({ text, fraction } = {}) {
+  loading(progress) {
+    const { text, fraction } = progress || {};
     this.progress.hidden = text === undefined;
     if (this.progress.hidden) {
       delete this.root.dataset.voxliteLoading;
