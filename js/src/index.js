@@ -1,6 +1,9 @@
-// voxlite's front end. Its default export is anywidget's entry point, render({ model, el });
-// the named exports serve the pages that run it without a kernel (the save_html page and
-// the viewer app), so that they share the widget's model contract and helpers.
+// voxlite's front end. Its default export is anywidget's entry point, render({ model, el }).
+// The named exports serve the pages that run it without a kernel (the save_html page, the
+// viewer app), so that they share the widget's model contract and helpers:
+//   createLocalModel(initialState, { send(content, buffers), save(changes, state), local })
+//     -> { get, set, on, off, send, save_changes, update(changes), message(content, buffers) }
+//   element(tag, attributes, text), hexToRgb(hex, fallback), droppedFiles(dataTransfer)
 import { PANEL_CSS } from './ui.js';
 import { Viewer } from './viewer.js';
 
