@@ -6,12 +6,12 @@
 import { hexToRgb } from './helpers.js';
 
 /** A handler that hands the trait's value to one method of every scene. */
-const toScenes =
-  (method, trait, convert = (value) => value) =>
-  (viewer, model) => {
+function toScenes(method, trait, convert = (value) => value) {
+  return (viewer, model) => {
     const value = convert(model.get(trait));
     viewer.eachScene((scene) => scene[method](value));
   };
+}
 
 export const BINDINGS = {
   _image: showImage,
