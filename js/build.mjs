@@ -1,9 +1,9 @@
 // Bundle the widget front end into one ES module inside the Python package,
 // with the licences of every npm package that ends up in it.
-import { build } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const staticDir = join(here, '..', 'src', 'voxlite', 'static');

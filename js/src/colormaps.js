@@ -1,6 +1,6 @@
 // Transfer functions built from the presets shared with Python (src/voxlite/presets.json).
-import vtkColorTransferFunction from '@kitware/vtk.js/Rendering/Core/ColorTransferFunction';
 import vtkPiecewiseFunction from '@kitware/vtk.js/Common/DataModel/PiecewiseFunction';
+import vtkColorTransferFunction from '@kitware/vtk.js/Rendering/Core/ColorTransferFunction';
 
 import presets from '../../src/voxlite/presets.json';
 
@@ -18,14 +18,18 @@ export function colorFunction(name, low, high) {
   return ctf;
 }
 
-/**
- * Opacity function of a preset over [low, high], scaled by `scale` (0..1).
- * A maximum intensity projection shows colour alone: opaque above the window's floor.
- */
+// A maximum intensity projection shows colour alone: opaque above the window's floor.
+const MIP_OPACITY = [
+  [0, 0],
+  [0.01, 1],
+  [1, 1],
+];
+
+/** Opacity function of a preset over [low, high], scaled by `scale` (0..1). */
 export function opacityFunction(name, low, high, scale = 1, mode = 'volume') {
   const pwf = vtkPiecewiseFunction.newInstance();
   const width = Math.max(high - low, 1e-6);
-  const points = mode === 'mip' ? [[0, 0], [0.01, 1], [1, 1]] : preset(name).opacity;
+  const points = mode === 'mip' ? MIP_OPACITY : preset(name).opacity;
   for (const [x, a] of points) pwf.addPoint(low + x * width, a * scale);
   return pwf;
 }
@@ -51,4 +55,3 @@ export function labelFunctions(colors, opacity = 1) {
   }
   return { colors: ctf, opacities: pwf };
 }
-

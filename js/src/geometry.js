@@ -1,24 +1,21 @@
 // Point sets and meshes: polyData -> mapper -> actor, one pipeline per layer.
 // The Molecule profile registers the OpenGL sphere mapper (points drawn as shaded spheres).
 import '@kitware/vtk.js/Rendering/Profiles/Molecule';
-import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor';
 import vtkCellArray from '@kitware/vtk.js/Common/Core/CellArray';
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
-import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 import vtkPolyData from '@kitware/vtk.js/Common/DataModel/PolyData';
 import vtkPolyDataNormals from '@kitware/vtk.js/Filters/Core/PolyDataNormals';
-import vtkSphereMapper from '@kitware/vtk.js/Rendering/Core/SphereMapper';
+import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor';
+import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 import { ColorMode } from '@kitware/vtk.js/Rendering/Core/Mapper/Constants';
+import vtkSphereMapper from '@kitware/vtk.js/Rendering/Core/SphereMapper';
 
 import { colorFunction } from './colormaps.js';
+import { hexToRgb } from './helpers.js';
 
+const WHITE = [1, 1, 1];
 const view = (bytes, ArrayType) =>
   new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
-
-function hexToRgb(hex) {
-  const n = parseInt((hex || '#ffffff').slice(1), 16);
-  return [(n >> 16) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
-}
 
 /** Cells of one kind (verts or triangles) in vtk's [n, i0, ..., n, ...] layout. */
 function cells(indices, perCell) {
@@ -60,7 +57,8 @@ function pointsPolyData(layer) {
   const polyData = vtkPolyData.newInstance();
   const coordinates = view(layer.points, Float32Array);
   polyData.getPoints().setData(coordinates, 3);
-  polyData.setVerts(cells(Uint32Array.from({ length: layer.count }, (_, i) => i), 1));
+  const every = Uint32Array.from({ length: layer.count }, (_, i) => i);
+  polyData.setVerts(cells(every, 1));
   return polyData;
 }
 
@@ -109,7 +107,7 @@ export class GeometryLayer {
   apply(settings) {
     const property = this.actor.getProperty();
     this.actor.setVisibility(settings.visible !== false);
-    property.setColor(...hexToRgb(settings.color));
+    property.setColor(...hexToRgb(settings.color, WHITE));
     property.setOpacity(settings.opacity ?? 1);
     if (this.kind === 'points') {
       const radius = (settings.size || 1) / 2;

@@ -6,17 +6,17 @@ import '@kitware/vtk.js/Rendering/OpenGL/RenderWindow'; // registers the 'WebGL'
 
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
-import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
-import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
-import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
-import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
 import vtkInteractorStyleTrackballCamera from '@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera';
+import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
+import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
+import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
+import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
 import vtkRenderWindow from '@kitware/vtk.js/Rendering/Core/RenderWindow';
 import vtkRenderWindowInteractor from '@kitware/vtk.js/Rendering/Core/RenderWindowInteractor';
-import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
-import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
+import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
+import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
 
-import { colorFunction, opacityFunction, labelFunctions } from './colormaps.js';
+import { colorFunction, labelFunctions, opacityFunction } from './colormaps.js';
 import { GeometryLayer } from './geometry.js';
 
 const TYPED_ARRAYS = {
@@ -44,9 +44,7 @@ export function toImageData(volume) {
   imageData.setSpacing(volume.spacing);
   imageData.setOrigin(volume.origin);
   imageData.setDirection(volume.direction); // column-major, as sent by Python
-  imageData.getPointData().setScalars(
-    vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: 1, values }),
-  );
+  imageData.getPointData().setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: 1, values }));
   return imageData;
 }
 
@@ -83,7 +81,10 @@ export class Scene {
     // Made before vtk.js asks for it, so vtk.js gets this context back: a drawing buffer
     // kept after each frame lets a screenshot read the picture without rendering again.
     const context = this.glWindow.getCanvas().getContext('webgl2', {
-      preserveDrawingBuffer: true, depth: true, alpha: true, powerPreference: 'high-performance',
+      preserveDrawingBuffer: true,
+      depth: true,
+      alpha: true,
+      powerPreference: 'high-performance',
     });
     this.preserved = !!context && context.getContextAttributes().preserveDrawingBuffer;
     this.gl = context;
@@ -146,7 +147,7 @@ export class Scene {
     this.fullGrid = fullGrid;
     this.image = imageData;
     this.volumeMapper.setInputData(imageData, 0);
-    this.imagePlanes.forEach(({ mapper }) => mapper.setInputData(imageData));
+    for (const { mapper } of this.imagePlanes) mapper.setInputData(imageData);
     const spacing = Math.min(...volume.spacing);
     const property = this.volume.getProperty(0);
     property.setInterpolationTypeToLinear();
@@ -256,7 +257,7 @@ export class Scene {
       axis,
       index,
       image: toImageData(image),
-      labels: labels && labels.shape ? toImageData(labels) : null,
+      labels: labels?.shape ? toImageData(labels) : null,
     }));
     this.applySlices();
   }
@@ -274,7 +275,7 @@ export class Scene {
       image.setSlice(plane ? 0 : this.levelIndex(this.image, axis, index));
       if (!this.labels) return;
       const labels = this.labelPlanes[axis].mapper;
-      const fromPlane = plane && plane.labels;
+      const fromPlane = plane?.labels;
       labels.setInputData(fromPlane ? plane.labels : this.labels);
       labels.setSlice(fromPlane ? 0 : this.levelIndex(this.labels, axis, index));
     });
@@ -312,7 +313,7 @@ export class Scene {
   }
 
   shown(name) {
-    return (this.layerSettings[name] || {}).visible !== false;
+    return this.layerSettings[name]?.visible !== false;
   }
 
   updateVisibility() {
@@ -320,8 +321,8 @@ export class Scene {
     const hasLabels = !!this.labels && this.shown('labels');
     const slices = this.mode === 'slices';
     this.volume.setVisibility(hasImage && !slices);
-    this.imagePlanes.forEach(({ actor }) => actor.setVisibility(hasImage && slices));
-    this.labelPlanes.forEach(({ actor }) => actor.setVisibility(hasLabels && slices));
+    for (const { actor } of this.imagePlanes) actor.setVisibility(hasImage && slices);
+    for (const { actor } of this.labelPlanes) actor.setVisibility(hasLabels && slices);
     // MIP of a label map means nothing: the overlay shows in volume and slice modes.
     this.labelVolume.setVisibility(hasLabels && this.mode === 'volume');
   }

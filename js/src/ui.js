@@ -1,16 +1,10 @@
 // The control panel drawn over the render window. Plain DOM; every text set
 // through textContent so that names and metadata are never parsed as HTML.
 import { COLORMAPS } from './colormaps.js';
+import { element } from './helpers.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
 const AXES = ['X', 'Y', 'Z'];
-
-function element(tag, attributes = {}, text = '') {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  if (text) node.textContent = text;
-  return node;
-}
 
 function select(name, options, onChange) {
   const node = element('select', { 'data-control': name, 'aria-label': name });
@@ -73,8 +67,12 @@ export function createPanel(actions) {
   const window = slider('window', 'Window', (v) => actions.set('window', Math.max(v, 1e-6)));
   const level = slider('level', 'Level', (v) => actions.set('level', v));
   const opacity = slider('opacity', 'Opacity', (v) => actions.set('opacity', Math.min(Math.max(v, 0), 1)));
-  const labelOpacity = slider('label_opacity', 'Labels', (v) => actions.set('label_opacity', Math.min(Math.max(v, 0), 1)));
-  const slices = AXES.map((axis, i) => slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))));
+  const labelOpacity = slider('label_opacity', 'Labels', (v) =>
+    actions.set('label_opacity', Math.min(Math.max(v, 0), 1)),
+  );
+  const slices = AXES.map((axis, i) =>
+    slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))),
+  );
 
   const reset = element('button', { type: 'button', 'data-control': 'reset-camera' }, 'Reset camera');
   reset.addEventListener('click', () => actions.resetCamera());
@@ -84,7 +82,11 @@ export function createPanel(actions) {
     if (picker.files.length) actions.open([...picker.files]);
     picker.value = '';
   });
-  const open = element('button', { type: 'button', 'data-control': 'open', title: 'Open image files or DICOM slices (or drop them here)' }, 'Open…');
+  const open = element(
+    'button',
+    { type: 'button', 'data-control': 'open', title: 'Open image files or DICOM slices (or drop them here)' },
+    'Open…',
+  );
   open.addEventListener('click', () => picker.click());
   const buttons = element('div', { class: 'voxlite-buttons' });
   buttons.append(open, picker, reset);
@@ -112,7 +114,16 @@ export function createPanel(actions) {
     layerBox.hidden = layers.length < 2;
   }
 
-  body.append(modeRow, window.row, level.row, opacity.row, labelOpacity.row, ...slices.map((s) => s.row), layerBox, buttons);
+  body.append(
+    modeRow,
+    window.row,
+    level.row,
+    opacity.row,
+    labelOpacity.row,
+    ...slices.map((s) => s.row),
+    layerBox,
+    buttons,
+  );
   const info = element('div', { class: 'voxlite-info' });
   body.append(info);
 
@@ -132,13 +143,66 @@ export function createPanel(actions) {
       opacity.set(state.opacity, 0, 1, 0.01);
       labelOpacity.set(state.label_opacity, 0, 1, 0.01);
       labelOpacity.row.hidden = !state.hasLabels;
-      slices.forEach((s, i) => s.set(state.slices[i], 0, state.size[i] - 1, 1));
+      for (const [i, s] of slices.entries()) s.set(state.slices[i], 0, state.size[i] - 1, 1);
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
       info.textContent = state.info;
       updateLayers(state.layers || []);
     },
   };
+}
+
+/** What the panel shows of a model: its state for update(). */
+export function panelState(model) {
+  const image = model.get('_image');
+  const labels = model.get('_labels');
+  const shape = image?.shape ? fullGrid(image).shape : [1, 1, 1];
+  return {
+    mode: model.get('mode'),
+    cmap: model.get('cmap'),
+    window: model.get('window'),
+    level: model.get('level'),
+    opacity: model.get('opacity'),
+    label_opacity: model.get('label_opacity'),
+    slices: model.get('slices'),
+    ui_collapsed: model.get('ui_collapsed'),
+    range: image?.range || [0, 1],
+    integer: image?.dtype && !image.dtype.startsWith('float'),
+    size: [shape[2], shape[1], shape[0]],
+    hasLabels: !!labels?.shape,
+    info: describe(image),
+    layers: layerList(model),
+  };
+}
+
+/** The full-resolution grid an image payload stands for (itself, unless it is a level). */
+function fullGrid(image) {
+  return image.full || image;
+}
+
+function describe(image) {
+  if (!image?.shape) return 'No image';
+  const full = fullGrid(image);
+  const size = (shape) => [...shape].reverse().join(' × ');
+  const spacing = full.spacing.map((s) => Number(s.toPrecision(3))).join(' × ');
+  const [low, high] = image.range;
+  const name = image.name ? `${image.name}\n` : '';
+  const level = image.level && image.level !== 'full' ? `\nvolume shown at ${size(image.shape)} (${image.level})` : '';
+  const range = `range ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
+  return `${name}${size(full.shape)} ${image.dtype}, spacing ${spacing}\n${range}${level}`;
+}
+
+/** [name, visible] for every layer present, in drawing order. */
+function layerList(model) {
+  const settings = model.get('layers') || {};
+  const image = model.get('_image');
+  const labels = model.get('_labels');
+  const names = [
+    ...(image?.shape ? ['image'] : []),
+    ...(labels?.shape ? ['labels'] : []),
+    ...(model.get('_geometries') || []).map((layer) => layer.name),
+  ];
+  return names.map((name) => [name, settings[name]?.visible !== false]);
 }
 
 export const PANEL_CSS = `

@@ -1,9 +1,9 @@
 """One self-contained HTML file that shows a viewer with no kernel and no network.
 
 The page carries the widget's front-end bundle, its state and its voxels
-(base64), and a minimal stand-in for the anywidget model. A Content-Security-Policy
-in the page forbids every request, so it shows the same view from a file, an
-e-mail attachment or any static host, and cannot leak anything.
+(base64); the bundle's own ``createLocalModel`` stands in for the anywidget model.
+A Content-Security-Policy in the page forbids every request, so it shows the same
+view from a file, an e-mail attachment or any static host, and cannot leak anything.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ _PAGE = """<!doctype html>
 <script type="application/json" id="voxlite-state">{state}</script>
 <script type="module">
 const read = (id) => JSON.parse(document.getElementById(id).textContent);
+const url = URL.createObjectURL(new Blob([read('voxlite-bundle')], {{ type: 'text/javascript' }}));
+const {{ default: widget, createLocalModel }} = await import(url);
 const {{ state, buffers }} = read('voxlite-state');
 for (const {{ path, data }} of buffers) {{
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
@@ -39,25 +41,16 @@ for (const {{ path, data }} of buffers) {{
   for (const key of path.slice(0, -1)) target = target[key];
   target[path[path.length - 1]] = new DataView(bytes.buffer);
 }}
-const listeners = new Map();
 const saved = [];
 const sent = [];
-const model = {{
-  get: (key) => state[key],
-  set(key, value) {{
-    state[key] = value;
-    for (const callback of listeners.get(`change:${{key}}`) || []) callback();
+const model = createLocalModel(state, {{
+  send: (content, buffers) => sent.push({{ content, buffers }}),
+  // What the view would send to Python: its public traits (not the data), as they are now.
+  save: (_changes, all) => {{
+    const traits = Object.entries(all).filter(([key]) => !key.startsWith('_'));
+    saved.push(structuredClone(Object.fromEntries(traits)));
   }},
-  on: (event, callback) => listeners.set(event, [...(listeners.get(event) || []), callback]),
-  off: (event, callback) =>
-    listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback)),
-  send: (content, callbacks, buffers) => sent.push({{ content, buffers }}),
-  // What the view would send to Python: the public traits (not the data).
-  save_changes: () => saved.push(structuredClone(Object.fromEntries(
-    Object.entries(state).filter(([key]) => !key.startsWith('_'))))),
-}};
-const url = URL.createObjectURL(new Blob([read('voxlite-bundle')], {{ type: 'text/javascript' }}));
-const widget = (await import(url)).default;
+}});
 // Exposed for scripting and tests: the model, and what the view saved or sent.
 const el = document.getElementById('voxlite');
 window.voxlite = {{ model, saved, sent, cleanup: widget.render({{ model, el }}) }};

@@ -6,6 +6,9 @@ and does several things in it.
 
 import contextlib
 import io
+import json
+import re
+import time
 
 import numpy as np
 import pytest
@@ -70,7 +73,7 @@ def app(tmp_path_factory, data):
 
 
 @contextlib.contextmanager
-def app_page(app, browser, query="", viewport=(1100, 760), allowed_errors=()):
+def app_page(app, browser, query="", viewport=(1100, 760), allowed_errors=(), init_script=None):
     """The app's page as `voxlite app serve` serves it: its Content-Security-Policy in force,
     as a header too (so in the Python worker as well). On leaving: no request off
     127.0.0.1, no error in the page, no violation reported."""
@@ -79,6 +82,8 @@ def app_page(app, browser, query="", viewport=(1100, 760), allowed_errors=()):
         browser, viewport=viewport, bypass_csp=False, allowed_errors=allowed_errors
     )
     with guarded_page as guarded:
+        if init_script:
+            guarded.context.add_init_script(init_script)
         with serving(app, policy=HEADER_POLICY, reports=violations) as url:
             guarded.page.goto(f"{url}/index.html{query}")
             yield guarded.page
@@ -248,3 +253,72 @@ def test_phone_viewport_touch_rotate_and_pinch(app, browser):
         page.locator("#toggle-side").click()
         assert page.locator("#side").is_visible()
         assert metadata(page)["Spacing"] == by("0.8", "0.9", "2.5", unit="mm")
+
+
+def test_a_files_json_naming_another_origin_is_refused(app, browser):
+    folder = app / "data" / "elsewhere"
+    folder.mkdir()
+    outside = ["https://example.invalid/x", "http://example.invalid/x", "//example.invalid/y"]
+    (folder / "files.json").write_text(json.dumps([*outside, "../sphere.nii.gz"]))
+    # Leaving the page: not one request off 127.0.0.1 (the route records any), no CSP violation.
+    with app_page(app, browser, "?url=data/elsewhere/") as page:
+        error = page.locator("#error")
+        error.wait_for(timeout=OPEN_TIMEOUT)
+        text = error.inner_text()
+        assert all(json.dumps(url) in text for url in outside), text
+        assert "../sphere.nii.gz" not in text, "a file beside it is not refused"
+        assert "not on this site" in text and "?url=" in text
+
+
+# Every text of the status line, from the first.
+RECORD_STATUS = """window.voxliteStatus = [];
+addEventListener('DOMContentLoaded', () => {
+  const status = document.getElementById('status');
+  new MutationObserver(() => window.voxliteStatus.push(status.textContent))
+    .observe(status, { childList: true, characterData: true, subtree: true });
+});
+"""
+PARALLEL_FETCHES = 8  # app.js
+
+
+def test_a_series_of_2000_slices_opens_with_bounded_parallel_downloads(app, browser):
+    folder = app / "data" / "long_series"
+    # 4 x 4 x 2000 voxels: a 160 x 160 mm slab 8 mm thick, facing the camera, so that its
+    # rays are short (software WebGL casts them on the CPU). Its upper half is bright in
+    # the middle of its thickness: a gradient towards the camera shades it (lit, not flat).
+    z, y, _ = np.indices((2000, 4, 4))
+    bright = (z >= 1000) & (y % 3 > 0)
+    series = Image(bright * np.int16(1000), spacing=(40.0, 2.0, 0.08))
+    started = time.monotonic()
+    names = [path.name for path in write_series(series, folder, description="long series")]
+    (folder / "files.json").write_text(json.dumps(names))
+    written = time.monotonic() - started
+
+    in_flight, most = set(), [0]
+
+    def sent(request):
+        if "/long_series/slice" in request.url:
+            in_flight.add(request.url)
+            most[0] = max(most[0], len(in_flight))
+
+    with app_page(app, browser, init_script=RECORD_STATUS) as page:
+        page.on("request", sent)
+        page.on("requestfinished", lambda request: in_flight.discard(request.url))
+        page.on("requestfailed", lambda request: in_flight.discard(request.url))
+        wait_ready(page)
+        started = time.monotonic()
+        page.evaluate("window.voxliteApp.openUrls(['data/long_series/'])")
+        wait_opened(page, 1)
+        opened = time.monotonic() - started
+        assert page.locator("#error").is_hidden()
+        info = metadata(page)
+        assert info["Series description"] == "long series"
+        assert info["Slices"] == "2000"
+        assert rendered_pixels(page, "app-2000-slices") > 500
+        statuses = page.evaluate("window.voxliteStatus")
+    progress = [text for text in statuses if text.startswith("Fetching")]
+    assert progress and progress[-1] == "Fetching 2,000 / 2,000 files…"
+    assert all(re.fullmatch(r"Fetching [\d,]+ / 2,000 files…", text) for text in progress)
+    assert 0 < most[0] <= PARALLEL_FETCHES, f"{most[0]} slices were downloading at once"
+    print(f"2000 slices: written in {written:.1f} s; fetched ({most[0]} at once), read and shown")
+    print(f"in {opened:.1f} s (each request goes through the test's route to Python)")

@@ -1,7 +1,8 @@
 // The viewer app's page: the widget's own front end (widget.js, the notebook's renderer)
-// driven by a stand-in for the anywidget model, whose state comes from Python
+// driven by the bundle's local model in place of anywidget's, its state coming from Python
 // (voxlite.app.browser in worker.js). Files are read here and handed to the worker;
-// nothing is uploaded. Every text from a file is set with textContent.
+// nothing is uploaded. Every text from a file is set with textContent. `element`,
+// `droppedFiles` and `createLocalModel` are the bundle's, imported once the worker has started.
 
 // Python starts first: it is the slow part.
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -12,14 +13,7 @@ const body = document.body;
 const viewerEl = $('viewer');
 const defaults = JSON.parse($('voxlite-defaults').textContent);
 const narrow = () => window.matchMedia('(max-width: 700px)').matches;
-const PAGE_TRAITS = new Set(['height']);
-
-function element(tag, attributes = {}, text = '') {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  if (text) node.textContent = text;
-  return node;
-}
+const PAGE_TRAITS = ['height']; // the page sets them (from its size), Python never does
 
 // -- status, errors --------------------------------------------------------------
 
@@ -43,50 +37,6 @@ function showError(text) {
   $('error').hidden = false;
 }
 $('error-close').addEventListener('click', () => ($('error').hidden = true));
-
-// -- the model stand-in ------------------------------------------------------------
-
-/** What anywidget gives render(): get/set/on/off/send/save_changes, over a plain object. */
-function createModel(initial, hooks) {
-  const state = { ...initial };
-  const listeners = new Map();
-  const dirty = new Set();
-  const emit = (event, ...args) => {
-    for (const callback of [...(listeners.get(event) || [])]) callback(...args);
-  };
-  return {
-    get: (key) => state[key],
-    set(key, value) {
-      state[key] = value;
-      if (!PAGE_TRAITS.has(key)) dirty.add(key);
-      emit(`change:${key}`);
-    },
-    on(events, callback) {
-      for (const event of events.split(' ')) listeners.set(event, [...(listeners.get(event) || []), callback]);
-    },
-    off(events, callback) {
-      for (const event of events.split(' ')) {
-        listeners.set(event, (listeners.get(event) || []).filter((c) => c !== callback));
-      }
-    },
-    send: (content, callbacks, buffers) => hooks.send(content, buffers || []),
-    save_changes() {
-      if (!dirty.size) return;
-      const changes = Object.fromEntries([...dirty].map((key) => [key, state[key]]));
-      dirty.clear();
-      hooks.save(changes);
-    },
-    /** Values from Python: set them all, then tell the view (as a synced model does). */
-    update(changes) {
-      Object.assign(state, changes);
-      for (const key of Object.keys(changes)) {
-        dirty.delete(key);
-        emit(`change:${key}`);
-      }
-    },
-    message: (content) => emit('msg:custom', content, []),
-  };
-}
 
 /** Voxels come from the worker as Uint8Arrays; the widget reads DataViews, as from a kernel. */
 function asDataViews(value) {
@@ -150,8 +100,8 @@ function apply(update) {
   }
   if (update.items) renderItems(update.items);
   if (update.info) renderInfo(update.info);
-  if (update.errors && update.errors.length) showError(update.errors.join('\n'));
-  if (update.notes && update.notes.length) $('status').textContent = update.notes.join(' · ');
+  if (update.errors?.length) showError(update.errors.join('\n'));
+  if (update.notes?.length) $('status').textContent = update.notes.join(' · ');
 }
 
 function renderItems(items) {
@@ -159,14 +109,24 @@ function renderItems(items) {
   list.replaceChildren();
   if (!items.length) list.append(element('li', { class: 'empty' }, 'Nothing loaded yet'));
   for (const item of items) {
-    const row = element('li', { class: `item ${item.role}${item.shown ? ' shown' : ''}`, 'data-item': String(item.id) });
+    const row = element('li', {
+      class: `item ${item.role}${item.shown ? ' shown' : ''}`,
+      'data-item': String(item.id),
+    });
     const show = element('button', { type: 'button', class: 'show', 'aria-pressed': String(item.shown) });
     const kind = item.role === 'labels' ? 'label map' : 'image';
     show.title = item.role === 'labels' ? 'Show or hide this label map over the image' : 'Show this image';
-    show.append(element('span', { class: 'name' }, item.name), element('span', { class: 'summary' }, `${kind} · ${item.summary}`));
+    show.append(
+      element('span', { class: 'name' }, item.name),
+      element('span', { class: 'summary' }, `${kind} · ${item.summary}`),
+    );
     show.addEventListener('click', () => act({ type: 'show', item: item.id }));
     const other = item.role === 'labels' ? 'image' : 'labels';
-    const role = element('button', { type: 'button', class: 'role', title: `Use as ${other === 'labels' ? 'a label map' : 'an image'}` }, `as ${other}`);
+    const role = element(
+      'button',
+      { type: 'button', class: 'role', title: `Use as ${other === 'labels' ? 'a label map' : 'an image'}` },
+      `as ${other}`,
+    );
     role.addEventListener('click', () => act({ type: 'role', item: item.id, role: other }));
     row.append(show, role);
     list.append(row);
@@ -185,7 +145,7 @@ let busy = 0;
 
 function frames() {
   const root = viewerEl.querySelector('.voxlite-root');
-  return Number((root && root.dataset.voxliteFrames) || 0);
+  return Number(root?.dataset.voxliteFrames || 0);
 }
 
 function nextFrame(before, timeout = 60_000) {
@@ -207,15 +167,15 @@ async function act(message, transfer = [], { fromWidget = false, label = '' } = 
     const newImage = update.state && '_image' in update.state;
     if (newImage) setStatus('Rendering…');
     apply(update);
-    if (fromWidget && update.errors && update.errors.length) {
+    if (fromWidget && update.errors?.length) {
       model.message({ type: 'error', message: update.errors.join('\n') });
     }
     if (newImage) {
       await nextFrame(before);
       $('welcome').hidden = true;
       timings.lastFrame = (performance.now() - opened) / 1000;
-      setStatus(update.notes && update.notes.length ? update.notes.join(' · ') : `Showing ${update.shown}`);
-    } else if (update.errors && update.errors.length) {
+      setStatus(update.notes?.length ? update.notes.join(' · ') : `Showing ${update.shown}`);
+    } else if (update.errors?.length) {
       setStatus('Could not open that: see the message');
     }
     return update;
@@ -231,7 +191,7 @@ async function act(message, transfer = [], { fromWidget = false, label = '' } = 
  *  (a CT colormap sets window and level). */
 const changedEarly = new Set();
 async function sync(changes) {
-  if (!timings.ready) Object.keys(changes).forEach((key) => changedEarly.add(key));
+  if (!timings.ready) for (const key of Object.keys(changes)) changedEarly.add(key);
   apply(await request({ type: 'sync', changes }));
 }
 
@@ -254,65 +214,123 @@ async function openFiles(files, options = {}) {
     showError(`The browser could not read the files: ${error.message}`);
     return;
   }
-  await openBuffers(files.map((file) => file.name), buffers, options);
+  await openBuffers(
+    files.map((file) => file.name),
+    buffers,
+    options,
+  );
 }
 
-/** Files dropped on the page; folders (a DICOM series) are walked. */
-async function droppedFiles(dataTransfer) {
-  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
-  if (!entries.some(Boolean)) return [...dataTransfer.files];
-  const files = [];
-  const walk = async (entry) => {
-    if (!entry) return;
-    if (entry.isFile) {
-      files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
-    } else if (entry.isDirectory) {
-      const reader = entry.createReader();
-      for (;;) {
-        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
-        if (!batch.length) break;
-        for (const child of batch) await walk(child);
-      }
-    }
-  };
-  for (const entry of entries) await walk(entry);
-  return files;
-}
+// -- datasets at URLs -----------------------------------------------------------------
+
+const FOLDER_INDEX = 'files.json'; // voxlite.app.build.FOLDER_INDEX
+// Downloads at once: thousands at once (a large DICOM series) exhaust the browser's
+// resources (ERR_INSUFFICIENT_RESOURCES). A few more than the 6 connections a browser opens
+// to an HTTP/1.1 host, so that a connection never waits for the page to ask for a file.
+const PARALLEL_FETCHES = 8;
+const PROGRESS_EVERY_MS = 100;
+const count = (n) => n.toLocaleString('en-US');
 
 /** ?url=a&url=b: datasets beside the app (or on a CORS-enabled https host). A URL ending
  *  in / is a folder (a DICOM series) whose files.json lists its files. */
 async function openUrls(urls) {
   setStatus(`Downloading ${urls.length === 1 ? urls[0] : `${urls.length} datasets`}…`);
-  const fetchOne = async (url) => {
-    const response = await fetch(url, { credentials: 'same-origin' });
-    if (!response.ok) throw new Error(`${url.pathname}: ${response.status} ${response.statusText}`);
-    return response;
-  };
   try {
-    const names = [];
-    const buffers = [];
-    for (const text of urls) {
-      const url = new URL(text, window.location.href);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${text}: not an http(s) URL`);
-      const files = url.pathname.endsWith('/')
-        ? (await (await fetchOne(new URL('files.json', url))).json()).map((name) => new URL(name, url))
-        : [url];
-      const responses = await Promise.all(files.map(fetchOne));
-      for (const [i, response] of responses.entries()) {
-        names.push(decodeURIComponent(files[i].pathname.split('/').pop()) || 'download');
-        buffers.push(await response.arrayBuffer());
-      }
-    }
-    await openBuffers(names, buffers);
+    const given = urls.map(httpUrl);
+    // Fetched: this page's origin and those given here, never one that a data folder names.
+    const origins = new Set([window.location.origin, ...given.map((url) => url.origin)]);
+    const files = [];
+    for (const url of given) files.push(...(url.pathname.endsWith('/') ? await listedFiles(url, origins) : [url]));
+    const buffers = await fetchAll(files, fetchProgress(files.length));
+    await openBuffers(files.map(fileName), buffers);
   } catch (error) {
     setStatus('Could not download the dataset');
     showError(`Could not download ${urls.join(', ')}: ${error.message}`);
   }
 }
 
+/** A status line for `total` downloads, redrawn at most every PROGRESS_EVERY_MS. */
+function fetchProgress(total) {
+  let shown = 0;
+  return (done) => {
+    if (total < 2 || (done < total && performance.now() - shown < PROGRESS_EVERY_MS)) return;
+    shown = performance.now();
+    setStatus(`Fetching ${count(done)} / ${count(total)} files…`);
+  };
+}
+
+function httpUrl(text) {
+  const url = new URL(text, window.location.href);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${text}: not an http(s) URL`);
+  return url;
+}
+
+function fileName(url) {
+  return decodeURIComponent(url.pathname.split('/').pop()) || 'download';
+}
+
+async function fetchOk(url, options = {}) {
+  const response = await fetch(url, { credentials: 'same-origin', ...options });
+  if (!response.ok) throw new Error(`${url.pathname}: ${response.status} ${response.statusText}`);
+  return response;
+}
+
+/** The files a folder's files.json names, resolved against it: all on an allowed origin,
+ *  or none is fetched and the error names those that are not. */
+async function listedFiles(folder, origins) {
+  const index = new URL(FOLDER_INDEX, folder);
+  const names = await (await fetchOk(index)).json();
+  if (!Array.isArray(names)) throw new Error(`${index.pathname}: not a list of file names`);
+  const resolve = (name) => {
+    try {
+      return new URL(String(name), index);
+    } catch {
+      return null;
+    }
+  };
+  const urls = names.map(resolve);
+  const allowed = (url) => url && (url.protocol === 'https:' || url.protocol === 'http:') && origins.has(url.origin);
+  const refused = names.filter((_, i) => !allowed(urls[i]));
+  if (refused.length) {
+    const more = refused.length > 3 ? ` and ${count(refused.length - 3)} more` : '';
+    const named = refused.slice(0, 3).map((name) => JSON.stringify(name));
+    throw new Error(
+      `${index.pathname} names ${named.join(', ')}${more}, not on this site: the app fetches ` +
+        'the files of its own site, or of a site given in ?url=, and no others',
+    );
+  }
+  return urls;
+}
+
+/** The bytes of every URL, in order, PARALLEL_FETCHES at a time; progress(done) after each.
+ *  The first failure stops the others. */
+async function fetchAll(urls, progress) {
+  const buffers = new Array(urls.length);
+  const abort = new AbortController();
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < urls.length && !abort.signal.aborted) {
+      const i = next++;
+      buffers[i] = await (await fetchOk(urls[i], { signal: abort.signal })).arrayBuffer();
+      progress(++done);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_FETCHES, urls.length) }, lane));
+  } catch (error) {
+    abort.abort();
+    throw error;
+  }
+  return buffers;
+}
+
 // -- the page ---------------------------------------------------------------------------
 
-for (const [button, input] of [['open-files', 'file-input'], ['open-folder', 'folder-input']]) {
+for (const [button, input] of [
+  ['open-files', 'file-input'],
+  ['open-folder', 'folder-input'],
+]) {
   $(button).addEventListener('click', () => $(input).click());
   $(input).addEventListener('change', () => {
     const files = [...$(input).files];
@@ -330,6 +348,13 @@ if (narrow()) {
   $('toggle-side').setAttribute('aria-expanded', 'false');
 }
 
+const params = new URLSearchParams(window.location.search).getAll('url');
+if (params.length) openUrls(params);
+
+// The widget's bundle: its render(), and the model and helpers this page shares with it.
+const { default: widget, createLocalModel, droppedFiles, element } = await import('./widget.js');
+
+// Files dropped anywhere on the page; the viewer takes those dropped on it.
 const hasFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
 document.addEventListener('dragover', (event) => {
   if (!hasFiles(event)) return;
@@ -346,18 +371,18 @@ document.addEventListener('drop', async (event) => {
   openFiles(await droppedFiles(event.dataTransfer));
 });
 
-const params = new URLSearchParams(window.location.search).getAll('url');
-if (params.length) openUrls(params);
-
 // The viewer: the widget's own render(), full window, before Python is ready.
-const widget = (await import('./widget.js')).default;
 const viewerHeight = () => Math.max(64, Math.min(4096, Math.floor(viewerEl.clientHeight)));
-model = createModel({ ...defaults, height: viewerHeight(), ui_collapsed: narrow() }, {
-  send(content, buffers) {
-    if (content && content.type === 'open') openBuffers(content.names.map(String), buffers, { fromWidget: true });
+model = createLocalModel(
+  { ...defaults, height: viewerHeight(), ui_collapsed: narrow() },
+  {
+    send(content, buffers) {
+      if (content?.type === 'open') openBuffers(content.names.map(String), buffers, { fromWidget: true });
+    },
+    save: sync,
+    local: PAGE_TRAITS,
   },
-  save: sync,
-});
+);
 if (narrow()) sync({ ui_collapsed: true });
 const cleanup = widget.render({ model, el: viewerEl });
 new ResizeObserver(() => {

@@ -12,8 +12,8 @@ const progress = (text, step) => self.postMessage({ type: 'progress', text, step
 // Voxels arrive from Python as bytes (Uint8Array once converted); they are moved, not copied.
 function transferables(value, found = []) {
   if (ArrayBuffer.isView(value)) found.push(value.buffer);
-  else if (Array.isArray(value)) value.forEach((v) => transferables(v, found));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => transferables(v, found));
+  else if (Array.isArray(value)) for (const item of value) transferables(item, found);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) transferables(item, found);
   return found;
 }
 
@@ -64,13 +64,16 @@ function warmUp(python) {
 }
 
 const ready = start();
-ready.catch((error) => self.postMessage({ type: 'failed', text: String(error && error.message || error) }));
+ready.catch((error) => self.postMessage({ type: 'failed', text: String(error?.message || error) }));
 
 async function handle({ pyodide, app }, message) {
   switch (message.type) {
     case 'open': {
       await loadReadersFor(pyodide, message.names);
-      const files = pyodide.toPy(message.names.map((name, i) => [name, message.buffers[i]]), { depth: 2 });
+      const files = pyodide.toPy(
+        message.names.map((name, i) => [name, message.buffers[i]]),
+        { depth: 2 },
+      );
       try {
         return app.open(files);
       } finally {
@@ -103,7 +106,10 @@ self.onmessage = ({ data: message }) => {
       self.postMessage({ id: message.id, type: 'update', update }, transferables(update));
     } catch (error) {
       // A Python exception that escaped the app: report its last line, keep serving.
-      const text = String(error && error.message || error).trim().split('\n').pop();
+      const text = String(error?.message || error)
+        .trim()
+        .split('\n')
+        .pop();
       self.postMessage({ id: message.id, type: 'update', update: { errors: [text] } });
     }
     return python;
