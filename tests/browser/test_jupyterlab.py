@@ -144,8 +144,9 @@ LARGE_CELLS = [
     "for k in range(512):\n"
     "    vol[k] = ((x - 256) ** 2 + (y - 256) ** 2 + (k - 256) ** 2 < 150**2) * 1000"
     " + (x % 4 == 0) * 600",
-    # The preview is on screen while this cell sleeps; the finer level follows it.
-    "big = voxlite.view(vol, mode='mip', ui_collapsed=True, height=400)\n"
+    # The preview is on screen while this cell sleeps; the finer level follows it. A fixed
+    # window: each level's own robust window would show both discs saturated alike.
+    "big = voxlite.view(vol, mode='mip', vmin=0, vmax=2000, ui_collapsed=True, height=400)\n"
     "display(big)\n"
     "time.sleep(15)",
 ]
