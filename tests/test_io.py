@@ -90,8 +90,9 @@ def test_folder_with_several_series_shows_the_largest_and_names_the_others(tmp_p
     write_series(Image(np.zeros((6, 4, 4), np.int16)), tmp_path / "a", description="big")
     write_series(Image(np.ones((2, 4, 4), np.int16)), tmp_path / "b", description="scout")
     with pytest.warns(
-        UserWarning, match=r"2 series; showing #0 'big' \(series 1, 6 slices, axial\), not: #1 "
-        r"'scout' \(series 1, 2 slices, axial\)\. Choose one with read_image\(\.\.\., series="
+        UserWarning,
+        match=r"2 series; showing #0 'big' \(series 1, 6 slices, axial\), not: #1 "
+        r"'scout' \(series 1, 2 slices, axial\)\. Choose one with read_image\(\.\.\., series=",
     ):
         image = read_image(tmp_path)
     assert image.shape == (6, 4, 4)

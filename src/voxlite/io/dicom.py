@@ -53,7 +53,8 @@ PATIENT_FIELDS = (
 KEPT_FIELDS = (
     *("Modality", "SeriesDescription", "StudyDescription", "SeriesInstanceUID"),
     *("StudyInstanceUID", "SeriesNumber", "BodyPartExamined", "Manufacturer"),
-    *("DoseUnits", "DoseType", "SegmentationType", *PATIENT_FIELDS),
+    *("DoseUnits", "DoseType", "SegmentationType", "PhotometricInterpretation"),
+    *PATIENT_FIELDS,
 )
 # Every field the grouping reads, decoded when a file's header is read: a field
 # pydicom cannot decode is an error naming it, not an exception later.
@@ -241,8 +242,12 @@ def _nothing_found(others: dict[str, int]) -> str:
 
 def _frames(path: Path) -> list[Frame] | str:
     """The frames of a file; for a file that is no DICOM image, what it is ('' if nothing)."""
+    if not is_dicom(path):  # notes, thumbnails, DICOMDIR's friends: not for pydicom to guess
+        return ""
     try:
-        header, offset = read_dicom(path, stop_before_pixels=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns of every odd value it meets
+            header, offset = read_dicom(path, stop_before_pixels=True)
     except (ImageIOError, MemoryError):  # refused by voxlite, not junk; MemoryError: a bug
         raise
     # pydicom raises a dozen kinds for bytes that are not (quite) DICOM: InvalidDicomError,

@@ -30,8 +30,8 @@ from voxlite.io.limits import decompress_at_most, max_bytes
 __all__ = ["DEFLATED", "is_dicom", "one_read", "read_dicom"]
 
 DEFLATED = "1.2.840.10008.1.2.1.99"
-# The groups a dataset without file meta can start with (command, identifying, patient).
-_FIRST_GROUPS = (0x0008, 0x0010, 0x0018, 0x0020, 0x0028)
+# The groups a dataset without preamble can start with (file meta, identifying, patient ...).
+_FIRST_GROUPS = (0x0002, 0x0008, 0x0010, 0x0018, 0x0020, 0x0028)
 _inflated: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "inflated", default=None
 )
@@ -139,7 +139,8 @@ def _read_deflated(path: Path, stream: WithinFile, stop_before_pixels: bool) -> 
         return pydicom.dcmread(stream, stop_before_pixels=stop_before_pixels)
     tally = _inflated.get()
     spent = tally[0] if tally is not None else 0
-    limit = max(max_bytes() - spent, 0)
+    # Its header read counted it; its pixels (read once more) are bounded by the budget alone.
+    limit = max(max_bytes() - spent, 0) if stop_before_pixels else max_bytes()
     raw, more = decompress_at_most(stream.read(), limit, "deflate")
     if more:
         raise ImageIOError(

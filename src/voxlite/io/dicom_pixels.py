@@ -245,5 +245,6 @@ def read_colour(path: str | Path) -> np.ndarray:
         if "RedPaletteColorLookupTableDescriptor" in header:  # the palette's own depth
             bits = int(header.RedPaletteColorLookupTableDescriptor[2])
             bits = 8 if bits == 16 and pixels.max() <= 255 else bits  # 8-bit values, 16-bit words
-        pixels = (pixels.astype(np.float64) * (255 / (2**bits - 1))).round().astype(np.uint8)
+        # The top 8 bits, as GDCM (and so SimpleITK) shows deeper colour.
+        pixels = (pixels >> max(bits - 8, 0)).astype(np.uint8)
     return pixels
