@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io.dicom_files import is_dicom, one_read, read_dicom
+from voxlite.io.dicom_files import Header, is_dicom, one_read, read_dicom
 from voxlite.io.dicom_frames import DISCRIMINATORS, Frame, count, frames_of
 from voxlite.io.dicom_pixels import stored_frames
 from voxlite.io.errors import ImageIOError, source_name
@@ -242,12 +242,11 @@ def _nothing_found(others: dict[str, int]) -> str:
 
 def _frames(path: Path) -> list[Frame] | str:
     """The frames of a file; for a file that is no DICOM image, what it is ('' if nothing)."""
-    if not is_dicom(path):  # notes, thumbnails, DICOMDIR's friends: not for pydicom to guess
-        return ""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom warns of every odd value it meets
-            header, offset = read_dicom(path, stop_before_pixels=True)
+            dataset, offset = read_dicom(path, stop_before_pixels=True)
+        header = Header(dataset)
     except (ImageIOError, MemoryError):  # refused by voxlite, not junk; MemoryError: a bug
         raise
     # pydicom raises a dozen kinds for bytes that are not (quite) DICOM: InvalidDicomError,

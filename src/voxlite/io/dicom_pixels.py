@@ -81,7 +81,7 @@ def stored_frames(path: Path, header: Any, offset: int | None) -> np.ndarray:
         raise ImageIOError(
             path,
             f"its pixel data decodes to shape {array.shape}, not the {frames} frames of "
-            f"{header.Rows} x {header.Columns} its header claims",
+            f"{header.get('Rows')} x {header.get('Columns')} its header claims",
         )
     return array
 
@@ -112,7 +112,7 @@ def _native(path: Path, header: Any, offset: int | None, frames: int) -> np.ndar
         or str(header.get("PhotometricInterpretation", "")).startswith("PALETTE")
     ):
         return None
-    rows, columns = int(header.Rows), int(header.Columns)
+    rows, columns = int(header.get("Rows")), int(header.get("Columns"))
     signed = int(header.get("PixelRepresentation", 0) or 0) == 1
     dtype = np.dtype(f"{order}{'i' if signed else 'u'}{bits // 8}")
     need = rows * columns * frames * dtype.itemsize
@@ -180,7 +180,7 @@ def decoded(path: Path, header: Any) -> np.ndarray:
         raise ImageIOError(
             path, f"cannot decode its pixel data ({syntax_name(uid)}): {error}"
         ) from None
-    frames, rows, columns = _frames(header), int(header.Rows), int(header.Columns)
+    frames, rows, columns = _frames(header), int(header.get("Rows")), int(header.get("Columns"))
     samples = int(header.get("SamplesPerPixel", 1) or 1)
     shape = (frames, rows, columns) if samples == 1 else (frames, rows, columns, samples)
     if pixels.size != np.prod(shape):
@@ -243,7 +243,7 @@ def read_colour(path: str | Path) -> np.ndarray:
     if pixels.dtype != np.uint8:
         bits = int(header.get("BitsStored", 8) or 8)
         if "RedPaletteColorLookupTableDescriptor" in header:  # the palette's own depth
-            bits = int(header.RedPaletteColorLookupTableDescriptor[2])
+            bits = int(header.get("RedPaletteColorLookupTableDescriptor")[2])
             bits = 8 if bits == 16 and pixels.max() <= 255 else bits  # 8-bit values, 16-bit words
         # The top 8 bits, as GDCM (and so SimpleITK) shows deeper colour.
         pixels = (pixels >> max(bits - 8, 0)).astype(np.uint8)
