@@ -18,6 +18,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 from pydicom.data import get_testdata_file
+from pydicom.pixels.decoders.base import get_decoder
 
 import voxlite
 from voxlite import ImageIOError, read_image
@@ -26,15 +27,19 @@ from voxlite.io.dicom_pixels import read_colour
 
 sitk.ProcessObject_SetGlobalWarningDisplay(False)
 NIBABEL_DATA = Path(nibabel.__file__).parent / "tests" / "data"
-PYDICOM_DATA = Path(get_testdata_file("CT_small.dcm")).parent
+PYDICOM_DATA = Path(get_testdata_file("CT_small.dcm", download=False)).parent
 DICOMDIR_TESTS = PYDICOM_DATA / "dicomdirtests"
 
 
 def data(name: str) -> Path:
     """A pydicom (or pydicom-data) test file, offline."""
-    path = get_testdata_file(name)
+    path = get_testdata_file(name, download=False)  # never from the network
     if path is None:
         pytest.skip(f"{name} is not installed (pydicom-data)")
+    header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    uid = getattr(header, "file_meta", {}).get("TransferSyntaxUID")
+    if uid and not get_decoder(uid).is_available:
+        pytest.skip(f"{name}: no decoder for {uid.name} (pip install 'voxlite[dicom]')")
     return Path(path)
 
 
@@ -315,7 +320,8 @@ features.check_codec = lambda name, _check=features.check_codec: (
     False if name == "jpg_2000" else _check(name))  # Pyodide's Pillow has no OpenJPEG
 import voxlite
 from voxlite.io.dicom_pixels import read_colour
-from pydicom.data import get_testdata_file as f
+from pydicom.data import get_testdata_file
+f = lambda name: get_testdata_file(name, download=False)
 print("rle", voxlite.read_image(f("MR_small_RLE.dcm")).array.sum())
 print("jpeg baseline", read_colour(f("SC_rgb_jpeg_dcmtk.dcm")).shape)
 for name in ("MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "JPEG-LL.dcm"):
@@ -327,6 +333,7 @@ for name in ("MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "JPEG
 
 
 def test_without_compiled_decoders_rle_and_baseline_decode_and_others_are_named():
+    pytest.importorskip("PIL", reason="Pillow decodes JPEG baseline")
     out = subprocess.run(
         [sys.executable, "-c", WITHOUT_PLUGINS],
         capture_output=True,
@@ -429,6 +436,24 @@ def test_analyze_pair_with_nibabels_header(tmp_path):
     (tmp_path / "brain.img").write_bytes(voxels.tobytes()[:1000])
     with pytest.raises(ImageIOError, match="truncated"):
         read_image(header)
+
+
+@pytest.mark.parametrize(
+    ("entry", "component"), [("scaled+tlrc.HEAD", None), ("example4d+orig.HEAD", 2)]
+)
+def test_afni_matches_nibabel(entry, component):
+    image = read_image(NIBABEL_DATA / entry, component=component)
+    assert image.metadata["format"] == "AFNI BRIK"
+    assert_like_nibabel(image, nibabel.load(NIBABEL_DATA / entry), component=component or 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("tinypet.v", "ECAT 7"), ("simple.trk", "TrackVis"), ("simple.tck", "MRtrix")],
+)
+def test_files_that_are_not_images_are_named_by_format(name, what):
+    with pytest.raises(ImageIOError, match=f"{name}: it is {what}.*not a format voxlite reads"):
+        read_image(NIBABEL_DATA / name)
 
 
 # -- component= for 4D and vector files -------------------------------------------------------

@@ -17,6 +17,7 @@ Analyze 7.5   .hdr + .img                 nibabel
 MGH / MGZ     .mgh, .mgz                  nibabel
 MINC 1 / 2    .mnc                        nibabel (MINC 2: + h5py)
 PAR/REC       .par + .rec                 nibabel
+AFNI          .HEAD + .BRIK               nibabel
 NumPy         .npy                        numpy
 TIFF stacks   .tif, .tiff                 tifffile (optional)
 OME-Zarr      a .zarr folder              zarr (optional; CPython only)
@@ -50,7 +51,10 @@ __all__ = ["MAX_BYTES", "SUFFIXES", "ImageIOError", "read_image", "write_image"]
 
 def suffix_of(path: Path) -> str:
     name = path.name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+    for double in (".nii.gz", ".dcm.gz"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()
 
 
 # The format module of each suffix: each has read(path), and write(image, path) if it writes.
@@ -150,6 +154,9 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
                 "not a DICOM file: no DICM marker after a 128-byte preamble, and no "
                 "DICOM element at its start",
             )
+        other = nibabel_formats.NOT_IMAGES.get(suffix_of(path))
+        if other is not None:
+            raise ImageIOError(path, f"it is {other}: not a format voxlite reads as an image")
         raise ImageIOError(
             path,
             f"unknown image format {suffix_of(path) or '(no suffix)'}; voxlite reads "

@@ -228,7 +228,7 @@ def read_colour(path: str | Path) -> np.ndarray:
     Example
     -------
     >>> from pydicom.data import get_testdata_file
-    >>> read_colour(get_testdata_file("SC_rgb.dcm")).shape
+    >>> read_colour(get_testdata_file("SC_rgb.dcm", download=False)).shape
     (1, 100, 100, 3)
     """
     from pydicom.pixels import apply_color_lut

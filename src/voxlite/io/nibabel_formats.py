@@ -1,4 +1,4 @@
-"""Formats nibabel reads besides NIfTI: Analyze, MGH/MGZ, MINC 1 (and 2), PAR/REC.
+"""Formats nibabel reads besides NIfTI: Analyze, MGH/MGZ, MINC 1 (and 2), PAR/REC, AFNI.
 
 nibabel parses the header and gives the voxel-to-RAS affine, which becomes
 voxlite's LPS geometry as for NIfTI. nibabel allocates the data size a header
@@ -20,7 +20,7 @@ import numpy as np
 from voxlite.image import Image, select_component
 from voxlite.io.limits import check_claim, claimed_bytes
 
-__all__ = ["FORMAT_NAMES", "read", "three_d"]
+__all__ = ["FORMAT_NAMES", "NOT_IMAGES", "read", "three_d"]
 
 FORMAT_NAMES = {
     ".hdr": "Analyze 7.5",
@@ -30,6 +30,16 @@ FORMAT_NAMES = {
     ".mnc": "MINC",
     ".par": "PAR/REC",
     ".rec": "PAR/REC",
+    ".head": "AFNI BRIK",
+    ".brik": "AFNI BRIK",
+}
+# What else nibabel (or others) read that is no image voxlite shows: named by format.
+NOT_IMAGES = {
+    ".v": "ECAT 7 (PET)",
+    ".trk": "TrackVis streamlines",
+    ".tck": "MRtrix streamlines",
+    ".gii": "GIFTI surface data",
+    ".dcm.gz": "gzip-compressed DICOM",
 }
 
 
@@ -84,13 +94,14 @@ def _format_of(path: Path, suffix: str) -> str:
 
 
 def _header_path(path: Path, suffix: str) -> Path:
-    """The file nibabel opens: a PAR/REC pair's .PAR (either case)."""
-    if suffix != ".rec":
+    """The file nibabel opens: a PAR/REC pair's .PAR, an AFNI pair's .HEAD (either case)."""
+    header = {".rec": ".PAR", ".brik": ".HEAD"}.get(suffix)
+    if header is None:
         return path
-    for candidate in (path.with_suffix(".PAR"), path.with_suffix(".par")):
+    for candidate in (path.with_suffix(header), path.with_suffix(header.lower())):
         if candidate.exists():
             return candidate
-    raise ValueError(f"its PAR header {path.with_suffix('.PAR').name} is missing")
+    raise ValueError(f"its header {path.with_suffix(header).name} is missing")
 
 
 def three_d(array: Any, component: int | None) -> np.ndarray:
