@@ -635,3 +635,20 @@ def test_deflated_files_share_one_budget_per_read(tmp_path):
     assert "already inflated from the other files" in out.stdout
     out = subprocess.run([*run, str(folder / "0.dcm")], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "read", out.stderr[-2000:]
+
+
+def test_files_received_together_read_pairs_once_and_dicom_as_a_series(tmp_path):
+    """The viewer's Open…: a data file of a pair is its header's companion, not an image."""
+    from voxlite.received import sources_of
+
+    for name in ("phantom_EPI_asc_CLEAR_2_1.PAR", "phantom_EPI_asc_CLEAR_2_1.REC"):
+        shutil.copy(NIBABEL_DATA / name, tmp_path / name)
+    slices = sorted((DICOMDIR_TESTS / "98892001" / "CT5N").iterdir())
+    for k, path in enumerate(slices):
+        shutil.copy(path, tmp_path / f"IM{k}.IMA")
+    sources = sources_of(sorted(tmp_path.iterdir()))
+    assert [name for name, _ in sources] == [
+        "phantom_EPI_asc_CLEAR_2_1.PAR",
+        f"DICOM series ({len(slices)} files)",
+    ]
+    assert read_image(sources[1][1]).shape == (5, 16, 16)

@@ -75,7 +75,11 @@ WRITTEN = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".npy")
 WITH_COMPONENTS = (nifti, nrrd, metaimage, nibabel_formats)
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
-SUFFIXES = (*FORMATS, ".zarr", *DICOM_SUFFIXES)
+# Data files read through their header (an Analyze .img through its .hdr ...): readable
+# when named, but not images of their own when files arrive together (received.py).
+COMPANIONS = (".img", ".rec", ".brik")
+
+SUFFIXES = (*(s for s in FORMATS if s not in COMPANIONS), ".zarr", ".dcm")
 
 
 def read_image(
