@@ -465,7 +465,8 @@ def _summary(index: int, group: _Group) -> Series:
     first = group.first
     header = first.header
     files = tuple(dict.fromkeys(f.path for v in group.volumes for f in v))
-    slices = len(_places(group.volumes[0])) if group.kind == "labels" else len(group.volumes[0])
+    merged = group.kind == "labels" and first.position is not None  # segments merged by place
+    slices = len(_places(group.volumes[0])) if merged else len(group.volumes[0])
     return Series(
         index=index,
         uid=str(header.get("SeriesInstanceUID", "")),
@@ -550,7 +551,7 @@ def _image(
     files = list(dict.fromkeys(f.path for f in frames))
     headers = {f.path: f.header for f in frames}
     check_claim(name, sum(_pixel_bytes(p, headers[p]) for p in files), what="its files' headers")
-    if group.kind == "labels":
+    if group.kind == "labels" and first.position is not None:
         array, places, frames = _label_map(frames)
     else:
         array = _rescaled(_planes(frames))
