@@ -554,7 +554,7 @@ def _image(
     if group.kind == "labels" and first.position is not None:
         array, places, frames = _label_map(frames)
     else:
-        array = _rescaled(_planes(frames))
+        array = _rescaled(_stored(frames), frames)
         places = None
     geometry = _geometry(name, frames, places)
     return Image(
@@ -585,41 +585,57 @@ def _pixel_bytes(path: Path, header: Any) -> int:
     )
 
 
-def _stored(frames: list[Frame]) -> list[np.ndarray]:
-    """The stored values of each frame; each file decoded once."""
-    decoded: dict[Path, np.ndarray] = {}
-    planes = []
+def _stored(frames: list[Frame]) -> np.ndarray:
+    """The stored values of the frames, stacked; each file decoded once, then let go.
+
+    Planes are copied into the stack as their files are decoded: memory is the stack
+    and one file's pixels, not every file's pixels and a stacked copy of them.
+    """
+    left = {path: 0 for path in (f.path for f in frames)}
     for frame in frames:
+        left[frame.path] += 1
+    decoded: dict[Path, np.ndarray] = {}
+    stack: np.ndarray | None = None
+    for k, frame in enumerate(frames):
         if frame.path not in decoded:
             decoded[frame.path] = stored_frames(frame.path, frame.header, frame.offset)
-        planes.append(decoded[frame.path][frame.number or 0])
-    return planes
+        plane = decoded[frame.path][frame.number or 0]
+        left[frame.path] -= 1
+        if not left[frame.path]:
+            del decoded[frame.path]
+        if stack is None:
+            stack = np.empty((len(frames), *plane.shape), plane.dtype)
+        elif plane.shape != stack.shape[1:]:
+            raise ImageIOError(
+                source_name([f.path for f in frames]),
+                f"its slices have different sizes {sorted({plane.shape, stack.shape[1:]})}",
+            )
+        elif not np.can_cast(plane.dtype, stack.dtype):  # signed and unsigned slices
+            stack = stack.astype(np.result_type(stack.dtype, plane.dtype))
+        stack[k] = plane
+    assert stack is not None  # frames is never empty
+    return stack
 
 
-def _planes(frames: list[Frame]) -> list[tuple[np.ndarray, float, float]]:
-    stored = _stored(frames)
-    shapes = {plane.shape for plane in stored}
-    if len(shapes) > 1:
-        raise ImageIOError(
-            source_name([f.path for f in frames]),
-            f"its slices have different sizes {sorted(shapes)}",
-        )
-    return [(p, f.slope, f.intercept) for p, f in zip(stored, frames, strict=True)]
+def _rescaled(stack: np.ndarray, frames: list[Frame]) -> np.ndarray:
+    """Stored values times slope plus intercept: int16 when exact and in range, else float32.
 
-
-def _rescaled(planes: list[tuple[np.ndarray, float, float]]) -> np.ndarray:
-    """Stack slices as stored values times slope plus intercept (int16 when exact)."""
-    factors = {(slope, intercept) for _, slope, intercept in planes}
-    if factors == {(1.0, 0.0)}:
-        return np.stack([pixels for pixels, _, _ in planes])
+    Computed plane by plane, so memory is the result and one plane of float64.
+    """
+    factors = [(f.slope, f.intercept) for f in frames]
+    if set(factors) == {(1.0, 0.0)}:
+        return stack
     integral = all(s.is_integer() and i.is_integer() for s, i in factors)
-    result = np.empty((len(planes), *planes[0][0].shape), np.float64)
-    for k, (pixels, slope, intercept) in enumerate(planes):
-        np.multiply(pixels, slope, out=result[k])
-        result[k] += intercept
-    if integral and result.min() >= -32768 and result.max() <= 32767:
-        return result.astype(np.int16)
-    return result.astype(np.float32)
+    ends = [
+        (float(stack[k].min()) * s + i, float(stack[k].max()) * s + i)
+        for k, (s, i) in enumerate(factors)
+    ]
+    low, high = min(min(e) for e in ends), max(max(e) for e in ends)
+    dtype = np.int16 if integral and low >= -32768 and high <= 32767 else np.float32
+    result = np.empty(stack.shape, dtype)
+    for k, (slope, intercept) in enumerate(factors):
+        result[k] = stack[k] * slope + intercept
+    return result
 
 
 def _places(frames: list[Frame]) -> np.ndarray:
