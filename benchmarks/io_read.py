@@ -4,7 +4,7 @@
 
 The same int16 CT phantom is written in each format; each read is timed
 (median of --repeat) with voxlite.read_image and, where it reads the format,
-SimpleITK, in the same run. ``np.load`` of the .npy is the floor (a memory copy
+SimpleITK, in the same run, in turns. ``np.load`` of the .npy is the floor (a memory copy
 from the page cache). Results: benchmarks/results/io_read.json.
 """
 
@@ -34,6 +34,21 @@ def timed(action, repeat: int) -> float:
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def timed_pair(ours, theirs, repeat: int) -> tuple[float, float]:
+    """Medians of both, run in turns: on a shared, noisy machine a burst of load then
+    slows both alike instead of only the one running at the time."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for action, spent in ((ours, times[0]), (theirs, times[1])):
+            if action is None:
+                spent.append(float("nan"))
+                continue
+            start = time.perf_counter()
+            action()
+            spent.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def write_all(image: voxlite.Image, folder: Path) -> dict[str, Path]:
@@ -73,9 +88,9 @@ def main() -> None:
         floor = timed(lambda: np.load(paths[".npy"]), args.repeat)
         rows = {}
         for name, path in paths.items():
-            ours = timed(lambda path=path: voxlite.read_image(path), args.repeat)
-            reference = simpleitk_reader(path)
-            theirs = timed(reference, args.repeat) if reference else float("nan")
+            ours, theirs = timed_pair(
+                lambda path=path: voxlite.read_image(path), simpleitk_reader(path), args.repeat
+            )
             rows[name] = {
                 "voxlite_s": ours,
                 "simpleitk_s": theirs,

@@ -89,9 +89,21 @@ def test_dicom_rescale_and_anonymize(tmp_path):
 def test_folder_with_several_series_shows_the_largest_and_names_the_others(tmp_path):
     write_series(Image(np.zeros((6, 4, 4), np.int16)), tmp_path / "a", description="big")
     write_series(Image(np.ones((2, 4, 4), np.int16)), tmp_path / "b", description="scout")
-    with pytest.warns(UserWarning, match=r"2 series; showing big \(6 slices\), not: scout"):
+    with pytest.warns(
+        UserWarning,
+        match=r"2 series; showing #0 'big' \(series 1, 6 slices, axial\), not: #1 "
+        r"'scout' \(series 1, 2 slices, axial\)\. Choose one with read_image\(\.\.\., series=",
+    ):
         image = read_image(tmp_path)
     assert image.shape == (6, 4, 4)
+    listed = voxlite.io.dicom.series(str(tmp_path))
+    assert [(s.description, s.slices, s.index) for s in listed] == [("big", 6, 0), ("scout", 2, 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # chosen: no warning
+        scout = read_image(tmp_path, series=1)
+        assert read_image(tmp_path, series=listed[1].uid).shape == scout.shape == (2, 4, 4)
+    np.testing.assert_array_equal(scout.array, 1)
+    expect_error(tmp_path, r"series=5: it holds 2 series, 0\.\.1: #0 'big'", series=5)
 
 
 def test_view_accepts_paths(tmp_path):
@@ -175,14 +187,17 @@ def test_metaimage_corrupt_compression_and_unsupported_fields(tmp_path):
     expect_error(odd, "unsupported ElementType 'MET_FANCY'")
 
 
-def test_dicom_with_mixed_slice_sizes(tmp_path):
+def test_dicom_slices_of_another_size_are_another_series(tmp_path):
     write_series(Image(np.zeros((3, 4, 4), np.int16)), tmp_path)
     import pydicom
 
     odd = pydicom.dcmread(tmp_path / "slice0001.dcm")
     odd.Rows, odd.Columns = 2, 8
     odd.save_as(tmp_path / "slice0001.dcm")
-    expect_error(tmp_path, r"different sizes \[\(2, 8\), \(4, 4\)\]")
+    # A slice of another size is another series (as GDCM's series details split them).
+    with pytest.warns(UserWarning, match=r"2 series; showing #0 .*2 slices.* not: #1 .*1 slices"):
+        assert read_image(tmp_path).shape == (2, 4, 4)
+    assert read_image(tmp_path, series=1).shape == (1, 2, 8)
 
 
 def test_dicom_with_unsupported_compression(tmp_path):

@@ -85,3 +85,29 @@ def test_colours():
     for bad in ("red", "#12345", (1, 2), (-1, 0, 0)):
         with pytest.raises(ValueError, match="colour"):
             to_hex(bad)
+
+
+@pytest.mark.parametrize("dtype", [">i2", ">u2", ">f4", ">f8", ">i8", ">i4"])
+def test_big_endian_voxels_are_sent_little_endian(dtype):
+    array = np.array([-3, 0, 1, 300, 70000], dtype=np.int64).clip(0 if "u" in dtype else None)
+    array = array.astype(dtype).reshape(1, 1, 5)
+    payload = encode_image(Image(array))
+    sent = np.frombuffer(payload["data"], np.dtype(payload["dtype"]).newbyteorder("<"))
+    np.testing.assert_array_equal(sent, array.ravel())
+    labels = np.array([[[0, 1, 300, 65535]]], ">u2")
+    np.testing.assert_array_equal(
+        np.frombuffer(encode_labels(Image(labels))["data"], "<u2"), labels.ravel()
+    )
+
+
+def test_points_and_meshes_are_sent_little_endian():
+    from voxlite.geometry import Mesh, PointSet
+    from voxlite.transfer import encode_mesh, encode_points
+
+    # Made directly, as a caller's big-endian arrays would be (the constructors convert).
+    points = PointSet(np.array([[1.5, 2, 3]], ">f4"), scalars=np.array([7], ">f4"))
+    payload = encode_points("p", points)
+    np.testing.assert_array_equal(np.frombuffer(payload["points"], "<f4"), [1.5, 2, 3])
+    np.testing.assert_array_equal(np.frombuffer(payload["scalars"], "<f4"), [7])
+    mesh = Mesh(np.eye(3, dtype=">f4"), np.array([[0, 1, 2]], ">u4"))
+    np.testing.assert_array_equal(np.frombuffer(encode_mesh("m", mesh)["faces"], "<u4"), [0, 1, 2])

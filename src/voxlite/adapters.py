@@ -104,10 +104,8 @@ def _is_path(obj: Any) -> bool:
 
 
 def _from_path(obj: Any, component: int | None) -> Image:
-    image = read_image(obj)
-    return (
-        image if component is None else image.replace(array=pick_component(image.array, component))
-    )
+    # The reader picks the component: the image it returns is 3D already.
+    return read_image(obj) if component is None else read_image(obj, component=component)
 
 
 def _is_arraylike(obj: Any) -> bool:

@@ -31,7 +31,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Image", "LazyArray", "affine_to_lps_geometry", "is_lazy", "pick_component"]
+__all__ = [
+    "Image",
+    "LazyArray",
+    "affine_to_lps_geometry",
+    "is_lazy",
+    "pick_component",
+    "select_component",
+]
 
 # LPS = diag(-1, -1, 1) @ RAS: NIfTI, nibabel and MONAI affines are RAS.
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
@@ -193,6 +200,19 @@ def pick_component(array: np.ndarray, component: int | None, axis: int = -1) -> 
     if not -count <= component < count:
         raise ValueError(f"component={component} is out of range for {count} components")
     return np.take(array, component, axis=axis)
+
+
+def select_component(array: Any, component: int | None, axis: int = -1) -> np.ndarray:
+    """:func:`pick_component` for what a file holds: a 3D array has only component 0.
+
+    Example:
+        >>> select_component(np.zeros((2, 3, 4, 5)), 1).shape
+        (2, 3, 4)
+    """
+    array = np.asarray(array)
+    if array.ndim != 4 and component not in (None, 0, -1):
+        raise ValueError(f"component={component}: the image is {array.ndim}D, one component")
+    return pick_component(array, component, axis=axis)
 
 
 def affine_to_lps_geometry(affine: Any, ras: bool = True) -> dict[str, Any]:

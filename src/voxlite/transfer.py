@@ -14,6 +14,10 @@ int64, uint64                int32 / uint32 when the values fit, else float32
 Non-finite voxels (NaN, ±inf) are masked: they are replaced by the lowest
 finite value, so that they are transparent in volume rendering and dark in
 slices. An image with no finite voxel at all is rejected.
+
+Every buffer is little-endian, as JavaScript's typed arrays read it on every
+browser: big-endian voxels (an Analyze or NIfTI file written on a SPARC, DICOM's
+Explicit VR Big Endian) are byte-swapped here, not sent as they are stored.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def wire_array(array: np.ndarray) -> np.ndarray:
         >>> wire_array(np.array([[[1.0, np.nan]]])).tolist()
         [[[1.0, 1.0]]]
     """
-    array = _wire_dtype(array)
+    array = little_endian(_wire_dtype(array))
     if array.dtype.kind == "f":
         finite = np.isfinite(array)
         if not finite.all():
@@ -68,6 +72,18 @@ def wire_array(array: np.ndarray) -> np.ndarray:
                 raise ValueError("the image has no finite value (all NaN or infinite)")
             array = np.where(finite, array, array[finite].min())
     return np.ascontiguousarray(array)
+
+
+def little_endian(array: np.ndarray) -> np.ndarray:
+    """The array with a little-endian dtype (itself when it has one): what typed arrays read.
+
+    Example:
+        >>> little_endian(np.array([1], ">i2")).dtype.str
+        '<i2'
+    """
+    if array.dtype.byteorder in "<|" or (array.dtype.byteorder == "=" and np.little_endian):
+        return array
+    return array.astype(array.dtype.newbyteorder("<"))
 
 
 def _wire_dtype(array: np.ndarray) -> np.ndarray:
@@ -140,7 +156,7 @@ def label_array(image: Image) -> np.ndarray:
 
 def encode_labels(image: Image, colors: dict[int, Any] | None = None) -> dict[str, Any]:
     """The synced form of a label map, with one RGB colour per label present."""
-    array = np.ascontiguousarray(label_array(image))
+    array = np.ascontiguousarray(little_endian(label_array(image)))
     present = np.flatnonzero(np.bincount(array.ravel()))
     chosen = {int(k): _rgb(v) for k, v in (colors or {}).items()}
     table = [
@@ -186,15 +202,15 @@ def encode_points(name: str, points: PointSet) -> dict[str, Any]:
         "name": name,
         "kind": "points",
         "count": points.count,
-        "points": points.points.tobytes(),
+        "points": little_endian(points.points).tobytes(),
     }
     if points.scalars is not None:
-        payload["scalars"] = points.scalars.tobytes()
+        payload["scalars"] = little_endian(points.scalars).tobytes()
         payload["range"] = [float(points.scalars.min()), float(points.scalars.max())]
     if points.colors is not None:
         payload["colors"] = np.round(points.colors * 255).astype(np.uint8).tobytes()
     if points.sizes is not None:
-        payload["sizes"] = points.sizes.tobytes()
+        payload["sizes"] = little_endian(points.sizes).tobytes()
     return payload
 
 
@@ -204,6 +220,6 @@ def encode_mesh(name: str, mesh: Mesh) -> dict[str, Any]:
         "name": name,
         "kind": "mesh",
         "count": mesh.count,
-        "points": mesh.vertices.tobytes(),
-        "faces": mesh.faces.tobytes(),
+        "points": little_endian(mesh.vertices).tobytes(),
+        "faces": little_endian(mesh.faces).tobytes(),
     }

@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -232,3 +233,34 @@ def test_a_volume_wider_than_the_gpu_takes_is_refused_with_a_message(show, guard
     assert root.get_attribute("data-voxlite-state") == "error"
     assert "does not fit" in root.inner_text() and "Lower max_voxels" in root.inner_text()
     guarded.allow("does not fit")
+
+
+def test_a_big_endian_file_reaches_the_page_with_its_own_values(show, guarded):
+    """nibabel's anatomical.nii is big-endian int16: the page must get its values, not the
+    byte-swapped ones (-32763 … 32561 instead of -610 … 30393)."""
+    import nibabel
+
+    path = pathlib.Path(nibabel.__file__).parent / "tests" / "data" / "anatomical.nii"
+    stored = np.asanyarray(nibabel.load(path).dataobj)
+    assert stored.dtype.byteorder == ">"
+    low, high = int(stored.min()), int(stored.max())
+    big = voxlite.view(str(path), mode="slices", ui_collapsed=True)
+    page = show(big)
+    in_page = page.evaluate(
+        """() => { const d = window.voxlite.model.get('_image').data;
+            const v = new Int16Array(d.buffer, d.byteOffset, d.byteLength / 2);
+            let low = Infinity, high = -Infinity;
+            for (const x of v) { low = Math.min(low, x); high = Math.max(high, x); }
+            return [low, high]; }"""
+    )
+    assert in_page == [low, high]
+    assert page.evaluate("window.voxlite.model.get('_image').range") == [low, high]
+    assert "range -610 … 30390" in page.locator(".voxlite-info").inner_text()
+    shown = scene_pixels(page, "big-endian-anatomical")
+    # The same voxels in native byte order must look the same.
+    native = voxlite.read_image(path)
+    native = native.replace(array=native.array.astype("<i2"))
+    page = show(voxlite.view(native, mode="slices", ui_collapsed=True))
+    reference = scene_pixels(page)
+    assert bright(reference).sum() > 1000, "the anatomy is visible"
+    assert np.abs(shown - reference).mean() < 1.0

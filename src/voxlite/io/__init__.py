@@ -6,17 +6,22 @@ an :class:`ImageIOError` naming the file and the reason, raised before anything
 is returned (nothing is half-loaded). Only pure-Python libraries are used, so
 the same code runs in the browser.
 
-============  ========================  ===============================
-format        suffixes                  library
-============  ========================  ===============================
-NIfTI         .nii, .nii.gz             nibabel
-NRRD          .nrrd, .nhdr (+ data)     pynrrd
-MetaImage     .mha, .mhd (+ .raw)       voxlite.io.metaimage (own)
-DICOM series  a folder, or files        pydicom
-NumPy         .npy                      numpy
-TIFF stacks   .tif, .tiff               tifffile (optional)
-OME-Zarr      a .zarr folder            zarr (optional; CPython only)
-============  ========================  ===============================
+============  ==========================  ===============================
+format        suffixes                    library
+============  ==========================  ===============================
+NIfTI         .nii, .nii.gz               nibabel
+NRRD          .nrrd, .nhdr (+ data)       pynrrd
+MetaImage     .mha, .mhd (+ .raw)         voxlite.io.metaimage (own)
+DICOM         a folder, files, .dcm       pydicom (+ pylibjpeg: compressed)
+Analyze 7.5   .hdr + .img                 nibabel
+MGH / MGZ     .mgh, .mgz                  nibabel
+MINC 1 / 2    .mnc                        nibabel (MINC 2: + h5py)
+PAR/REC       .par + .rec                 nibabel
+AFNI          .HEAD + .BRIK               nibabel
+NumPy         .npy                        numpy
+TIFF stacks   .tif, .tiff                 tifffile (optional)
+OME-Zarr      a .zarr folder              zarr (optional; CPython only)
+============  ==========================  ===============================
 
 Headers are not trusted: every reader checks what a header claims against the
 file and a memory budget before allocating (:mod:`voxlite.io.limits`).
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -37,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io import dicom, metaimage, nifti, npy, nrrd, omezarr, tiff
-from voxlite.io.errors import ImageIOError
+from voxlite.io import dicom, metaimage, nibabel_formats, nifti, npy, nrrd, omezarr, tiff
+from voxlite.io.errors import ImageIOError, source_name
 from voxlite.io.limits import MAX_BYTES, budget
 
 __all__ = ["MAX_BYTES", "SUFFIXES", "ImageIOError", "read_image", "write_image"]
@@ -46,7 +51,10 @@ __all__ = ["MAX_BYTES", "SUFFIXES", "ImageIOError", "read_image", "write_image"]
 
 def suffix_of(path: Path) -> str:
     name = path.name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+    for double in (".nii.gz", ".dcm.gz"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()
 
 
 # The format module of each suffix: each has read(path), and write(image, path) if it writes.
@@ -60,10 +68,18 @@ FORMATS: dict[str, ModuleType] = {
     ".npy": npy,
     ".tif": tiff,
     ".tiff": tiff,
+    **dict.fromkeys(nibabel_formats.FORMAT_NAMES, nibabel_formats),
 }
 WRITTEN = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".npy")
+# Readers that take component= (4D files and vector images).
+WITH_COMPONENTS = (nifti, nrrd, metaimage, nibabel_formats)
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
-SUFFIXES = (*FORMATS, ".zarr", ".dcm")
+# Data files read through their header (an Analyze .img through its .hdr ...): readable
+# when named, but not images of their own when files arrive together (received.py).
+COMPANIONS = (".img", ".rec", ".brik")
+
+SUFFIXES = (*(s for s in FORMATS if s not in COMPANIONS), ".zarr", ".dcm")
 
 
 def read_image(
@@ -86,9 +102,14 @@ def read_image(
     **options
         ``lazy=True`` leaves the voxels of an OME-Zarr or an uncompressed ``.nii``
         where they are (a zarr array, a memory map) for the viewer to read the
-        levels and slices it shows; other formats are read whole. DICOM:
-        ``anonymize=True`` drops patient fields from the metadata. OME-Zarr:
-        ``level=1`` reads the second scale.
+        levels and slices it shows; other formats are read whole.
+        ``component=1`` picks the second volume of a 4D file (NIfTI, NRRD,
+        MetaImage, MGH, MINC, PAR/REC), the second channel of a vector image, or
+        the second volume of a DICOM series with several at the same places
+        (echoes, time points). DICOM: ``series=`` an index into
+        :func:`voxlite.io.dicom.series` or a SeriesInstanceUID (default: the
+        largest series); ``anonymize=True`` drops patient fields from the
+        metadata. OME-Zarr: ``level=1`` reads the second scale.
 
     Returns
     -------
@@ -117,7 +138,9 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
     lazy = options.pop("lazy", False)
     if not isinstance(source, (str, os.PathLike)):
         files = [Path(p) for p in source]
-        return _guarded(dicom.read_series, files, Path(files[0]) if files else Path(), **options)
+        if not files:
+            raise ImageIOError("(no files)", "an empty list of files was given")
+        return _guarded(dicom.read_series, files, source_name(files), **options)
     path = Path(source)
     if not path.exists():
         raise ImageIOError(path, "no such file or folder")
@@ -128,32 +151,47 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
     module = FORMATS.get(suffix_of(path))
     if module is None:
         if dicom.is_dicom(path):
-            return _guarded(dicom.read_series, [path], path, **options)
+            return _guarded(dicom.read_series, path, **options)
+        if suffix_of(path) in DICOM_SUFFIXES:
+            raise ImageIOError(
+                path,
+                "not a DICOM file: no DICM marker after a 128-byte preamble, and no "
+                "DICOM element at its start",
+            )
+        other = nibabel_formats.NOT_IMAGES.get(suffix_of(path))
+        if other is not None:
+            raise ImageIOError(path, f"it is {other}: not a format voxlite reads as an image")
         raise ImageIOError(
             path,
             f"unknown image format {suffix_of(path) or '(no suffix)'}; voxlite reads "
             f"{', '.join(SUFFIXES)} files and DICOM folders",
         )
+    if options.get("component") is not None and module not in WITH_COMPONENTS:
+        raise ImageIOError(path, f"component= does not apply to {suffix_of(path)} files")
     if lazy and suffix_of(path) == ".nii":
-        return _guarded(module.read, path, lazy=True)
-    return _guarded(module.read, path)
+        return _guarded(module.read, path, lazy=True, **options)
+    return _guarded(module.read, path, **options)
 
 
 def _guarded(
-    reader: Callable[..., Image], source: Any, path: Path | None = None, **options: Any
+    reader: Callable[..., Image], source: Any, name: str | None = None, **options: Any
 ) -> Image:
-    """Run a reader; any failure becomes an ImageIOError naming the file.
+    """Run a reader; any failure becomes an ImageIOError naming the file (or files).
 
     MemoryError is deliberately not caught: readers check sizes before allocating.
     """
-    path = Path(source) if path is None else path
+    name = str(source) if name is None else name
     try:
         image = reader(source, **options)
     except ImageIOError:
         raise
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise ImageIOError(path, f"cannot read it: {error or type(error).__name__}") from error
-    return image.replace(name=image.name or path.name)
+    except TypeError as error:
+        if "unexpected keyword argument" in str(error):  # an option this format does not take
+            raise ImageIOError(name, f"cannot read it with these options: {error}") from None
+        raise ImageIOError(name, f"cannot read it: {error}") from error
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+        raise ImageIOError(name, f"cannot read it: {error or type(error).__name__}") from error
+    return image.replace(name=image.name or Path(name).name)
 
 
 def write_image(image: Image | np.ndarray, path: str | os.PathLike) -> Path:
@@ -211,12 +249,15 @@ def atomic_target(path: Path) -> Iterator[Path]:
     Companion files written beside the temporary one (the ``.raw`` of an ``.mhd``)
     are renamed with it; on failure everything temporary is removed.
     """
-    # The same suffix: writers choose their format (and gzip) from the name.
-    handle, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix_of(path), dir=path.parent
-    )
-    os.close(handle)
-    temporary = Path(name)
+    # The same suffix: writers choose their format (and gzip) from the name. Made with
+    # os.open's 0o666 (less the umask), as open() would: mkstemp's 0600 would stay.
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix_of(path)}")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     stem = temporary.name.removesuffix(temporary.suffix)
     try:
         yield temporary

@@ -137,7 +137,7 @@ def read_at_most(stream: Any, limit: int, prefix: bytes = b"", chunk: int = 1 <<
 
 
 def decompress_at_most(data: bytes, limit: int, codec: str) -> tuple[bytes, bool]:
-    """Decompress zlib/gzip/bzip2 ``data`` into at most ``limit`` bytes.
+    """Decompress zlib/gzip/bzip2/raw-deflate ``data`` into at most ``limit`` bytes.
 
     Returns the bytes and whether the stream holds more than ``limit``: a
     decompression bomb stops at the size its header claimed. Corrupt or truncated
@@ -152,7 +152,9 @@ def decompress_at_most(data: bytes, limit: int, codec: str) -> tuple[bytes, bool
             raw = decompressor.decompress(data, max_length=limit)
             more = not decompressor.eof and bool(decompressor.decompress(b"", max_length=1))
         else:
-            decompressor = zlib.decompressobj(zlib.MAX_WBITS | (16 if codec == "gzip" else 0))
+            # raw deflate (no header: DICOM's Deflated Explicit VR Little Endian): -MAX_WBITS
+            wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": -zlib.MAX_WBITS}
+            decompressor = zlib.decompressobj(wbits.get(codec, zlib.MAX_WBITS))
             raw = decompressor.decompress(data, limit)
             more = not decompressor.eof and bool(
                 decompressor.decompress(decompressor.unconsumed_tail, 1)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlite.image import Image, pick_component
+from voxlite.image import Image, select_component
 from voxlite.io.limits import check_claim, claimed_bytes, decompress_at_most, regular_file_beside
 
 ELEMENT_TYPES = {
@@ -57,11 +57,14 @@ def read_header(path: Path) -> tuple[dict[str, str], int]:
     raise ValueError("not a MetaImage file: no ElementDataFile in the header")
 
 
-def read(path: Path) -> Image:
+def read(path: Path, component: int | None = None) -> Image:
+    """A MetaImage; a 4D one or one with several channels needs ``component=``."""
     fields, offset = read_header(path)
     ndims = int(fields.get("NDims", "3"))
-    if ndims not in (2, 3):
-        raise ValueError(f"NDims = {ndims}: only 2D and 3D MetaImages are read")
+    if ndims not in (2, 3, 4):
+        raise ValueError(f"NDims = {ndims}: only 2D, 3D and 4D MetaImages are read")
+    if ndims == 4 and int(fields.get("ElementNumberOfChannels", "1")) > 1:
+        raise ValueError("NDims = 4 with several channels per voxel: 5D data is not read")
     if "DimSize" not in fields:
         raise ValueError("its header has no DimSize")
     size = [int(v) for v in fields["DimSize"].split()]
@@ -80,13 +83,18 @@ def read(path: Path) -> Image:
     raw = _data_bytes(path, fields, offset, expected)
     array = np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
     shape = [*size[::-1], channels] if channels > 1 else size[::-1]
-    array = pick_component(array.reshape(shape), None)
-    spacing = _floats(fields, ("ElementSpacing", "ElementSize"), [1.0] * ndims)
-    origin = _floats(fields, ("Offset", "Origin", "Position"), [0.0] * ndims)
+    if ndims == 2 and channels > 1:
+        shape = [1, *shape]  # one slice of vectors, not a volume of rows
+    # Channels are the fastest axis (last in C order); a 4th dimension the slowest (first).
+    array = select_component(array.reshape(shape), component, axis=0 if ndims == 4 else -1)
+    spacing = _floats(fields, ("ElementSpacing", "ElementSize"), [1.0] * ndims)[:3]
+    origin = _floats(fields, ("Offset", "Origin", "Position"), [0.0] * ndims)[:3]
     matrix = _floats(fields, ("TransformMatrix", "Rotation", "Orientation"), None)
     direction = np.eye(3)
     if matrix is not None:
-        direction[:ndims, :ndims] = np.asarray(matrix).reshape(ndims, ndims).T
+        full = np.asarray(matrix).reshape(ndims, ndims).T
+        spatial = min(ndims, 3)
+        direction[:spatial, :spatial] = full[:spatial, :spatial]
     return Image(
         array, spacing=spacing, origin=origin, direction=direction, metadata={"format": "MetaImage"}
     )

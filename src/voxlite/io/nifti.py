@@ -20,14 +20,18 @@ import numpy as np
 
 from voxlite.image import Image
 from voxlite.io.limits import check_claim, claimed_bytes, max_bytes, read_at_most
+from voxlite.io.nibabel_formats import three_d
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 # sizeof_hdr, the first 4 bytes: 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order
 _HEADER_SIZES = {348: 348, 540: 540, 0x5C010000: 348, 0x1C020000: 540}
 
 
-def read(path: Path, lazy: bool = False) -> Image:
-    """A NIfTI file; ``lazy`` memory-maps an uncompressed, unscaled one instead of reading it."""
+def read(path: Path, lazy: bool = False, component: int | None = None) -> Image:
+    """A NIfTI file; ``lazy`` memory-maps an uncompressed, unscaled one instead of reading it.
+
+    A 4D (or vector) file needs ``component=``, the volume shown.
+    """
     import nibabel
     from nibabel.fileholders import FileHolder
 
@@ -48,7 +52,7 @@ def read(path: Path, lazy: bool = False) -> Image:
             )
             nii = klass.from_file_map({"header": holder, "image": holder}, mmap=lazy and "r")
             array = np.asanyarray(nii.dataobj)
-        image = Image.from_ijk(array, nii.affine)
+        image = Image.from_ijk(three_d(array, component), nii.affine)
     except (
         nibabel.filebasedimages.ImageFileError,
         nibabel.spatialimages.HeaderDataError,

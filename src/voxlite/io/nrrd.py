@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.image import Image, pick_component
+from voxlite.image import Image, select_component
 from voxlite.io.limits import (
     check_claim,
     claimed_bytes,
@@ -40,7 +40,8 @@ _COMPRESSED = {"gzip": "gzip", "gz": "gzip", "bzip2": "bzip2", "bz2": "bzip2"}
 _TEXT = ("ascii", "text", "txt")
 
 
-def read(path: Path) -> Image:
+def read(path: Path, component: int | None = None) -> Image:
+    """A NRRD file; a 4D one (vectors, time points) needs ``component=``."""
     import nrrd
 
     with open(path, "rb") as stream:
@@ -58,8 +59,9 @@ def read(path: Path) -> Image:
     if space not in _TO_LPS:
         raise ValueError(f"unsupported NRRD space {space!r}")
     flip = np.asarray(_TO_LPS[space], dtype=float)
-    # In C order a per-voxel vector axis (NRRD's fastest) comes last, as voxlite wants.
-    data = pick_component(data, None)
+    # In C order a per-voxel vector axis (NRRD's fastest) comes last, as voxlite wants; a
+    # time or list axis elsewhere is found by its kind.
+    data = select_component(data, component, axis=_component_axis(header, data.ndim))
     directions = header.get("space directions")
     if directions is not None:
         rows = np.asarray(
@@ -79,6 +81,16 @@ def read(path: Path) -> Image:
         direction=direction,
         metadata={"format": "NRRD", "space": space},
     )
+
+
+def _component_axis(header: dict[str, Any], ndim: int) -> int:
+    """The C-order axis of a 4D NRRD's non-spatial axis (its kind is not 'domain'/'space')."""
+    kinds = [str(k).lower() for k in header.get("kinds", [])]
+    if ndim == 4 and len(kinds) == 4:
+        others = [i for i, kind in enumerate(kinds) if kind not in ("domain", "space")]
+        if len(others) == 1:
+            return ndim - 1 - others[0]
+    return -1
 
 
 def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
