@@ -53,12 +53,15 @@ def test_simpleitk_image_keeps_geometry():
     assert_reference_image(as_image(image))
 
 
-def test_simpleitk_vector_image_needs_component():
+def test_simpleitk_vector_image_is_channels():
     sitk = import_module("SimpleITK")
-    rgb = sitk.GetImageFromArray(np.stack([ARRAY, ARRAY + 1], axis=-1), isVector=True)
-    with pytest.raises(ValueError, match="component"):
-        as_image(rgb)
-    np.testing.assert_array_equal(as_image(rgb, component=1).array, ARRAY + 1)
+    vectors = sitk.GetImageFromArray(np.stack([ARRAY, ARRAY + 1], axis=-1), isVector=True)
+    image = as_image(vectors)
+    assert (image.pixel, image.components, image.shape) == ("channels", 2, ARRAY.shape)
+    np.testing.assert_array_equal(image.channel(1).array, ARRAY + 1)
+    np.testing.assert_array_equal(as_image(vectors, component=1).array, ARRAY + 1)
+    colour = sitk.GetImageFromArray(np.zeros((20, 30, 3), np.uint8), isVector=True)
+    assert as_image(colour).pixel == "rgb" and as_image(colour).shape == (1, 20, 30)
 
 
 def test_simpleitk_2d_image():
@@ -86,13 +89,14 @@ def test_nibabel_image_converts_ras_to_lps():
     assert_reference_image(as_image(image))
 
 
-def test_nibabel_applies_scaling_and_picks_time_points():
+def test_nibabel_4d_is_a_time_series_and_picks_time_points():
     nib = import_module("nibabel")
-    series = np.stack([ARRAY.transpose(2, 1, 0)] * 3, axis=-1)  # [i, j, k, t]
+    series = np.stack([ARRAY.transpose(2, 1, 0) + t for t in range(3)], axis=-1)  # [i, j, k, t]
     image = nib.Nifti1Image(series, lps_affine_as_ras())
-    with pytest.raises(ValueError, match="component"):
-        as_image(image)
-    assert_reference_image(as_image(image, component=2))
+    converted = as_image(image)
+    assert converted.timeseries and converted.frames == 3 and converted.shape == ARRAY.shape
+    assert_reference_image(converted.frame(2), ARRAY + 2)
+    assert_reference_image(as_image(image, component=2), ARRAY + 2)
 
 
 def test_affine_with_nan_or_zero_axis_is_rejected():
@@ -137,8 +141,8 @@ def test_dask_array():
 def test_torch_tensor_is_channel_first():
     torch = pytest.importorskip("torch", reason="torch is installed by scripts/setup")
     tensor = torch.from_numpy(np.stack([ARRAY, ARRAY * 2]))  # (C, D, H, W)
-    with pytest.raises(ValueError, match="component"):
-        as_image(tensor)
+    channels = as_image(tensor)
+    assert (channels.pixel, channels.components, channels.shape) == ("channels", 2, ARRAY.shape)
     np.testing.assert_array_equal(as_image(tensor, component=1).array, ARRAY * 2)
     np.testing.assert_array_equal(as_image(torch.from_numpy(ARRAY)).array, ARRAY)
 

@@ -57,15 +57,37 @@ def test_bad_geometry_is_rejected(field, value, message):
         Image(np.zeros((2, 2, 2)), **{field: value})
 
 
-def test_four_dimensional_input_needs_a_component():
+def test_four_dimensional_input_is_channels_time_or_one_component():
     vectors = np.random.default_rng(0).random((4, 5, 6, 3))
-    with pytest.raises(ValueError, match="3 components.*component=0..2"):
-        as_image(vectors)
+    channels = as_image(vectors)  # floats: channels, not colour
+    assert (channels.pixel, channels.components, channels.shape) == ("channels", 3, (4, 5, 6))
     np.testing.assert_array_equal(as_image(vectors, component=2).array, vectors[..., 2])
     with pytest.raises(ValueError, match="out of range"):
         as_image(vectors, component=3)
     # a single component needs no choice
     assert as_image(vectors[..., :1]).shape == (4, 5, 6)
+    first = as_image(np.zeros((2, 16, 16, 16)))  # channel first, as a deep-learning tensor
+    assert (first.pixel, first.components, first.shape) == ("channels", 2, (16, 16, 16))
+    series = as_image(np.zeros((30, 16, 16, 16)), timeseries=True)
+    assert series.timeseries and series.frames == 30 and series.shape == (16, 16, 16)
+    with pytest.raises(ValueError, match="4D array needs component="):
+        Image(np.zeros((2, 3, 4, 5)))  # the model itself guesses nothing
+
+
+def test_colour_images_are_told_from_thin_volumes():
+    photo = as_image(np.zeros((480, 640, 3), np.uint8))
+    assert (photo.pixel, photo.shape, photo.components) == ("rgb", (1, 480, 640), 3)
+    assert as_image(np.zeros((480, 640, 4), np.uint8)).pixel == "rgba"
+    assert as_image(np.zeros((480, 640, 3), np.uint16)).pixel == "scalar", "not 8-bit"
+    assert as_image(np.zeros((8, 8, 3), np.uint8)).pixel == "scalar", "too small: a volume"
+    assert as_image(np.zeros((480, 640, 3), np.uint8), rgb=False).shape == (480, 640, 3)
+    assert as_image(np.zeros((8, 8, 3), np.uint8), rgb=True).pixel == "rgb"
+    volume = as_image(np.zeros((10, 32, 32, 3), np.uint8))  # a colour volume (3D RGB)
+    assert (volume.pixel, volume.shape) == ("rgb", (10, 32, 32))
+    with pytest.raises(ValueError, match="rgb=True needs 3 or 4"):
+        as_image(np.zeros((10, 32, 32, 5), np.uint8), rgb=True)
+    with pytest.raises(ValueError, match="RGB image has 3 values per voxel"):
+        Image(np.zeros((1, 4, 4, 4), np.uint8), pixel="rgb")
 
 
 def test_as_image_overrides_geometry_and_rejects_unknown_keywords():

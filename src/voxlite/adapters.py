@@ -24,8 +24,24 @@ __all__ = ["affine_to_lps_geometry", "as_image", "convert"]
 GEOMETRY_FIELDS = frozenset({"spacing", "origin", "direction", "name", "metadata"})
 
 
-def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Image:
+def as_image(
+    obj: Any,
+    *,
+    component: int | None = None,
+    rgb: bool | None = None,
+    timeseries: bool | None = None,
+    **geometry: Any,
+) -> Image:
     """Convert anything voxlite understands into an :class:`Image`.
+
+    A fourth axis is read as the source means it: channels for ITK/SimpleITK vector
+    images, torch and MONAI tensors (channel first) and arrays (the last axis if it
+    has at most 8 values, else the first); time for 4D NIfTI (its 4th dimension is
+    time, as the standard says) and xarray's ``t``/``time``. RGB(A) is told from
+    channels by its 3 or 4 8-bit values per voxel; a 3D array of 8-bit values whose
+    last axis has 3 or 4 values and whose other two have at least 16 each is a 2D
+    colour image (a photo, a slide), not a thin volume. ``rgb`` and ``timeseries``
+    override these rules.
 
     Parameters
     ----------
@@ -34,8 +50,11 @@ def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Imag
         array, or (duck-typed, without importing them) an ITK, SimpleITK, nibabel,
         xarray, zarr, dask, torch or MONAI object, or anything with ``__array__``.
     component
-        Picks one channel of a 4D input (the last axis, as ITK's vector images;
-        channel-first for torch/MONAI tensors).
+        Shows one channel (or time point) of a 4D input as a scalar image.
+    rgb
+        True: the last axis is colour; False: never colour (channels, or a volume).
+    timeseries
+        True: an array's first axis is time.
     **geometry
         ``spacing``, ``origin``, ``direction``, ``name`` and ``metadata`` override
         what the object carries.
@@ -45,10 +64,16 @@ def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Imag
     >>> import numpy as np
     >>> as_image(np.ones((3, 4, 5)), spacing=(1, 1, 2)).spacing
     (1.0, 1.0, 2.0)
+    >>> photo = as_image(np.zeros((480, 640, 3), np.uint8))
+    >>> photo.pixel, photo.shape
+    ('rgb', (1, 480, 640))
+    >>> as_image(np.zeros((2, 10, 10, 10)), timeseries=True).frames
+    2
     """
-    if isinstance(obj, Image) and component is not None:
-        raise ValueError("component= applies to 4D inputs, not to an Image (already 3D)")
-    image = obj if isinstance(obj, Image) else convert(obj, component=component)
+    if isinstance(obj, Image):
+        image = _chosen(obj, component)
+    else:
+        image = convert(obj, component=component, rgb=rgb, timeseries=timeseries)
     unknown = set(geometry) - GEOMETRY_FIELDS
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
@@ -56,11 +81,22 @@ def as_image(obj: Any, *, component: int | None = None, **geometry: Any) -> Imag
     return image.replace(**overrides) if overrides else image
 
 
-def convert(obj: Any, *, component: int | None = None) -> Image:
-    """Dispatch ``obj`` to the first adapter that recognises it."""
+def convert(
+    obj: Any,
+    *,
+    component: int | None = None,
+    rgb: bool | None = None,
+    timeseries: bool | None = None,
+) -> Image:
+    """Dispatch ``obj`` to the first adapter that recognises it (see :func:`as_image`)."""
     for recognises, adapter in _ADAPTERS:
         if recognises(obj):
-            return adapter(obj, component)
+            if _is_path(obj):  # the reader picks the component, reading only that one
+                return (
+                    read_image(obj) if component is None else read_image(obj, component=component)
+                )
+            array, extra, geometry = adapter(obj, timeseries)
+            return shaped(array, extra, component, rgb, **geometry)
     raise TypeError(
         f"cannot show an object of type {type(obj).__module__}.{type(obj).__qualname__}: "
         "pass a numpy array, a voxlite.Image, an ITK/SimpleITK/nibabel image, an xarray "
@@ -113,41 +149,42 @@ def _is_arraylike(obj: Any) -> bool:
 
 
 # -- adapters --------------------------------------------------------------------
+# Each returns the voxels [z, y, x] (with a fourth axis last, if any), what that axis
+# is ("channels" or "time"), and the geometry; shaped() makes the Image.
+
+Converted = tuple[Any, str, dict[str, Any]]
 
 
-def _from_simpleitk(obj: Any, component: int | None) -> Image:
+def _from_simpleitk(obj: Any, timeseries: Any) -> Converted:
     import SimpleITK
 
-    array = pick_component(SimpleITK.GetArrayFromImage(obj), component)
+    array = SimpleITK.GetArrayFromImage(obj)  # vector pixels: components last
     dim = obj.GetDimension()
     direction = np.asarray(obj.GetDirection(), dtype=float).reshape(dim, dim)
-    return Image(
-        array,
-        spacing=obj.GetSpacing(),
-        origin=obj.GetOrigin(),
-        direction=_embed_direction(direction),
-    )
+    geometry = {"spacing": obj.GetSpacing(), "origin": obj.GetOrigin()}
+    return array, "channels", {**geometry, "direction": _embed_direction(direction)}
 
 
-def _from_itk(obj: Any, component: int | None) -> Image:
+def _from_itk(obj: Any, timeseries: Any) -> Converted:
     import itk
 
-    array = pick_component(np.asarray(itk.array_view_from_image(obj)), component)
+    array = np.asarray(itk.array_view_from_image(obj)).copy()
     direction = np.asarray(itk.array_from_matrix(obj.GetDirection()), dtype=float)
-    return Image(
-        array.copy(),
-        spacing=tuple(obj.GetSpacing()),
-        origin=tuple(obj.GetOrigin()),
-        direction=_embed_direction(direction),
-    )
+    geometry = {"spacing": tuple(obj.GetSpacing()), "origin": tuple(obj.GetOrigin())}
+    return array, "channels", {**geometry, "direction": _embed_direction(direction)}
 
 
-def _from_nibabel(obj: Any, component: int | None) -> Image:
+def _from_nibabel(obj: Any, timeseries: Any) -> Converted:
     array_ijk = np.asanyarray(obj.dataobj)  # applies scl_slope/inter, like nibabel does
-    return _from_ijk_and_affine(array_ijk, obj.affine, component, channel_axis=-1)
+    # NIfTI's 4th dimension is time; its 5th holds vectors (intent codes).
+    extra = "time" if array_ijk.ndim == 4 and timeseries is not False else "channels"
+    if array_ijk.ndim == 5 and array_ijk.shape[3] == 1:
+        array_ijk = array_ijk[:, :, :, 0]
+    array, geometry = _ijk_to_zyx(array_ijk, obj.affine, channel_axis=-1)
+    return array, extra, geometry
 
 
-def _from_monai(obj: Any, component: int | None) -> Image:
+def _from_monai(obj: Any, timeseries: Any) -> Converted:
     array = obj.detach().cpu().numpy()
     meta = getattr(obj, "meta", {}) or {}
     space = str(meta.get("space", "RAS")).upper()
@@ -158,21 +195,24 @@ def _from_monai(obj: Any, component: int | None) -> Image:
     if affine.ndim == 3:  # batched affine: MONAI keeps one per item
         affine = affine[0]
     # MONAI tensors are channel-first: (C, i, j, k).
-    return _from_ijk_and_affine(array, affine, component, channel_axis=0, ras=space != "LPS")
+    array, geometry = _ijk_to_zyx(array, affine, channel_axis=0, ras=space != "LPS")
+    return array, "channels", geometry
 
 
-def _from_torch(obj: Any, component: int | None) -> Image:
+def _from_torch(obj: Any, timeseries: Any) -> Converted:
     # plain tensors carry no geometry; (C, D, H, W) is the deep-learning layout.
     array = obj.detach().cpu().numpy()
-    return Image(pick_component(array, component, axis=0))
+    if array.ndim == 4:
+        array = np.moveaxis(array, 0, -1)
+    return array, "time" if timeseries else "channels", {}
 
 
-def _from_xarray(obj: Any, component: int | None) -> Image:
+def _from_xarray(obj: Any, timeseries: Any) -> Converted:
     spatial = [d for d in ("z", "y", "x") if d in obj.dims]
-    others = [d for d in obj.dims if d not in spatial]
+    times = [d for d in obj.dims if str(d).lower() in ("t", "time")]
+    others = [d for d in obj.dims if d not in spatial and d not in times]
     if len(spatial) >= 2:
-        obj = obj.transpose(*spatial, *others)
-    array = pick_component(np.asarray(obj.values), component)
+        obj = obj.transpose(*spatial, *times, *others)
     spacing, origin = [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]
     for axis, dim in enumerate(("x", "y", "z")):
         if dim in obj.coords and obj.coords[dim].size > 0:
@@ -183,40 +223,36 @@ def _from_xarray(obj: Any, component: int | None) -> Image:
                 if not np.allclose(steps, steps[0], rtol=1e-3):
                     raise ValueError(f"coordinate {dim!r} is not evenly spaced")
                 spacing[axis] = float(steps[0])
-    return Image(
-        array,
-        spacing=spacing,
-        origin=origin,
-        name=str(obj.name) if obj.name is not None else "",
-        metadata=dict(obj.attrs),
-    )
+    geometry = {
+        "spacing": spacing,
+        "origin": origin,
+        "name": str(obj.name) if obj.name is not None else "",
+        "metadata": dict(obj.attrs),
+    }
+    return np.asarray(obj.values), "time" if times else "channels", geometry
 
 
-def _from_lazy(obj: Any, component: int | None) -> Image:
+def _from_lazy(obj: Any, timeseries: Any) -> Converted:
     """A lazy array (zarr, dask, h5py) stays lazy: the viewer reads the levels and slices
     it needs."""
-    if obj.ndim == 4:
-        return Image(_lazy_component(obj, component))
-    return Image(obj if obj.ndim == 3 else np.asarray(obj))
+    return (obj if obj.ndim in (3, 4) else np.asarray(obj)), _array_extra(timeseries), {}
 
 
-def _lazy_component(array: Any, component: int | None) -> Any:
-    count = int(array.shape[-1])
-    if component is None and count == 1:
-        component = 0
-    if component is None or not -count <= component < count:
-        pick_component(np.empty((1, 1, 1, count)), component)  # raises the usual error
-    return array[..., component]
-
-
-def _from_arraylike(obj: Any, component: int | None) -> Image:
+def _from_arraylike(obj: Any, timeseries: Any) -> Converted:
     array = np.asarray(obj)
-    return Image(pick_component(array, component))
+    last, first = (array.shape[-1], array.shape[0]) if array.ndim == 4 else (0, 0)
+    if not timeseries and last > MAX_LAST_CHANNELS >= first:  # channel first (C, Z, Y, X)
+        array = np.moveaxis(array, 0, -1)
+    return array, _array_extra(timeseries), {}
+
+
+def _array_extra(timeseries: Any) -> str:
+    return "time_first" if timeseries else "channels"
 
 
 # Order matters: MONAI tensors are torch tensors with an affine.
-_ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, int | None], Image]]] = [
-    (_is_path, _from_path),
+_ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, Any], Any]]] = [
+    (_is_path, read_image),
     (_is_simpleitk, _from_simpleitk),
     (_is_itk, _from_itk),
     (_is_monai, _from_monai),
@@ -228,15 +264,87 @@ _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, int | None], Image]]
 ]
 
 
-# -- helpers -------------------------------------------------------------------
+# -- shaping -------------------------------------------------------------------
+
+#: A last axis with at most this many values holds channels (more: it is spatial).
+MAX_LAST_CHANNELS = 8
+#: A 2D colour image's two axes have at least this many pixels each.
+MIN_PHOTO_SIDE = 16
 
 
-def _from_ijk_and_affine(
-    array: np.ndarray, affine: Any, component: int | None, channel_axis: int, ras: bool = True
+def shaped(
+    array: Any,
+    extra: str,
+    component: int | None = None,
+    rgb: bool | None = None,
+    **geometry: Any,
 ) -> Image:
-    """Arrays indexed ``[i, j, k]`` (nibabel, MONAI) become ``[k, j, i]``."""
-    array = pick_component(np.asarray(array), component, axis=channel_axis)
-    return Image.from_ijk(array, affine, ras=ras)
+    """An Image from voxels ``[z, y, x]`` (or ``[y, x]``) with a fourth axis, if any, last
+    (``extra`` says what it is: "channels", "time"; "time_first": first).
+
+    ``component`` picks one channel (or time point); ``rgb`` overrides the colour rules
+    (see :func:`as_image`).
+    """
+    if extra == "time_first" and array.ndim == 4:
+        array, extra = np.moveaxis(np.asarray(array), 0, -1), "time"
+    if array.ndim == 4 and array.shape[-1] == 1 and component in (None, 0, -1):
+        array, component = array[..., 0], None  # one channel or time point: a 3D image
+    if array.ndim == 4 and component is not None:
+        return Image(pick_component(np.asarray(array), component), **geometry)
+    if array.ndim == 4 and extra == "time":
+        return Image(np.moveaxis(np.asarray(array), -1, 0), timeseries=True, **geometry)
+    if array.ndim == 4:
+        return Image(array, pixel=_pixel_of(array, rgb), **geometry)
+    if component not in (None, 0, -1):
+        raise ValueError(f"component={component}: the image has one component")
+    if array.ndim == 3 and (rgb or (rgb is None and _looks_like_a_photo(array))):
+        return Image(np.asarray(array)[np.newaxis], pixel=_pixel_of(array, True), **geometry)
+    return Image(array, **geometry)
+
+
+def _pixel_of(array: Any, rgb: bool | None) -> str:
+    """The pixel type of an array whose last axis holds its values."""
+    count = int(array.shape[-1])
+    colour = count in (3, 4) and (rgb or (rgb is None and np.dtype(array.dtype) == np.uint8))
+    if rgb and not colour:
+        raise ValueError(f"rgb=True needs 3 or 4 values per voxel, got {count}")
+    if colour:
+        return "rgb" if count == 3 else "rgba"
+    return "channels"
+
+
+def _looks_like_a_photo(array: Any) -> bool:
+    """H x W x 3 (or 4) bytes with both sides at least MIN_PHOTO_SIDE: a 2D colour image."""
+    height, width, values = array.shape
+    return (
+        values in (3, 4)
+        and np.dtype(array.dtype) == np.uint8
+        and min(height, width) >= MIN_PHOTO_SIDE
+    )
+
+
+def _chosen(image: Image, component: int | None) -> Image:
+    """One channel (or time point) of an image, when ``component`` names it."""
+    if component is None:
+        return image
+    if image.pixel != "scalar":
+        return image.channel(component)
+    if image.timeseries:
+        return image.frame(component)
+    raise ValueError("component= applies to 4D inputs, not to a 3D image")
+
+
+def _ijk_to_zyx(
+    array: np.ndarray, affine: Any, channel_axis: int, ras: bool = True
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Arrays indexed ``[i, j, k]`` (nibabel, MONAI), with a channel axis if 4D, become
+    ``[k, j, i]`` with it last, and their affine an LPS geometry."""
+    array = np.asarray(array)
+    if array.ndim == 4:
+        array = np.moveaxis(array, channel_axis, -1).transpose(2, 1, 0, 3)
+    elif array.ndim in (2, 3):
+        array = array.transpose(*reversed(range(array.ndim)))
+    return np.ascontiguousarray(array), affine_to_lps_geometry(affine, ras=ras)
 
 
 def _embed_direction(direction: np.ndarray) -> np.ndarray:

@@ -14,6 +14,23 @@ The physical position of the voxel ``array[k, j, i]`` is therefore::
 
     origin + direction @ (spacing * (i, j, k))
 
+Beyond one scalar per voxel, ``pixel`` says what the last axis holds and
+``timeseries`` whether the first is time, as OME-NGFF's ``t`` and ITK's vector
+pixels do:
+
+=============  ==========================  ======================================
+``pixel``      ``array``                   for
+=============  ==========================  ======================================
+``"scalar"``   ``[z, y, x]``               CT, MR, most of what is scanned
+``"rgb"``      ``[z, y, x, 3]``            photos, histology, colour ultrasound
+``"rgba"``     ``[z, y, x, 4]``            the same with opacity
+``"channels"`` ``[z, y, x, c]``            fluorescence microscopy, MONAI tensors
+=============  ==========================  ======================================
+
+with ``[t, ...]`` in front when ``timeseries`` (fMRI, cine, 4D CT). A 2D image is
+one slice: ``z`` (or the axis across it) has one voxel. :meth:`Image.frame` and
+:meth:`Image.channel` take one time point or one channel, lazily for lazy arrays.
+
 An image may also carry the coarser levels it was stored with (an OME-Zarr's
 pyramid) in ``levels``, for the viewer's multiscale display.
 
@@ -42,6 +59,8 @@ __all__ = [
 
 # LPS = diag(-1, -1, 1) @ RAS: NIfTI, nibabel and MONAI affines are RAS.
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+#: What a voxel holds, and how many values along the last axis (None: any count).
+PIXEL_TYPES = {"scalar": 0, "rgb": 3, "rgba": 4, "channels": None}
 
 
 @runtime_checkable
@@ -66,7 +85,8 @@ class LazyArray(Protocol):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Image:
-    """A 3D image: voxel array ``[z, y, x]`` plus LPS geometry and metadata.
+    """An image: voxels ``[z, y, x]`` (see the module for colour, channels and time)
+    plus LPS geometry and metadata.
 
     Example:
         >>> import numpy as np
@@ -86,9 +106,15 @@ class Image:
     #: Coarser stored levels of the same image (an OME-Zarr's pyramid), finest first,
     #: each an :class:`Image` (usually lazy) placed in the same physical space.
     levels: tuple[Image, ...] = ()
+    #: What each voxel holds: "scalar", "rgb", "rgba" or "channels" (the last axis).
+    pixel: str = "scalar"
+    #: The first axis is time.
+    timeseries: bool = False
+    #: Names of the channels (``pixel="channels"``), e.g. from OME metadata.
+    channel_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        array = _check_array(self.array)
+        array = _check_array(self.array, self.pixel, self.timeseries)
         spacing = _vector3("spacing", self.spacing)
         if any(s <= 0 for s in spacing):
             raise ValueError(f"spacing must be positive in every axis, got {spacing}")
@@ -101,11 +127,62 @@ class Image:
         object.__setattr__(self, "direction", direction)
         object.__setattr__(self, "metadata", dict(self.metadata))
         object.__setattr__(self, "levels", _levels(self.levels))
+        object.__setattr__(self, "channel_names", _channel_names(self))
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """Array shape ``(nz, ny, nx)``."""
-        return tuple(int(n) for n in self.array.shape)  # type: ignore[return-value]
+        """The spatial shape ``(nz, ny, nx)`` (without time or components)."""
+        start = 1 if self.timeseries else 0
+        return tuple(int(n) for n in self.array.shape[start : start + 3])  # type: ignore[return-value]
+
+    @property
+    def components(self) -> int:
+        """Values per voxel: 1 for a scalar image, 3 for RGB, the channels' count ..."""
+        return 1 if self.pixel == "scalar" else int(self.array.shape[-1])
+
+    @property
+    def frames(self) -> int:
+        """Time points: 1 unless :attr:`timeseries`."""
+        return int(self.array.shape[0]) if self.timeseries else 1
+
+    def frame(self, index: int) -> Image:
+        """Time point ``index`` as an image of its own (read lazily for a lazy array).
+
+        Example
+        -------
+        >>> cine = Image(np.zeros((5, 1, 8, 8)), timeseries=True)
+        >>> cine.frames, cine.frame(2).shape, cine.frame(2).timeseries
+        (5, (1, 8, 8), False)
+        """
+        if not self.timeseries:
+            if index != 0:
+                raise ValueError(f"time point {index}: the image has one (it is not a series)")
+            return self
+        if not -self.frames <= index < self.frames:
+            raise ValueError(f"time point {index} is outside 0..{self.frames - 1}")
+        array = self.array[index]
+        return dataclasses.replace(self, array=array, timeseries=False, levels=())
+
+    def channel(self, index: int) -> Image:
+        """Channel (or colour component) ``index`` as a scalar image.
+
+        Example
+        -------
+        >>> rgb = Image(np.zeros((1, 4, 4, 3), np.uint8), pixel="rgb")
+        >>> rgb.channel(1).pixel, rgb.channel(1).shape
+        ('scalar', (1, 4, 4))
+        """
+        if self.pixel == "scalar":
+            if index != 0:
+                raise ValueError(f"channel {index}: the image has one (it is scalar)")
+            return self
+        if not -self.components <= index < self.components:
+            raise ValueError(f"channel {index} is outside 0..{self.components - 1}")
+        array = self.array[..., index]
+        name = self.channel_names[index] if self.channel_names else self.name
+        return dataclasses.replace(
+            self, array=array, pixel="scalar", channel_names=(), levels=(), name=name
+        )
 
     @property
     def size(self) -> tuple[int, int, int]:
@@ -272,22 +349,48 @@ def _levels(levels: Any) -> tuple[Image, ...]:
     return levels
 
 
-def _check_array(array: Any) -> np.ndarray | LazyArray:
-    if is_lazy(array) and array.ndim == 3:
-        _check_dtype(np.dtype(array.dtype))
-        if math.prod(array.shape) == 0:
-            raise ValueError(f"the image is empty (shape {tuple(array.shape)})")
-        return array
-    array = np.asarray(array)
-    _check_dtype(array.dtype)
-    if array.size == 0:
-        raise ValueError(f"the image is empty (shape {array.shape})")
-    if array.ndim == 2:
-        array = array[np.newaxis]  # one slice
-    if array.ndim != 3:
-        hint = "; a 4D array needs component=" if array.ndim == 4 else ""
-        raise ValueError(f"expected a 2D or 3D array, got {array.ndim}D {array.shape}{hint}")
+def _check_array(array: Any, pixel: str, timeseries: bool) -> np.ndarray | LazyArray:
+    if pixel not in PIXEL_TYPES:
+        raise ValueError(f"unknown pixel {pixel!r}; choose one of {', '.join(PIXEL_TYPES)}")
+    spatial_start = 1 if timeseries else 0
+    expected = 3 + (pixel != "scalar") + timeseries
+    if not is_lazy(array):
+        array = np.asarray(array)
+        if array.ndim == expected - 1:  # a 2D image: one slice
+            array = np.expand_dims(array, spatial_start)
+    _check_dtype(np.dtype(array.dtype))
+    shape = tuple(int(n) for n in array.shape)
+    if math.prod(shape) == 0:
+        raise ValueError(f"the image is empty (shape {shape})")
+    if len(shape) != expected:
+        raise ValueError(_dimension_message(shape, pixel, timeseries, expected))
+    count = PIXEL_TYPES[pixel]
+    if count and shape[-1] != count:
+        raise ValueError(f"an {pixel.upper()} image has {count} values per voxel, got {shape[-1]}")
     return array
+
+
+def _dimension_message(shape: tuple[int, ...], pixel: str, timeseries: bool, expected: int) -> str:
+    if pixel == "scalar" and not timeseries:
+        hint = (
+            "; a 4D array needs component= (one channel), or pixel='channels' / 'rgb' (the "
+            "last axis) or timeseries=True (the first)"
+        )
+        return (
+            f"expected a 2D or 3D array, got {len(shape)}D {shape}{hint if len(shape) == 4 else ''}"
+        )
+    what = f"{'time, ' if timeseries else ''}z, y, x{'' if pixel == 'scalar' else ', ' + pixel}"
+    return f"expected {expected} axes ({what}), got {len(shape)}D {shape}"
+
+
+def _channel_names(image: Image) -> tuple[str, ...]:
+    names = tuple(str(name) for name in image.channel_names)
+    if names and (image.pixel != "channels" or len(names) != image.components):
+        raise ValueError(
+            f"channel_names gives {len(names)} names for {image.components} "
+            f"{'channels' if image.pixel == 'channels' else 'components of a ' + image.pixel}"
+        )
+    return names
 
 
 def _check_dtype(dtype: np.dtype) -> None:
