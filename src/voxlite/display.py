@@ -161,7 +161,13 @@ def image_payload(shown: Image, full: Image, level: str, serial: int) -> dict[st
     payload = {**encode_image(shown), "full": grid(full), "level": level, "serial": serial}
     voxels = np.frombuffer(payload["data"], dtype=payload["dtype"])
     window = default_window(voxels, full.metadata, tuple(payload["range"]))
-    return {**payload, "default_window": list(window)}
+    payload["default_window"] = list(window)
+    if shown.pixel == "channels":  # each channel its own window
+        values = voxels.reshape(-1, shown.components).T
+        ranges = [tuple(r) for r in payload["ranges"]]
+        windows = [default_window(v, {}, r) for v, r in zip(values, ranges, strict=True)]
+        payload["default_windows"] = [list(w) for w in windows]
+    return payload
 
 
 def label_payload(labels: Image | None, colors: Any, max_voxels: int) -> dict[str, Any]:

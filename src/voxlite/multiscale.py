@@ -127,9 +127,11 @@ def block_mean(image: Image, factors: Sequence[int]) -> Progress:
     fz, fy, fx = factors
     nz, ny, nx = image.shape
     dtype = image.array.dtype if np.dtype(image.array.dtype).kind in "iu" else np.dtype(np.float32)
-    level = np.empty(reduced_shape(image.shape, factors), dtype=dtype)
+    components = tuple(int(n) for n in image.array.shape[3:])  # colour, channels
+    level = np.empty(reduced_shape(image.shape, factors) + components, dtype=dtype)
     y_starts, x_starts = np.arange(0, ny, fy), np.arange(0, nx, fx)
     area = np.outer(np.diff(y_starts, append=ny), np.diff(x_starts, append=nx))
+    area = area.reshape(area.shape + (1,) * len(components))
     step = max(1, SLAB_VOXELS // (ny * nx * fz)) * fz  # slices per slab, a multiple of fz
     for z0 in range(0, nz, step):
         slab = np.asarray(image.array[z0 : z0 + step])
@@ -146,7 +148,7 @@ def block_mean(image: Image, factors: Sequence[int]) -> Progress:
 def read_slabs(image: Image) -> Progress:
     """Load a lazy image into memory slab by slab; yields the fraction done."""
     nz, ny, nx = image.shape
-    array = np.empty(image.shape, dtype=np.dtype(image.array.dtype))
+    array = np.empty(tuple(image.array.shape), dtype=np.dtype(image.array.dtype))
     step = max(1, SLAB_VOXELS // (ny * nx))
     for z0 in range(0, nz, step):
         array[z0 : z0 + step] = np.asarray(image.array[z0 : z0 + step])

@@ -110,8 +110,43 @@ def value_range(array: np.ndarray) -> tuple[float, float]:
 
 
 def encode_image(image: Image) -> dict[str, Any]:
-    """The synced form of an image: geometry as JSON, voxels as one binary buffer."""
-    return _payload(image, wire_array(np.asarray(image.array)))
+    """The synced form of an image: geometry as JSON, voxels as one binary buffer.
+
+    Colour and channels travel interleaved (a voxel's values together, as WebGL
+    textures take them), with ``pixel`` and ``components``; colour as 8-bit values,
+    channels with the range of each.
+    """
+    array = np.asarray(image.array)
+    if image.pixel in ("rgb", "rgba"):
+        array = colour_bytes(array)
+    payload = _payload(image, wire_array(array))
+    if image.pixel == "scalar":
+        return payload
+    payload.update(pixel=image.pixel, components=image.components)
+    if image.pixel == "channels":
+        values = np.frombuffer(payload["data"], dtype=payload["dtype"]).reshape(
+            -1, image.components
+        )
+        payload["ranges"] = [[float(v.min()), float(v.max())] for v in values.T]
+        payload["channel_names"] = list(image.channel_names)
+    return payload
+
+
+def colour_bytes(array: np.ndarray) -> np.ndarray:
+    """RGB(A) values as 8 bits: 16-bit scaled down, floats of 0..1 (or 0..255) scaled up.
+
+    Example:
+        >>> colour_bytes(np.array([[0.0, 0.5, 1.0]])).tolist()
+        [[0, 128, 255]]
+    """
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind in "iu":
+        top = 65535 if array.max(initial=0) > 255 else 255
+        return np.round(np.clip(array, 0, top) * (255 / top)).astype(np.uint8)
+    finite = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    scale = 255.0 if finite.max(initial=0.0) <= 1.0 else 1.0
+    return np.round(np.clip(finite * scale, 0, 255)).astype(np.uint8)
 
 
 def grid(image: Image) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from importlib import resources
@@ -53,6 +54,13 @@ VIEWS = ("quad", "row", "3d", *TWO_D_VIEWS)
 #: itkwidgets' view modes (``mode="z"`` ...), as voxlite's views.
 ITKWIDGETS_VIEWS = {"x": "sagittal", "y": "coronal", "z": "axial", "v": "3d"}
 LABEL_DISPLAYS = ("outline", "filled")
+#: The most channels shown at once (fluorescence microscopy rarely has more).
+MAX_CHANNELS = 8
+#: Default channel colours, in order (microscopy's usual first four, then more).
+CHANNEL_COLORS = ("#00ff00", "#ff00ff", "#00ffff", "#ffff00", "#ff0000", "#0000ff",
+                  "#ff8000", "#ffffff")  # fmt: skip
+CHANNEL_KEYS = {"name", "color", "window", "level", "opacity", "visible"}
+MAX_OPACITY_POINTS = 64
 MAX_MEASUREMENTS = 1000
 STATE_VERSION = 1
 LOADING = "Loading a finer level…"
@@ -62,6 +70,7 @@ STATE_KEYS = (
     *("mode", "cmap", "window", "level", "opacity", "label_opacity", "gradient_opacity"),
     *("slices", "cursor", "camera", "bg_color", "ui_collapsed", "rotate", "layers"),
     *("views", "radiological", "label_display", "hidden_labels", "measurements"),
+    *("time", "fps", "channels", "opacity_points", "crop"),
 )
 
 
@@ -171,6 +180,21 @@ class ViewModel(traitlets.HasTraits):
     """Rulers drawn in 2D views: ``{"kind": "ruler", "points": [p, q], "length": mm}``."""
     # How each 2D view shows the image (see voxlite.orientation); computed here.
     _orientation = traitlets.Dict().tag(sync=True)
+    time = traitlets.Int(0).tag(sync=True)
+    """The time point shown of a time series (0 otherwise)."""
+    fps = Number(10.0).tag(sync=True)
+    """Time points per second while :attr:`playing`."""
+    playing = traitlets.Bool(False).tag(sync=True)
+    """Step through the time points, looping, at :attr:`fps`."""
+    channels = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Settings of each channel of a multichannel image: ``{"name", "color", "window",
+    "level", "opacity", "visible"}``, colours as '#rrggbb'."""
+    opacity_points = traitlets.List(traitlets.List()).tag(sync=True)
+    """The volume's opacity as ``[value, opacity]`` points in the image's units (the
+    transfer-function editor's); empty: the colormap preset's curve over the window."""
+    crop = traitlets.Dict().tag(sync=True)
+    """The part of the volume shown: ``{"min": [x, y, z], "max": [x, y, z]}``, LPS mm;
+    empty: all of it."""
     max_voxels = traitlets.Int(DEFAULT_MAX_VOXELS)
     """Voxels per volume texture: a larger image is shown from a level that fits
     (see :mod:`voxlite.multiscale`), its slices at full resolution."""
@@ -209,7 +233,9 @@ class ViewModel(traitlets.HasTraits):
     ) -> None:
         # Set before any trait: observers (max_voxels, slices) read them.
         self._display = Display()
-        self._current: Image | None = None
+        self._current: Image | None = None  # the time point shown
+        self._source: Image | None = None  # what was given: a time series, or the same
+        self._shown_time = 0
         self._current_labels: Image | None = None
         self._label_colors: dict[int, Any] | None = None
         self.sent: list[dict[str, Any]] = []
@@ -275,8 +301,8 @@ class ViewModel(traitlets.HasTraits):
 
     @property
     def image(self) -> Image | None:
-        """The image shown, as a :class:`voxlite.Image`."""
-        return self._current
+        """The image shown, as a :class:`voxlite.Image` (a time series whole)."""
+        return self._source
 
     @property
     def label_image(self) -> Image | None:
@@ -346,11 +372,16 @@ class ViewModel(traitlets.HasTraits):
         >>> model.image.shape, model.slices
         ((6, 6, 6), [3, 3, 3])
         """
-        new_image = as_image(image, component=component)
+        source = as_image(image, component=component)
+        _check_kind(source)
+        new_image = source.frame(0)
         new_labels = self._check_labels(new_image, label_image)
         names, label_colors = _label_names(label_names, label_colors, new_labels)
-        self._show(new_image, new_labels, label_colors, reset=True)
-        self.label_names = names
+        with self.hold_sync():
+            self._show(new_image, new_labels, label_colors, reset=True)
+            self._source, self._shown_time = source, 0
+            self.time = 0
+            self.label_names = names
 
     def set_label_image(
         self,
@@ -414,6 +445,7 @@ class ViewModel(traitlets.HasTraits):
             self._sync_cursor(slices)
             if reset:
                 self._reset_window(shown.image)
+                self.channels = _default_channels(shown.image)
         if shown.staged and tasks.kernel_loop() is None:
             self.refine(shown.serial)  # no view will ask: refine now
 
@@ -536,6 +568,15 @@ class ViewModel(traitlets.HasTraits):
             voxel = self._voxel_of(change["new"])
             if voxel != list(self.slices):
                 self.slices = voxel
+
+    @traitlets.observe("time")
+    def _show_time_point(self, change: dict[str, Any]) -> None:
+        """Another time point: only its voxels travel; the window and the view stay."""
+        source = self._source
+        if source is not None and source.timeseries and change["new"] != self._shown_time:
+            frame = source.frame(change["new"])
+            self._show(frame, self._current_labels, self._label_colors, reset=False)
+            self._shown_time = change["new"]
 
     @traitlets.observe("radiological")
     def _reorient(self, change: dict[str, Any]) -> None:
@@ -899,6 +940,40 @@ class ViewModel(traitlets.HasTraits):
             raise ValueError(f"at most {MAX_MEASUREMENTS} measurements, got {len(rulers)}")
         return [_checked_ruler(ruler) for ruler in rulers]
 
+    @traitlets.validate("time")
+    def _valid_time(self, proposal: dict[str, Any]) -> int:
+        frames = self._source.frames if self._source is not None else 1
+        if not 0 <= proposal["value"] < frames:
+            what = f"0..{frames - 1}" if frames > 1 else "0 (the image is not a time series)"
+            raise ValueError(f"time {short(proposal['value'])} is outside {what}")
+        return proposal["value"]
+
+    @traitlets.validate("fps")
+    def _valid_fps(self, proposal: dict[str, Any]) -> float:
+        if not 0.1 <= proposal["value"] <= 120:
+            raise ValueError(
+                f"fps must be 0.1..120 time points per second, got {proposal['value']}"
+            )
+        return proposal["value"]
+
+    @traitlets.validate("channels")
+    def _valid_channels(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        settings = list(proposal["value"])
+        count = self._current.components if self._current is not None else 0
+        if settings and (self._current is None or self._current.pixel != "channels"):
+            raise ValueError("channels: the image shown has no channels")
+        if settings and len(settings) != count:
+            raise ValueError(f"channels: {len(settings)} settings for {count} channels")
+        return [_checked_channel(i, channel) for i, channel in enumerate(settings)]
+
+    @traitlets.validate("opacity_points")
+    def _valid_opacity_points(self, proposal: dict[str, Any]) -> list[list[float]]:
+        return _checked_opacity_points(proposal["value"])
+
+    @traitlets.validate("crop")
+    def _valid_crop(self, proposal: dict[str, Any]) -> dict[str, list[float]]:
+        return _checked_crop(proposal["value"])
+
     @traitlets.validate("bg_color")
     def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
         return to_hex(proposal["value"])
@@ -930,6 +1005,99 @@ def _is_numbers(value: Any) -> bool:
 def orientations(direction: np.ndarray, radiological: bool) -> dict[str, Any]:
     """How each 2D view shows an image of this direction (:mod:`voxlite.orientation`)."""
     return {view: view_geometry(direction, view, radiological).as_json() for view in TWO_D_VIEWS}
+
+
+def _check_kind(image: Image) -> None:
+    """Refuse what the views cannot show, saying what to do instead."""
+    if image.pixel == "channels" and image.components > MAX_CHANNELS:
+        raise ValueError(
+            f"the image has {image.components} channels; voxlite shows at most {MAX_CHANNELS} "
+            "at once: pick some (image.channel(i), or component=i for one)"
+        )
+
+
+def _default_channels(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each channel's first settings: its colour, its own robust window, shown."""
+    if payload.get("pixel") != "channels":
+        return []
+    names = payload.get("channel_names") or []
+    return [
+        {
+            "name": names[i] if i < len(names) else f"channel {i}",
+            "color": CHANNEL_COLORS[i % len(CHANNEL_COLORS)],
+            "window": window,
+            "level": level,
+            "opacity": 1.0,
+            "visible": True,
+        }
+        for i, (window, level) in enumerate(payload["default_windows"])
+    ]
+
+
+def _checked_channel(index: int, channel: Any) -> dict[str, Any]:
+    if not isinstance(channel, dict):
+        raise ValueError(f"channels[{index}] must be a dict, got {short(channel)}")
+    unknown = set(channel) - CHANNEL_KEYS
+    if unknown:
+        raise ValueError(
+            f"channels[{index}] has no setting {', '.join(map(short, sorted(unknown, key=str)))};"
+            f" its settings are {', '.join(sorted(CHANNEL_KEYS))}"
+        )
+    checked = dict(channel)
+    if "color" in checked:
+        checked["color"] = to_hex(checked["color"])
+    if "name" in checked and (not isinstance(checked["name"], str) or len(checked["name"]) > 200):
+        raise ValueError(f"channels[{index}]: name must be text of 200 characters at most")
+    for key, low, high in (("window", 1e-12, math.inf), ("level", -math.inf, math.inf),
+                           ("opacity", 0.0, 1.0)):  # fmt: skip
+        if key in checked:
+            value = _finite(checked[key], f"channels[{index}]: {key}")
+            if not low <= value <= high:
+                raise ValueError(f"channels[{index}]: {key} must be in {low:g}..{high:g}")
+            checked[key] = value
+    if "visible" in checked and not isinstance(checked["visible"], bool):
+        raise ValueError(f"channels[{index}]: visible must be True or False")
+    return checked
+
+
+def _checked_opacity_points(points: Any) -> list[list[float]]:
+    """``[value, opacity]`` pairs, opacities 0..1, sorted by value."""
+    points = list(points)
+    if len(points) > MAX_OPACITY_POINTS:
+        raise ValueError(f"at most {MAX_OPACITY_POINTS} opacity points, got {len(points)}")
+    checked = []
+    for point in points:
+        if not isinstance(point, (list, tuple)) or len(point) != 2:
+            raise ValueError(f"an opacity point is [value, opacity], got {short(point)}")
+        value, opacity = (_finite(v, "an opacity point") for v in point)
+        if not 0.0 <= opacity <= 1.0:
+            raise ValueError(f"an opacity point's opacity must be 0..1, got {opacity}")
+        checked.append([value, opacity])
+    return sorted(checked)
+
+
+def _checked_crop(crop: Any) -> dict[str, list[float]]:
+    if not crop:
+        return {}
+    if not isinstance(crop, dict) or set(crop) != {"min", "max"}:
+        raise ValueError(f"crop is {{'min': [x, y, z], 'max': [x, y, z]}} in mm, got {short(crop)}")
+    low, high = (
+        _floats(crop[key]) if _is_numbers(crop[key]) else np.empty(0) for key in ("min", "max")
+    )
+    if low.size != 3 or high.size != 3 or not np.all(np.isfinite(np.r_[low, high])):
+        raise ValueError(f"crop's min and max must be 3 finite numbers each, got {short(crop)}")
+    if np.any(high <= low):
+        raise ValueError(f"crop's max must exceed its min on every axis, got {short(crop)}")
+    return {"min": low.tolist(), "max": high.tolist()}
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{what} must be a number, got {short(value)}")
+    number = float(_floats([value])[0])
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be finite, got {short(value)}")
+    return number
 
 
 def _views_for(image: Image) -> str:
