@@ -39,7 +39,7 @@ import numpy as np
 from voxlite.image import Image
 from voxlite.io import dicom, metaimage, nifti, npy, nrrd, omezarr, tiff
 from voxlite.io.errors import ImageIOError
-from voxlite.io.limits import MAX_BYTES, budget
+from voxlite.io.limits import MAX_BYTES, budget, check_regular_file
 
 __all__ = ["MAX_BYTES", "SUFFIXES", "ImageIOError", "read_image", "write_image"]
 
@@ -117,10 +117,15 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
     lazy = options.pop("lazy", False)
     if not isinstance(source, (str, os.PathLike)):
         files = [Path(p) for p in source]
+        for file in files:
+            if file.exists():  # a missing one is dicom's to name
+                check_regular_file(file)
         return _guarded(dicom.read_series, files, Path(files[0]) if files else Path(), **options)
     path = Path(source)
     if not path.exists():
         raise ImageIOError(path, "no such file or folder")
+    if not path.is_dir():
+        check_regular_file(path)  # before any reader opens it: a FIFO would block the open
     if path.is_dir():
         if omezarr.is_omezarr(path):
             return _guarded(omezarr.read, path, lazy=lazy, **options)
