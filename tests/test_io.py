@@ -261,7 +261,8 @@ def test_imagej_tiff_stack_with_voxel_size(tmp_path):
     )
     image = read_image(path)
     np.testing.assert_array_equal(image.array, stack)
-    np.testing.assert_allclose(image.spacing, (0.5, 0.25, 2.0))
+    np.testing.assert_allclose(image.spacing, (0.5e-3, 0.25e-3, 2.0e-3))  # µm, in mm
+    assert (image.metadata["unit"], image.metadata["unit_in_file"]) == ("mm", "um")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), stack)
     (tmp_path / "bad.tif").write_bytes(b"II*\x00garbage")
     expect_error(tmp_path / "bad.tif", "bad.tif: cannot read it")

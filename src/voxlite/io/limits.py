@@ -44,6 +44,7 @@ __all__ = [
     "check_regular_file",
     "claimed_bytes",
     "decompressed",
+    "length_of",
     "max_bytes",
     "read_at_most",
     "read_into",
@@ -205,7 +206,7 @@ def skip_bytes(stream: Any, count: int, chunk: int = CHUNK) -> int:
 
 
 def decompressed(stream: Any, codec: str, chunk: int = CHUNK) -> Iterator[bytes]:
-    """The decompressed bytes of a zlib, gzip or bzip2 stream, in pieces of ``chunk`` at most.
+    """The decompressed bytes of a zlib, gzip, bzip2 or lzma stream, in pieces of ``chunk`` at most.
 
     The compressed bytes are read ``chunk`` at a time too, so neither side holds more
     than a chunk: the consumer decides what to keep (:func:`take`, :func:`tail_of`).
@@ -217,14 +218,20 @@ def decompressed(stream: Any, codec: str, chunk: int = CHUNK) -> Iterator[bytes]
     from voxlite.io.compression import implementation
 
     fast = implementation()
+    errors: tuple[type[BaseException], ...] = fast.errors  # bz2: OSError on bad data
     if codec == "bzip2":
         decompressor: Any = bz2.BZ2Decompressor()
+    elif codec == "lzma":
+        import lzma  # Pyodide has it as a package of its own
+
+        decompressor = lzma.LZMADecompressor()
+        errors = (*errors, lzma.LZMAError)
     else:
         decompressor = fast.zlib.decompressobj(zlib.MAX_WBITS | (16 if codec == "gzip" else 0))
     pending = b""
     try:
         while not decompressor.eof:
-            if codec == "bzip2":
+            if codec in ("bzip2", "lzma"):
                 data = b"" if not decompressor.needs_input else stream.read(chunk)
                 if decompressor.needs_input and not data:
                     break
@@ -237,7 +244,7 @@ def decompressed(stream: Any, codec: str, chunk: int = CHUNK) -> Iterator[bytes]
                     break
             if piece:
                 yield piece
-    except fast.errors as error:  # bz2: OSError on bad data
+    except errors as error:
         raise ValueError(f"its compressed data is corrupt ({error})") from None
     if not decompressor.eof:
         raise ValueError("its compressed data is corrupt: it ends before its end marker")
@@ -267,6 +274,16 @@ def take(pieces: Iterable[bytes], count: int, skip: int = 0) -> tuple[bytes, boo
     if not more:  # also reads the stream to its end marker
         more = next(pieces, None) is not None
     return b"".join(kept), more
+
+
+def length_of(pieces: Iterable[bytes], limit: int) -> int:
+    """How many bytes a stream of pieces holds, counted as they pass; past ``limit`` it stops."""
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > limit:
+            break
+    return total
 
 
 def tail_of(pieces: Iterable[bytes], count: int, limit: int) -> tuple[bytes, bool]:

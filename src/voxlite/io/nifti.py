@@ -134,13 +134,13 @@ def _read_header(
         )
     if file_size is not None and start > file_size:
         raise ValueError(f"vox_offset = {start} is past the end of the {file_size}-byte file")
+    mapped = lazy and file_size is not None and (proxy.slope, proxy.inter) == (1.0, 0.0)
+    check_claim(path, claim, None if file_size is None else file_size - start, budget=not mapped)
     if file_size is None and start + claim > _DEFLATE_RATIO * path.stat().st_size:
         raise ValueError(
             f"the file is truncated: its header claims {claim} bytes of voxels from byte "
             f"{start}, more than its {path.stat().st_size} gzip bytes can inflate to"
         )
-    mapped = lazy and file_size is not None and (proxy.slope, proxy.inter) == (1.0, 0.0)
-    check_claim(path, claim, None if file_size is None else file_size - start, budget=not mapped)
     if file_size is not None:
         return nii, None, mapped
     # gzip: skip to the voxels (which may start inside the bytes read already), read them.
