@@ -205,49 +205,63 @@ def skip_bytes(stream: Any, count: int, chunk: int = CHUNK) -> int:
     return skipped
 
 
+# A stream may go on with another member: gzip, bzip2 and xz readers inflate them all.
+_NEXT_MEMBER = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "lzma": b"\xfd7zXZ"}
+
+
 def decompressed(stream: Any, codec: str, chunk: int = CHUNK) -> Iterator[bytes]:
-    """The decompressed bytes of a zlib, gzip, bzip2 or lzma stream, in pieces of ``chunk`` at most.
+    """The decompressed bytes of a zlib, gzip, bzip2 or lzma stream, in pieces of ``chunk``.
 
     The compressed bytes are read ``chunk`` at a time too, so neither side holds more
     than a chunk: the consumer decides what to keep (:func:`take`, :func:`tail_of`).
-    A corrupt stream, or one that ends before its end marker, raises ValueError.
+    Concatenated gzip, bzip2 or xz members are inflated one after the other, as their
+    libraries' one-shot readers do. A corrupt stream, or one that ends before its end
+    marker, raises ValueError.
     """
+    pending = b""
+    while True:
+        decompressor, errors = _decompressor(codec)
+        try:
+            while not decompressor.eof:
+                if codec in ("bzip2", "lzma"):
+                    data = pending or (b"" if not decompressor.needs_input else stream.read(chunk))
+                    pending = b""
+                    if decompressor.needs_input and not data:
+                        break
+                    piece = decompressor.decompress(data, max_length=chunk)
+                else:  # at the end of the input, b"" flushes what zlib still holds
+                    data = pending or stream.read(chunk)
+                    piece = decompressor.decompress(data, chunk)
+                    pending = decompressor.unconsumed_tail
+                    if not piece and not data:
+                        break
+                if piece:
+                    yield piece
+        except errors as error:
+            raise ValueError(f"its compressed data is corrupt ({error})") from None
+        if not decompressor.eof:
+            raise ValueError("its compressed data is corrupt: it ends before its end marker")
+        pending = decompressor.unused_data or stream.read(chunk)
+        if codec not in _NEXT_MEMBER or not pending.startswith(_NEXT_MEMBER[codec]):
+            return
+
+
+def _decompressor(codec: str) -> tuple[Any, tuple[type[BaseException], ...]]:
+    """A streaming decompressor for ``codec`` and the exceptions it raises on bad data."""
     import bz2
     import zlib
 
     from voxlite.io.compression import implementation
 
     fast = implementation()
-    errors: tuple[type[BaseException], ...] = fast.errors  # bz2: OSError on bad data
     if codec == "bzip2":
-        decompressor: Any = bz2.BZ2Decompressor()
-    elif codec == "lzma":
+        return bz2.BZ2Decompressor(), fast.errors  # OSError on bad data
+    if codec == "lzma":
         import lzma  # Pyodide has it as a package of its own
 
-        decompressor = lzma.LZMADecompressor()
-        errors = (*errors, lzma.LZMAError)
-    else:
-        decompressor = fast.zlib.decompressobj(zlib.MAX_WBITS | (16 if codec == "gzip" else 0))
-    pending = b""
-    try:
-        while not decompressor.eof:
-            if codec in ("bzip2", "lzma"):
-                data = b"" if not decompressor.needs_input else stream.read(chunk)
-                if decompressor.needs_input and not data:
-                    break
-                piece = decompressor.decompress(data, max_length=chunk)
-            else:  # at the end of the input, b"" flushes what zlib still holds
-                data = pending or stream.read(chunk)
-                piece = decompressor.decompress(data, chunk)
-                pending = decompressor.unconsumed_tail
-                if not piece and not data:
-                    break
-            if piece:
-                yield piece
-    except errors as error:
-        raise ValueError(f"its compressed data is corrupt ({error})") from None
-    if not decompressor.eof:
-        raise ValueError("its compressed data is corrupt: it ends before its end marker")
+        return lzma.LZMADecompressor(), (*fast.errors, lzma.LZMAError)
+    wbits = zlib.MAX_WBITS | (16 if codec == "gzip" else 0)
+    return fast.zlib.decompressobj(wbits), fast.errors
 
 
 def take(pieces: Iterable[bytes], count: int, skip: int = 0) -> tuple[bytes, bool]:
