@@ -278,7 +278,8 @@ class ChunkRule:
                 raise ValueError("sharded arrays (sharding_indexed) are not read yet")
             reshaping = [n for n in names if n in _RESHAPING]
             codecs = tuple(reversed([n for n in names if n not in _RESHAPING and n != "bytes"]))
-        unknown = [n for n in (*reshaping, *codecs) if n not in _RESHAPING | _KNOWN]
+        unknown = [n for n in reshaping if n not in _RESHAPING]
+        unknown += [n for n in codecs if n not in _KNOWN]  # (a compressor as a filter, too)
         if unknown or len([n for n in codecs if n != "crc32c"]) > 1:
             raise ValueError(
                 f"its codecs {[*reshaping, *codecs]}: voxlite reads one of "
