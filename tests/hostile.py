@@ -52,7 +52,7 @@ def deflated(*parts: bytes | int, wrapper: str = "gzip") -> bytes:
 
 
 def zstd_rle(size: int) -> bytes:
-    """A Zstandard frame of ``size`` zero bytes (128 KiB RLE blocks) that does not state its size."""
+    """A Zstandard frame of ``size`` zero bytes (RLE blocks) that does not state its size."""
     block = 1 << 17
     frame = bytearray(b"\x28\xb5\x2f\xfd\x00\x38")  # magic; no content size; 128 KiB window
     count = -(-size // block)

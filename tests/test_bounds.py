@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import capped
 import hostile as h
+import numpy as np
+import pytest
 from hostile import GiB, MiB
 
 pytestmark = [
@@ -158,7 +157,9 @@ def _(folder):
     return path
 
 
-@case("a gzip .nrrd, byte skip -1, 1 MiB of voxels after 512 kB", "", outcome="Image", peak=12 * MiB)
+@case(
+    "a gzip .nrrd, byte skip -1, 1 MiB of voxels after 512 kB", "", outcome="Image", peak=12 * MiB
+)
 def _(folder):
     path = folder / "x.nrrd"
     header = h.nrrd_header("1024 1024 1", encoding="gzip", byte_skip=-1)
@@ -303,7 +304,7 @@ def reports(tmp_path_factory) -> dict[str, dict]:
     """Every case, built and read in one capped child."""
     root = tmp_path_factory.mktemp("hostile")
     reads = []
-    for index, (name, spec) in enumerate(CASES.items()):
+    for index, spec in enumerate(CASES.values()):
         folder = root / str(index)
         folder.mkdir()
         options = dict(spec.options)
@@ -350,3 +351,131 @@ def test_decoded_images_are_right(tmp_path):
         folder.mkdir()
         image = read_image(CASES[name].build(folder))
         assert image.array.size == MiB and np.all(np.asarray(image.array) == 7), name
+
+
+# -- 32-bit sizes (Pyodide), and the fast and the standard zlib alike -----------------------
+
+
+def _small_files(folder: Path) -> dict[str, Path]:
+    """A small image in every compressed form voxlite reads, and two that claim 2**31 bytes."""
+    import voxlite
+
+    voxels = np.random.default_rng(3).integers(-1000, 1000, (8, 9, 10)).astype(np.int16)
+    image = voxlite.Image(voxels)
+    files = {s: voxlite.write_image(image, folder / f"ct{s}") for s in (".nii.gz", ".nrrd", ".mha")}
+    voxels = image.array.astype("<i2").tobytes()
+    for encoding, body in (
+        ("gzip", h.deflated(b"junk", voxels)),
+        ("bzip2", h.bzipped(b"junk", voxels)),
+    ):
+        path = folder / f"tail-{encoding}.nrrd"
+        path.write_bytes(h.nrrd_header("10 9 8", encoding, "short", byte_skip=-1) + body)
+        files[f"byte skip -1, {encoding}"] = path
+    files["byte skip 2**31"] = folder / "skip.nrrd"
+    files["byte skip 2**31"].write_bytes(h.nrrd_header(encoding="gzip", byte_skip=2**31) + voxels)
+    files["2**31 bytes"] = folder / "big.nrrd"
+    files["2**31 bytes"].write_bytes(h.nrrd_header("1024 1024 2048") + voxels)
+    return files
+
+
+class _Recorded:
+    """A decompressor or a file whose every size argument is recorded."""
+
+    def __init__(self, inner, sizes: list[int]) -> None:
+        self.inner, self.sizes = inner, sizes
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.close()
+
+    def decompress(self, data, max_length=-1):
+        self.sizes.append(max_length)
+        return self.inner.decompress(data, max_length)
+
+    def read(self, size=-1):
+        self.sizes.append(size)
+        return self.inner.read(size)
+
+    def readinto(self, buffer):
+        self.sizes.append(len(memoryview(buffer).cast("B")))
+        return self.inner.readinto(buffer)
+
+
+def test_every_size_fits_a_32_bit_platform(tmp_path, monkeypatch):
+    """Pyodide's ssize_t has 32 bits: a budget or a read size of 2**31 raised OverflowError
+    ("Python int too large to convert to C ssize_t"). With SSIZE_MAX as there, every budget
+    is clamped to it, and every size handed to a decompressor or a gzip read fits."""
+    import bz2
+    import types
+
+    from voxlite import ImageIOError, read_image
+    from voxlite.io import compression, limits
+
+    small = 2**31 - 1
+    monkeypatch.setattr(limits, "SSIZE_MAX", small)
+    assert limits.MAX_BYTES == 2**31 and limits.max_bytes() == small
+    with limits.budget(2**40):
+        assert limits.max_bytes() == small
+    sizes: list[int] = []
+    real = compression.implementation()
+    fake_zlib = types.SimpleNamespace(
+        decompressobj=lambda wbits: _Recorded(real.zlib.decompressobj(wbits), sizes)
+    )
+    fake_gzip = types.SimpleNamespace(open=lambda *a: _Recorded(real.gzip.open(*a), sizes))
+    fake = compression.Implementation(fake_zlib, fake_gzip, real.errors)
+    monkeypatch.setattr(compression, "implementation", lambda: fake)
+    real_bz2 = bz2.BZ2Decompressor
+    monkeypatch.setattr(bz2, "BZ2Decompressor", lambda: _Recorded(real_bz2(), sizes))
+    files = _small_files(tmp_path)
+    for name in (".nii.gz", ".nrrd", ".mha", "byte skip -1, gzip", "byte skip -1, bzip2"):
+        assert read_image(files[name]).shape == (8, 9, 10), name
+    for name in ("byte skip 2**31", "2**31 bytes"):
+        with pytest.raises(ImageIOError, match=f"budget of {small} bytes"):
+            read_image(files[name])
+    assert sizes and max(sizes) <= small
+
+
+def test_the_budget_is_clamped_at_import_on_a_32_bit_platform():
+    import os
+    import subprocess
+
+    code = (
+        "import sys; sys.maxsize = 2**31 - 1\n"
+        "import voxlite.io.limits as limits; print(limits.MAX_BYTES, limits.max_bytes())"
+    )
+    for value in ("", "4e9"):
+        env = {**os.environ, "VOXLITE_MAX_BYTES": value, "PYTHONPATH": str(capped.SRC)}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.stdout.split() == [str(2**31 - 1)] * 2, out.stderr
+
+
+@pytest.mark.parametrize("which", ["fast", "standard"])
+def test_the_fast_and_the_standard_zlib_read_alike(tmp_path, monkeypatch, which):
+    """isal or zlib-ng when installed, the standard library otherwise (Pyodide): the same
+    images, and the same refusals, from either."""
+    import zlib
+
+    from voxlite import ImageIOError, read_image
+    from voxlite.io import compression
+
+    if which == "standard":
+        monkeypatch.setattr(compression, "implementation", compression.standard)
+    elif compression.implementation().zlib is zlib:
+        pytest.skip("neither isal nor zlib-ng is installed")
+    files = _small_files(tmp_path)
+    expected = read_image(tmp_path / "ct.nrrd").array
+    for name in (".nii.gz", ".mha", "byte skip -1, gzip", "byte skip -1, bzip2"):
+        np.testing.assert_array_equal(read_image(files[name]).array, expected)
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(files[".nii.gz"].read_bytes()[:-100])
+    with pytest.raises(ImageIOError, match="truncated|corrupt"):
+        read_image(cut)
+    bomb = tmp_path / "bomb.nrrd"
+    bomb.write_bytes(h.nrrd_header("10 9 8", "gzip", "short") + h.deflated(4 * MiB))
+    with pytest.raises(ImageIOError, match="more than 1440 bytes"):
+        read_image(bomb)

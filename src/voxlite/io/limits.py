@@ -64,7 +64,7 @@ CHUNK = 1 << 20
 def _budget_from_environment(default: int = 2**31) -> int:
     value = os.environ.get("VOXLITE_MAX_BYTES", "").strip()
     if not value:
-        return default
+        return min(default, SSIZE_MAX)
     try:
         budget = int(float(value))  # "4e9" and "4000000000" alike
         if budget <= 0:
@@ -251,9 +251,9 @@ def _decompressor(codec: str) -> tuple[Any, tuple[type[BaseException], ...]]:
     import bz2
     import zlib
 
-    from voxlite.io.compression import implementation
+    from voxlite.io import compression
 
-    fast = implementation()
+    fast = compression.implementation()
     if codec == "bzip2":
         return bz2.BZ2Decompressor(), fast.errors  # OSError on bad data
     if codec == "lzma":

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io.compression import implementation
+from voxlite.io import compression
 from voxlite.io.limits import check_claim, claimed_bytes, read_into, skip_bytes
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -42,7 +42,7 @@ def read(path: Path, lazy: bool = False) -> Image:
     import nibabel
     from nibabel.arrayproxy import ArrayProxy
 
-    fast = implementation()
+    fast = compression.implementation()
     try:
         compressed = _is_gzip(path)
         with fast.gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
