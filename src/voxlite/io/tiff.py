@@ -67,12 +67,14 @@ def read(path: Path) -> Image:
             spacing, unit, stated = _spacing(tif)
     # Besides TiffFileError, tifffile lets these out for bad bytes: RuntimeError for pages
     # that disagree ("incompatible keyframe"), struct.error for short tag values,
-    # zlib.error for corrupt strips, ZeroDivisionError for zero RowsPerStrip and the like.
+    # zlib.error and LZMAError for corrupt strips, ZeroDivisionError for zero RowsPerStrip
+    # and the like.
     except (
         tifffile.TiffFileError,
         RuntimeError,
         struct.error,
         zlib.error,
+        *_lzma_errors(),
         ArithmeticError,
     ) as error:
         raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
@@ -81,6 +83,14 @@ def read(path: Path) -> Image:
         raise ValueError(f"a TIFF stack of shape {array.shape}: voxlite reads 2D and 3D stacks")
     metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated}
     return Image(array, spacing=spacing, metadata=metadata)
+
+
+def _lzma_errors() -> tuple[type[Exception], ...]:
+    try:
+        import lzma  # Pyodide has it as a package of its own
+    except ImportError:
+        return ()
+    return (lzma.LZMAError,)
 
 
 def _check_sizes(path: Path, tif) -> None:
