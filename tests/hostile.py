@@ -142,7 +142,11 @@ def nifti_header(vox_offset: int, shape=(1, 1, 1), dtype=np.uint8, extensions: b
 
 
 def tiff(strips: list[bytes], compression: int, width: int = 16, height: int = 16, **tags) -> bytes:
-    """A little-endian, 16-bit grayscale, single-page TIFF of the given strips."""
+    """A little-endian, 16-bit grayscale, single-page TIFF of the given strips.
+
+    ``counts=[...]`` gives StripByteCounts other than the strips' lengths (lying ones).
+    """
+    counts = tags.pop("counts", None) or [len(s) for s in strips]
     rows = tags.pop("rows_per_strip", height)
     start = 8
     offsets = []
@@ -160,7 +164,7 @@ def tiff(strips: list[bytes], compression: int, width: int = 16, height: int = 1
         273: (long, offsets),
         277: (3, [1]),
         278: (long, [rows]),
-        279: (long, [len(s) for s in strips]),
+        279: (long, counts),
         **{tag: (long if isinstance(v, int) and v > 65535 else 3, [v]) for tag, v in tags.items()},
     }
     extra = bytearray()
@@ -238,3 +242,10 @@ def ome_zarr_v3(folder: Path, shape, chunks, codecs, chunk: bytes | None) -> Pat
         key.parent.mkdir(parents=True)
         key.write_bytes(chunk)
     return root
+
+
+@functools.cache
+def lzma_zeros(size: int) -> bytes:
+    import lzma
+
+    return lzma.compress(bytes(size), preset=0)
