@@ -281,6 +281,32 @@ def _(folder):
     return h.ome_zarr_v3(folder, *MIB_CHUNK, codecs, h.deflated(BOMB))
 
 
+def _sharded(folder: Path, inner: bytes) -> Path:
+    """A sharded OME-Zarr (v3) of one 1 MiB shard holding one chunk (``inner``, gzip)."""
+    sharding = {
+        "name": "sharding_indexed",
+        "configuration": {
+            "chunk_shape": list(MIB_CHUNK[1]),
+            "codecs": [{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 1}}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_location": "end",
+        },
+    }
+    index = struct.pack("<QQ", 0, len(inner))
+    return h.ome_zarr_v3(folder, *MIB_CHUNK, [sharding], inner + index)
+
+
+for _lazy in (False, True):
+    case(
+        f"a sharded OME-Zarr (v3), a chunk inflating far past it{', lazy' if _lazy else ''}",
+        "decodes to more",
+        options=(("lazy", _lazy), ("view", _lazy)),
+    )(lambda f: _sharded(f, h.deflated(BOMB)))
+case("a sharded OME-Zarr (v3), its chunk as it should be", "", outcome="Image", peak=8 * MiB)(
+    lambda f: _sharded(f, h.deflated(MiB))
+)
+
+
 @case("an OME-Zarr with a zlib filter, inflating far past its chunk", "codecs")
 def _(folder):
     root = _zarr_bomb(folder, None, h.deflated(BOMB, wrapper="zlib"))

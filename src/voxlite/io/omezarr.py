@@ -22,8 +22,9 @@ The store is not trusted either (:class:`BoundedStore`): every file zarr reads
 must be a regular file of bounded size, and zarr's codecs (numcodecs) inflate a
 chunk whole with no limit, so each chunk is first checked against its array's
 chunk size: by the size its codec's header states (Blosc, Zstd, LZ4) or by
-inflating it as a stream, counting (zlib, gzip, bzip2, LZMA). Codecs voxlite
-cannot bound so, and filters that could inflate, are refused.
+inflating it as a stream, counting (zlib, gzip, bzip2, LZMA); a shard's chunks
+through its index. Codecs voxlite cannot bound so, and filters that could
+inflate, are refused.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _read_level(path: Path, level: int, lazy: bool) -> Image:
                 "voxlite shows one 3D volume"
             )
     if lazy and len(spatial) == 3 and others + spatial == list(range(stored.ndim)):
-        array = Squeezed(stored, len(others))  # NGFF puts z, y, x last, in this order
+        array = Squeezed(stored, len(others), path)  # NGFF puts z, y, x last, in this order
     else:
         array = np.transpose(_read_array(stored), others + spatial)
         array = array.reshape(array.shape[len(others) :])
@@ -154,17 +155,26 @@ def _read_level(path: Path, level: int, lazy: bool) -> Image:
 
 
 class Squeezed:
-    """A zarr array seen without its leading one-long axes (channel, time), still lazy."""
+    """A zarr array seen without its leading one-long axes (channel, time), still lazy.
 
-    def __init__(self, array: Any, leading: int) -> None:
-        self.array, self.leading = array, leading
+    A chunk that cannot be read (corrupt, or refused by :class:`BoundedStore`) is an
+    ImageIOError naming the file, as in an eager read.
+    """
+
+    def __init__(self, array: Any, leading: int, path: Any = "") -> None:
+        self.array, self.leading, self.path = array, leading, path
         self.shape = tuple(int(n) for n in array.shape[leading:])
         self.dtype = np.dtype(array.dtype)
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
-        return np.asarray(self.array[(0,) * self.leading + key])
+        try:
+            return np.asarray(self.array[(0,) * self.leading + key])
+        except MemoryError:
+            raise
+        except Exception as error:  # codecs and the store each raise their own kinds
+            raise ImageIOError(self.path, f"its chunks cannot be decoded ({error})") from None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self[...], dtype=dtype)
@@ -197,8 +207,12 @@ def _check_chunks(path: Path, array: Any, budget: bool) -> None:
         raise ValueError(f"unsupported data type {dtype}")
     if budget:
         check_claim(path, claimed_bytes(path, array.shape, dtype.itemsize))
-    # Even lazily: zarr decodes a whole chunk to read any of its voxels.
-    check_claim(path, claimed_bytes(path, array.chunks, dtype.itemsize), what="each of its chunks")
+    # Even lazily: zarr decodes a whole chunk (and may read a whole shard) to read a voxel.
+    for what, shape in (("chunks", array.chunks), ("shards", getattr(array, "shards", None))):
+        if shape is not None:
+            check_claim(
+                path, claimed_bytes(path, shape, dtype.itemsize), what=f"each of its {what}"
+            )
     chunks = math.prod(
         -(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, array.chunks, strict=False)
     )
@@ -256,28 +270,47 @@ class ChunkRule:
     """What a chunk of one array may hold: decoded, ``limit`` bytes, through ``codecs``.
 
     ``codecs`` are the array's bytes-to-bytes codecs in decoding order (the outermost
-    first); at most one of them compresses.
+    first); at most one of them compresses. A sharded array's rule is its inner chunks',
+    and ``shard`` says how they are laid out: (chunks per shard, index bytes, at "end"
+    or "start"); zarr reads a shard's index, then its chunks, or the whole shard.
     """
 
     limit: int
     codecs: tuple[str, ...]
+    shard: tuple[int, int, str] | None = None
 
     @classmethod
     def of(cls, array: Any) -> ChunkRule:
         """The rule of a zarr array, from its metadata; codecs voxlite cannot bound refused."""
         itemsize = np.dtype(array.dtype).itemsize
-        size = math.prod(int(n) for n in array.chunks) * itemsize
         metadata = array.metadata
         if metadata.zarr_format == 2:
             reshaping = [_name(f.get_config()["id"]) for f in metadata.filters or ()]
             compressor = metadata.compressor
-            codecs = (_name(compressor.get_config()["id"]),) if compressor is not None else ()
-        else:
-            names = [_name(codec.to_dict()["name"]) for codec in metadata.codecs]
-            if "sharding_indexed" in names:
-                raise ValueError("sharded arrays (sharding_indexed) are not read yet")
-            reshaping = [n for n in names if n in _RESHAPING]
-            codecs = tuple(reversed([n for n in names if n not in _RESHAPING and n != "bytes"]))
+            codecs = [compressor.get_config()["id"]] if compressor is not None else []
+            return cls._checked(array.chunks, itemsize, reshaping, codecs)
+        codecs = list(metadata.codecs)
+        if _name(codecs[0].to_dict()["name"]) != "sharding_indexed":
+            return cls._checked(array.chunks, itemsize, *_split(codecs))
+        sharding = codecs[0]
+        if len(codecs) > 1:
+            raise ValueError("codecs after sharding_indexed are not read")
+        inner = cls._checked(sharding.chunk_shape, itemsize, *_split(list(sharding.codecs)))
+        index = [_name(c.to_dict()["name"]) for c in sharding.index_codecs]
+        endian = sharding.index_codecs[0].to_dict().get("configuration", {}).get("endian")
+        if index not in (["bytes"], ["bytes", "crc32c"]) or endian not in (None, "little"):
+            raise ValueError(f"a shard index encoded with {index} is not read")
+        count = math.prod(
+            -(-int(s) // int(c)) for s, c in zip(array.shards, sharding.chunk_shape, strict=False)
+        )
+        index_bytes = 16 * count + 4 * (len(index) == 2)
+        location = str(getattr(sharding.index_location, "value", sharding.index_location))
+        return cls(inner.limit, inner.codecs, (count, index_bytes, location))
+
+    @classmethod
+    def _checked(cls, chunks: Any, itemsize: int, reshaping: list, codecs: list) -> ChunkRule:
+        reshaping = [_name(n) for n in reshaping]
+        codecs = [_name(n) for n in codecs]
         unknown = [n for n in reshaping if n not in _RESHAPING]
         unknown += [n for n in codecs if n not in _KNOWN]  # (a compressor as a filter, too)
         if unknown or len([n for n in codecs if n != "crc32c"]) > 1:
@@ -285,16 +318,41 @@ class ChunkRule:
                 f"its codecs {[*reshaping, *codecs]}: voxlite reads one of "
                 f"{sorted(_STREAMED.keys() | _HEADED)}, with {sorted(_RESHAPING)} filters"
             )
+        size = math.prod(int(n) for n in chunks) * itemsize
         # Filters may have stored narrower values (8 bytes, at most, are widened to).
         limit = size if not reshaping else size * max(1, 8 // itemsize)
-        return cls(limit, codecs)
+        return cls(limit, tuple(codecs))
 
     def stored_limit(self) -> int:
-        """The most bytes a chunk file may have: incompressible data grows a little."""
-        return 2 * self.limit + 4096
+        """The most bytes a chunk (or shard) file may have: incompressible data grows a little."""
+        one = 2 * self.limit + 4096
+        return one if self.shard is None else self.shard[0] * one + self.shard[1]
 
-    def check(self, key: str, data: bytes) -> None:
-        """Refuse a chunk that decodes to more than ``limit`` bytes, before zarr decodes it."""
+    def check(self, key: str, data: bytes, byte_range: Any = None) -> None:
+        """Refuse a chunk that decodes to more than ``limit`` bytes, before zarr decodes it.
+
+        Of a shard: the whole shard (each chunk its index lists), its index, or one chunk.
+        """
+        if self.shard is None:
+            if byte_range is not None:
+                raise ValueError(f"a part of chunk {key} was asked for")
+            return self._check_one(key, data)
+        count, index_bytes, location = self.shard
+        if byte_range is None:
+            index = data[-index_bytes:] if location == "end" else data[:index_bytes]
+            entries = np.frombuffer(index[: 16 * count], "<u8").reshape(-1, 2)
+            for offset, size in entries.tolist():
+                if (offset, size) == (2**64 - 1, 2**64 - 1):  # an empty chunk
+                    continue
+                if offset + size > len(data):
+                    raise ValueError(f"the index of shard {key} points past its end")
+                self._check_one(key, data[offset : offset + size])
+        elif not _is_index(byte_range, index_bytes, location):
+            self._check_one(key, data)
+
+    def _check_one(self, key: str, data: bytes) -> None:
+        if len(data) > 2 * self.limit + 4096:
+            raise ValueError(f"its chunk {key} has {len(data)} bytes, over {self.limit}")
         for codec in self.codecs:
             if codec == "crc32c":  # a 4-byte checksum at the end, zarr checks it
                 data = data[:-4]
@@ -308,6 +366,23 @@ class ChunkRule:
             return
         if len(data) > self.limit:
             raise ValueError(f"its chunk {key} holds {len(data)} bytes, over {self.limit}")
+
+
+def _split(codecs: list) -> tuple[list[str], list[str]]:
+    """A v3 codec list as (array-to-array names, bytes-to-bytes names in decoding order)."""
+    names = [_name(codec.to_dict()["name"]) for codec in codecs]
+    reshaping = [n for n in names if n in _RESHAPING]
+    return reshaping, list(reversed([n for n in names if n not in _RESHAPING and n != "bytes"]))
+
+
+def _is_index(byte_range: Any, index_bytes: int, location: str) -> bool:
+    """Is this request a shard's index: its last bytes (at "end"), or its first (at "start")?"""
+    if location == "end":
+        return getattr(byte_range, "suffix", None) == index_bytes
+    return (getattr(byte_range, "start", None), getattr(byte_range, "end", None)) == (
+        0,
+        index_bytes,
+    )
 
 
 _KNOWN = set(_STREAMED) | _HEADED | {"crc32c", "shuffle"}
@@ -391,8 +466,8 @@ class BoundedStore:
         if info.st_size > limit:
             raise ValueError(f"{key} has {info.st_size} bytes, more than the {limit} it may have")
         buffer = await self._store.get(key, prototype, byte_range)
-        if buffer is not None and rule is not None and byte_range is None:
-            rule.check(key, buffer.to_bytes())
+        if buffer is not None and rule is not None:
+            rule.check(key, buffer.to_bytes(), byte_range)
         return buffer
 
     async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
