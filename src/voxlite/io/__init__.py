@@ -19,7 +19,10 @@ OME-Zarr      a .zarr folder            zarr (optional; CPython only)
 ============  ========================  ===============================
 
 Headers are not trusted: every reader checks what a header claims against the
-file and a memory budget before allocating (:mod:`voxlite.io.limits`).
+file and a memory budget before allocating, reads and inflates in chunks that stop
+at the claimed size, and is handed only regular files: a FIFO would block it and a
+device never end (:mod:`voxlite.io.limits`). gzip and zlib go through ISA-L or
+zlib-ng when installed (:mod:`voxlite.io.compression`).
 
 Imports: :mod:`voxlite.image` and this package's modules, nothing else of voxlite.
 """
