@@ -52,16 +52,19 @@ def timed_pair(ours, theirs, repeat: int) -> tuple[float, float]:
 
 
 def write_all(image: voxlite.Image, folder: Path) -> dict[str, Path]:
+    """Each format in a folder of its own: given ct.nii.gz, SimpleITK (nifticlib) reads the
+    ct.nii beside it when there is one, which once timed an uncompressed read as gzip's."""
     import tifffile
 
-    paths = {
-        suffix: voxlite.write_image(image, folder / f"ct{suffix}")
-        for suffix in (".npy", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd")
-    }
+    paths = {}
+    for suffix in (".npy", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd"):
+        (folder / suffix[1:]).mkdir()
+        paths[suffix] = voxlite.write_image(image, folder / suffix[1:] / f"ct{suffix}")
     write_series(image, folder / "dicom")
     paths["DICOM series"] = folder / "dicom"
-    tifffile.imwrite(folder / "ct.tif", image.array, imagej=True)
-    paths[".tif"] = folder / "ct.tif"
+    (folder / "tif").mkdir()
+    tifffile.imwrite(folder / "tif" / "ct.tif", image.array, imagej=True)
+    paths[".tif"] = folder / "tif" / "ct.tif"
     return paths
 
 

@@ -5,7 +5,10 @@ or by the format's own library where voxlite has no writer) mutated by Hypothesi
 truncated at any offset, bytes flipped or overwritten, header fields set to absurd
 values (2**31 voxels, zero and negative sizes, zero/negative/NaN spacing, NaN affines,
 the wrong byte order, bogus type codes, data files outside the folder, missing or a
-device), and random bytes under each suffix. The only outcomes allowed are an
+device, byte and line skips past any size), any of their files replaced by a FIFO, a
+device or an 8 GiB sparse file, compressed data with gaps and tails around the voxels
+(NRRD byte skips, NIfTI vox_offset), TIFF strips and zarr chunks that inflate past their
+share, and random bytes under each suffix. The only outcomes allowed are an
 :class:`Image` whose array is consistent, or an :class:`ImageIOError` with a message:
 any other exception is a reader bug. Every read runs under tracemalloc with a 1 MiB
 budget (``read_image(max_bytes=)``), so a reader that allocates what a lying header
@@ -22,6 +25,7 @@ import bz2
 import contextlib
 import gzip
 import io
+import itertools
 import json
 import math
 import os
@@ -272,7 +276,31 @@ READER_OF = {
 # -- one attempt: write the files, read them, check the outcome -----------------------
 
 
-def attempt(label: str, files: dict[str, bytes], entry: str, **options) -> str:
+@dataclass(frozen=True)
+class Special:
+    """A file that is not bytes: a FIFO, a link to a device, or an 8 GiB sparse file."""
+
+    kind: str
+
+    def make(self, path: Path) -> None:
+        if self.kind == "fifo":
+            os.mkfifo(path)
+        elif self.kind == "sparse":
+            with open(path, "wb") as stream:
+                stream.truncate(8 << 30)
+        else:
+            path.symlink_to(self.kind)
+
+
+SPECIALS = [Special("fifo"), Special("/dev/zero"), Special("/dev/urandom"), Special("sparse")]
+HAS_SPECIALS = hasattr(os, "mkfifo") and os.path.exists("/dev/zero")
+
+
+class Hung(BaseException):
+    """A read still blocked after seconds (no reader may catch it as an error of its own)."""
+
+
+def attempt(label: str, files: dict[str, bytes | Special], entry: str, **options) -> str:
     INPUTS[label] += 1
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "outside.raw").write_bytes(OUTSIDE)
@@ -281,10 +309,34 @@ def attempt(label: str, files: dict[str, bytes], entry: str, **options) -> str:
         for name, data in files.items():
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        outcome = read_checked(root / entry, **options)
+            data.make(path) if isinstance(data, Special) else path.write_bytes(data)
+        fifos = [root / n for n, d in files.items() if d == Special("fifo")]
+        with _alarm(5) if fifos else contextlib.nullcontext():
+            try:
+                outcome = read_checked(root / entry, **options)
+            finally:
+                for fifo in fifos:  # a reader blocked on one (a regression) gets its end
+                    with contextlib.suppress(OSError):
+                        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     OUTCOMES[label, outcome] += 1
     return outcome
+
+
+@contextlib.contextmanager
+def _alarm(seconds: int):
+    """Raise Hung in a read still going after ``seconds``: a FIFO must not hang the suite."""
+    import signal
+
+    def hung(signum, frame):
+        raise Hung(f"the read still blocks after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def read_checked(source, **options) -> str:
@@ -409,6 +461,18 @@ def test_folder_of_junk(names, marker):
     attempt("dicom", files, ".")
 
 
+@pytest.mark.skipif(not HAS_SPECIALS, reason="FIFOs and /dev/zero: POSIX")
+@pytest.mark.parametrize("label", LABELS)
+@examples(6)
+@given(data=st.data())
+def test_special_files_anywhere(label, data):
+    """Any file of a sample (the main one, a data file, a zarr chunk or .zattrs, a DICOM
+    slice) a FIFO, a device or an 8 GiB sparse file: refused or skipped, never read."""
+    files, name = data.draw(a_file_of(label))
+    files[name] = data.draw(st.sampled_from(SPECIALS))
+    attempt(label, files, SAMPLES[label].entry)
+
+
 # -- NIfTI: header fields --------------------------------------------------------------
 
 # fmt: off
@@ -520,6 +584,33 @@ def test_nifti_header_fields(label, data):
     attempt(label, {sample.entry: gzip.compress(mutated, 1) if gz else mutated}, sample.entry)
 
 
+@examples(30)
+@given(
+    gap=st.sampled_from([0, 16, 4096, 2**20, 2**26 - 16, 2**26 + 16, 2**27]),
+    flag=st.booleans(),
+    compressed=st.booleans(),
+)
+def test_nifti_gaps_before_the_voxels(gap, flag, compressed):
+    """Bytes between the header and the voxels (extensions, or padding under an extension
+    flag): skipped, never held or handed to nibabel; past 64 MiB, refused."""
+    import nibabel
+
+    from tests.hostile import deflated
+
+    blob = SAMPLES["nii"].files["a.nii"]
+    header = nibabel.Nifti1Header.from_fileobj(io.BytesIO(blob))
+    header["vox_offset"] = 352 + gap
+    head = header.binaryblock + (b"\x01\0\0\0" if flag else b"\0\0\0\0")
+    if compressed:
+        files = {"a.nii.gz": deflated(head, gap, blob[352:])}
+    elif gap <= 2**20:  # written out: small gaps only
+        files = {"a.nii": head + bytes(gap) + blob[352:]}
+    else:
+        return
+    outcome = attempt("nii.gz" if compressed else "nii", files, next(iter(files)))
+    assert outcome == ("image" if gap <= 2**26 - 16 else "error")
+
+
 # -- NRRD and MetaImage: text headers -------------------------------------------------
 
 NRRD_VALUES = {
@@ -576,8 +667,11 @@ NRRD_VALUES = {
     "space origin": ["(nan,nan,nan)", "(inf,0,0)", "(1,2)", "()", "(1e308,0,0)", "x"],
     "spacings": ["0 0 0", "-1 1 1", "nan 1 1", "1 1", "inf 1 1", "1 1 1"],
     "kinds": ["domain domain domain", "vector domain domain", "3-color domain domain", "list"],
-    "line skip": ["0", "1", "-1", "1000000000000", "x"],
-    "byte skip": ["-1", "-2", "1000000000000", "5", "0"],
+    "line skip": ["0", "1", "-1", "1000000000000", "2147483648", "x"],
+    "byte skip": [
+        *("-1", "-2", "1000000000000", "5", "0", "2147483648", "9223372036854775808"),
+        "100000000000000000000",
+    ],
     "data file": [
         "../outside.raw",
         "/etc/passwd",
@@ -674,6 +768,33 @@ def test_nrrd_header_fields(label, data):
     lines = data.draw(text_header_mutation(head.decode("latin-1").split("\n"), NRRD_VALUES, ": "))
     files[sample.entry] = "\n".join(lines).encode("latin-1") + blank + body
     attempt(label, files, sample.entry)
+
+
+@examples(40)
+@given(
+    encoding=st.sampled_from(["gzip", "bzip2"]),
+    skip=st.sampled_from([-1, -1, 0, 7, 2**20, 2**31, 10**20]),
+    prefix=st.sampled_from([0, 1, 1000, 2**20, 2**21 + 7]),
+    suffix=st.sampled_from([0, 0, 1, 4096]),
+    members=st.integers(1, 3),
+)
+def test_nrrd_compressed_tails(encoding, skip, prefix, suffix, members):
+    """Decompressed bytes before and after the voxels, in one member or several: the
+    claimed bytes are found (byte skip -1: the last ones), and nothing else is held."""
+    voxels = sample_image().array.astype("<i2").tobytes()
+    stream = bytes(prefix) + voxels + bytes(suffix)
+    compress = gzip.compress if encoding == "gzip" else bz2.compress
+    cuts = sorted({0, len(stream), *(len(stream) * k // members for k in range(members))})
+    body = b"".join(compress(stream[a:b]) for a, b in itertools.pairwise(cuts))
+    header = (
+        f"NRRD0004\ntype: short\ndimension: 3\nsizes: 5 4 3\nendian: little\n"
+        f"encoding: {encoding}\nbyte skip: {skip}\n\n"
+    ).encode()
+    outcome = attempt("nrrd", {"a.nrrd": header + body}, "a.nrrd")
+    if skip == -1:  # the last claimed bytes, after at most 1 MiB (here) of others
+        assert outcome == ("image" if prefix + suffix <= 2**20 else "error")
+    else:
+        assert outcome == ("image" if len(stream) == skip + len(voxels) else "error")
 
 
 @pytest.mark.parametrize("label", ["mha", "mhd"])
@@ -997,6 +1118,42 @@ def test_tiff_descriptions(data):
     attempt("tif", {"a.tif": buffer.getvalue()}, "a.tif")
 
 
+def _strip(compression: int, size: int) -> bytes:
+    """A strip of ``size`` zero bytes, compressed."""
+    from tests.hostile import deflated, lzma_zeros
+
+    if compression == 8:
+        return deflated(size, wrapper="zlib")
+    if compression == 34925:
+        return lzma_zeros(size)
+    if compression == 32773:  # runs of 128 zeros, then the rest as literals
+        rest = size % 128
+        return b"\x81\x00" * (size // 128) + (bytes([rest - 1]) + bytes(rest) if rest else b"")
+    return bytes(size)
+
+
+@examples(40)
+@given(
+    compression=st.sampled_from([1, 8, 34925, 32773]),
+    shape=st.sampled_from([(5, 4), (64, 64)]),
+    scale=st.sampled_from([1.0, 1.0, 2.0, 2.5, 64.0]),
+    lie=st.sampled_from([None, None, 0, 1, -1, 2**31]),
+)
+def test_tiff_strips_that_inflate(compression, shape, scale, lie):
+    """A strip decoding to more than its share (its rows), stored honestly or with a lying
+    StripByteCounts: refused before tifffile reads or inflates it whole."""
+    from tests.hostile import tiff
+
+    width, height = shape
+    size = int(width * height * 2 * scale)
+    strip = _strip(compression, size)
+    count = None if lie is None else (len(strip) + lie if lie in (1, -1) else lie)
+    blob = tiff([strip], compression, width=width, height=height, counts=count and [count])
+    outcome = attempt("tif", {"a.tif": blob}, "a.tif")
+    if lie is None:  # a strip may hold twice its share (and 4 kB), tifffile keeps its share
+        assert outcome == ("image" if size <= 2 * width * height * 2 + 4096 else "error")
+
+
 # -- OME-Zarr: metadata documents and chunks -------------------------------------------
 
 JSON_JUNK = st.recursive(
@@ -1118,6 +1275,52 @@ def test_ome_zarr_metadata(data):
             files[name] = files[name][: data.draw(st.integers(0, len(files[name])))]
     options = {"level": data.draw(st.sampled_from([0, 0, 1, -1, 2]))}
     attempt("ome.zarr", files, sample.entry, **options)
+
+
+ZARR_CODECS = {
+    "zlib": {"id": "zlib", "level": 1},
+    "gzip": {"id": "gzip", "level": 1},
+    "bz2": {"id": "bz2", "level": 1},
+    "zstd": {"id": "zstd", "level": 1},
+    "blosc": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
+    "lz4": {"id": "lz4", "acceleration": 1},
+}
+
+
+@examples(40)
+@given(
+    codec=st.sampled_from(sorted(ZARR_CODECS)),
+    scale=st.sampled_from([1, 1, 2, 64]),
+    header_lie=st.sampled_from([None, None, 2**30, 2**31 - 1]),
+    filters=st.sampled_from([None, None, [{"id": "zlib"}], [{"id": "delta", "dtype": "<f4"}]]),
+)
+def test_ome_zarr_chunks_that_inflate(codec, scale, header_lie, filters):
+    """A chunk inflating past its array's chunk size, by its stream or by what its header
+    says (Blosc, LZ4), or a filter that inflates: refused before numcodecs decodes it."""
+    import numcodecs
+
+    from tests.hostile import zstd_rle
+
+    sample = SAMPLES["ome.zarr"]
+    files = {k: v for k, v in sample.files.items() if not k.startswith("a.ome.zarr/0/")}
+    shape = (3, 4, 5)
+    zarray = json.loads(sample.files["a.ome.zarr/0/.zarray"])
+    zarray.update(chunks=list(shape), compressor=ZARR_CODECS[codec], filters=filters)
+    size = 3 * 4 * 5 * 4 * scale  # float32 voxels
+    if codec == "zstd" and scale > 1:
+        chunk = zstd_rle(size)  # a frame that does not state its size
+    else:
+        chunk = bytearray(numcodecs.get_codec(ZARR_CODECS[codec]).encode(bytes(size)))
+    if header_lie is not None and codec in ("blosc", "lz4"):
+        struct.pack_into(
+            "<I" if codec == "blosc" else "<i", chunk, 4 if codec == "blosc" else 0, header_lie
+        )
+    files["a.ome.zarr/0/.zarray"] = json.dumps(zarray).encode()
+    files["a.ome.zarr/0/0.0.0"] = bytes(chunk)
+    outcome = attempt("ome.zarr", files, sample.entry)
+    honest = scale == 1 and (header_lie is None or codec not in ("blosc", "lz4"))
+    if filters is None or "delta" in str(filters):
+        assert outcome == ("image" if honest else "error")
 
 
 # -- lying headers, explicitly: refused fast, without allocating what they claim ----------

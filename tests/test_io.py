@@ -276,10 +276,92 @@ def test_imagej_tiff_stack_with_voxel_size(tmp_path):
     )
     image = read_image(path)
     np.testing.assert_array_equal(image.array, stack)
-    np.testing.assert_allclose(image.spacing, (0.5, 0.25, 2.0))
+    np.testing.assert_allclose(image.spacing, (0.5e-3, 0.25e-3, 2.0e-3))  # µm, in mm
+    assert (image.metadata["unit"], image.metadata["unit_in_file"]) == ("mm", "um")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), stack)
     (tmp_path / "bad.tif").write_bytes(b"II*\x00garbage")
     expect_error(tmp_path / "bad.tif", "bad.tif: cannot read it")
+
+
+# ResolutionUnit: x and y spacing in mm, as SimpleITK (ITK's TIFFImageIO) reports them.
+RESOLUTION_UNITS = {
+    "inch": ({"resolution": (72.0, 36.0), "resolutionunit": "INCH"}, (25.4 / 72, 25.4 / 36)),
+    "cm": ({"resolution": (10.0, 5.0), "resolutionunit": "CENTIMETER"}, (1.0, 2.0)),
+    "no tag (TIFF's default: inch)": ({"resolution": (72.0, 36.0)}, (25.4 / 72, 25.4 / 36)),
+    "none": ({"resolution": (2.0, 4.0), "resolutionunit": "NONE"}, (1.0, 1.0)),
+}
+
+
+@pytest.mark.parametrize("unit", RESOLUTION_UNITS)
+def test_tiff_resolution_unit_gives_millimetres_as_simpleitk_reads_them(tmp_path, unit):
+    import tifffile
+
+    options, expected = RESOLUTION_UNITS[unit]
+    path = tmp_path / "stack.tif"
+    stack = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5)
+    tifffile.imwrite(path, stack, photometric="minisblack", **options)
+    image = read_image(path)
+    reference = sitk.ReadImage(str(path))
+    np.testing.assert_allclose(image.spacing[:2], expected)
+    np.testing.assert_allclose(image.spacing, reference.GetSpacing())
+    np.testing.assert_array_equal(image.array, sitk.GetArrayFromImage(reference))
+    assert image.metadata["unit"] == (None if unit == "none" else "mm")  # none: unitless
+
+
+# ImageJ's unit= (SimpleITK ignores it, and reports 1.0): pixels per unit, and z spacing.
+IMAGEJ_UNITS = {"um": 1e-3, "\\u00B5m": 1e-3, "micron": 1e-3, "nm": 1e-6, "mm": 1.0, "cm": 10.0}
+
+
+@pytest.mark.parametrize("unit", IMAGEJ_UNITS)
+def test_tiff_imagej_unit_gives_millimetres(tmp_path, unit):
+    import tifffile
+
+    path = tmp_path / "stack.tif"
+    metadata = {"spacing": 3.0, "unit": unit, "axes": "ZYX"}
+    tifffile.imwrite(
+        path, np.zeros((3, 4, 5), np.uint16), imagej=True, resolution=(2.0, 4.0), metadata=metadata
+    )
+    image = read_image(path)
+    scale = IMAGEJ_UNITS[unit]
+    np.testing.assert_allclose(image.spacing, (0.5 * scale, 0.25 * scale, 3.0 * scale))
+    assert (image.metadata["unit"], image.metadata["unit_in_file"]) == ("mm", unit)
+
+
+def test_tiff_without_a_unit_keeps_imagej_ratios_and_ome_units_are_read(tmp_path):
+    import tifffile
+
+    plain = tmp_path / "plain.tif"
+    metadata = {"spacing": 3.0, "axes": "ZYX"}
+    tifffile.imwrite(
+        plain, np.zeros((3, 4, 5), np.uint16), imagej=True, resolution=(2.0, 4.0), metadata=metadata
+    )
+    image = read_image(plain)
+    assert image.spacing == (0.5, 0.25, 3.0) and image.metadata["unit"] is None
+    ome = tmp_path / "cells.ome.tif"
+    metadata = {"PhysicalSizeX": 0.5, "PhysicalSizeY": 0.75, "PhysicalSizeZ": 2.0, "axes": "ZYX"}
+    metadata["PhysicalSizeZUnit"] = "mm"
+    tifffile.imwrite(ome, np.zeros((3, 4, 5), np.uint16), ome=True, metadata=metadata)
+    image = read_image(ome)
+    np.testing.assert_allclose(image.spacing, (0.5e-3, 0.75e-3, 2.0))  # µm, µm (OME's default), mm
+    assert image.metadata["unit"] == "mm"
+
+
+def test_tiff_compressions_voxlite_cannot_bound_are_refused(tmp_path):
+    import tifffile
+
+    from tests.hostile import tiff
+
+    stack = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5)
+    for compression in ("zlib", "lzma"):
+        path = tmp_path / f"{compression}.tif"
+        tifffile.imwrite(path, stack, photometric="minisblack", compression=compression)
+        np.testing.assert_array_equal(read_image(path).array, stack)
+    rows = stack[0].astype("<u2").tobytes()
+    packbits = b"".join(b"\x09" + rows[i : i + 10] for i in range(0, len(rows), 10))  # literals
+    (tmp_path / "packbits.tif").write_bytes(tiff([packbits], 32773, width=5, height=4))
+    np.testing.assert_array_equal(read_image(tmp_path / "packbits.tif").array, stack[:1])
+    (tmp_path / "lzw.tif").write_bytes(tiff([b"\x80\x00"], 5))
+    expect_error(tmp_path / "lzw.tif", "compression LZW")
 
 
 def test_ome_zarr_levels_and_geometry(tmp_path):

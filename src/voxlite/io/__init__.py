@@ -24,7 +24,10 @@ OME-Zarr      a .zarr folder              zarr (optional; CPython only)
 ============  ==========================  ===============================
 
 Headers are not trusted: every reader checks what a header claims against the
-file and a memory budget before allocating (:mod:`voxlite.io.limits`).
+file and a memory budget before allocating, reads and inflates in chunks that stop
+at the claimed size, and is handed only regular files: a FIFO would block it and a
+device never end (:mod:`voxlite.io.limits`). gzip and zlib go through ISA-L or
+zlib-ng when installed (:mod:`voxlite.io.compression`).
 
 Imports: :mod:`voxlite.image` and this package's modules, nothing else of voxlite.
 """
@@ -44,7 +47,7 @@ import numpy as np
 from voxlite.image import Image
 from voxlite.io import dicom, metaimage, nibabel_formats, nifti, npy, nrrd, omezarr, tiff
 from voxlite.io.errors import ImageIOError, source_name
-from voxlite.io.limits import MAX_BYTES, budget
+from voxlite.io.limits import MAX_BYTES, budget, check_regular_file
 
 __all__ = ["MAX_BYTES", "SUFFIXES", "ImageIOError", "read_image", "write_image"]
 
@@ -140,10 +143,15 @@ def _read(source: str | os.PathLike | Sequence[str | os.PathLike], **options: An
         files = [Path(p) for p in source]
         if not files:
             raise ImageIOError("(no files)", "an empty list of files was given")
+        for file in files:
+            if file.exists():  # a missing one is dicom's to name
+                check_regular_file(file)
         return _guarded(dicom.read_series, files, source_name(files), **options)
     path = Path(source)
     if not path.exists():
         raise ImageIOError(path, "no such file or folder")
+    if not path.is_dir():
+        check_regular_file(path)  # before any reader opens it: a FIFO would block the open
     if path.is_dir():
         if omezarr.is_omezarr(path):
             return _guarded(omezarr.read, path, lazy=lazy, **options)

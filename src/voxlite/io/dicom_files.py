@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voxlite.io.errors import ImageIOError
-from voxlite.io.limits import decompress_at_most, max_bytes
+from voxlite.io.limits import decompressed, max_bytes, take
 
 __all__ = ["DEFLATED", "Header", "NotDicomError", "is_dicom", "one_read", "read_dicom"]
 
@@ -270,7 +270,7 @@ def _read_deflated(path: Path, stream: WithinFile, stop_before_pixels: bool) -> 
     spent = tally[0] if tally is not None else 0
     # Its header read counted it; its pixels (read once more) are bounded by the budget alone.
     limit = max(max_bytes() - spent, 0) if stop_before_pixels else max_bytes()
-    raw, more = decompress_at_most(stream.read(), limit, "deflate")
+    raw, more = take(decompressed(stream, "deflate"), limit)
     if more:
         raise ImageIOError(
             path,

@@ -8,38 +8,63 @@ budget, :data:`MAX_BYTES`: 2**31 bytes (2 GiB) of stored voxels unless the
 ``read_image(path, max_bytes=...)`` for one call (:func:`budget`); setting
 ``voxlite.io.limits.MAX_BYTES`` changes it for the session. Compressed data is
 decompressed as a stream that stops at the claimed size, so a small file cannot
-inflate into more memory than its header admitted to.
+inflate into more memory than its header admitted to, and compressed input is
+read in chunks too (a sparse 8 GiB file is never read whole).
+
+Sizes handed to ``read()`` and to the decompressors must fit the platform's
+``ssize_t`` (:data:`SSIZE_MAX`: 2**31 - 1 in Pyodide's 32-bit WebAssembly), so
+every budget is clamped to it and every read is done in chunks.
+
+Main files must be regular files (:func:`check_regular_file`): a FIFO blocks its
+reader forever and ``/dev/zero`` never ends.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import math
 import os
+import stat
+import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from voxlite.io.errors import ImageIOError
 
 __all__ = [
+    "CHUNK",
     "MAX_BYTES",
+    "SSIZE_MAX",
     "budget",
     "check_claim",
+    "check_regular_file",
     "claimed_bytes",
-    "decompress_at_most",
+    "decompressed",
+    "length_of",
     "max_bytes",
     "read_at_most",
+    "read_into",
     "regular_file_beside",
+    "skip_bytes",
+    "tail_of",
+    "take",
 ]
+
+#: The largest size the platform's C functions take (``ssize_t``): every budget and every
+#: size given to ``read()`` or a decompressor stays under it (Pyodide: 2**31 - 1).
+SSIZE_MAX: int = sys.maxsize
+#: Bytes read or decompressed per step: memory follows the data, not a header's claim.
+CHUNK = 1 << 20
 
 
 def _budget_from_environment(default: int = 2**31) -> int:
     value = os.environ.get("VOXLITE_MAX_BYTES", "").strip()
     if not value:
-        return default
+        return min(default, SSIZE_MAX)
     try:
         budget = int(float(value))  # "4e9" and "4000000000" alike
         if budget <= 0:
@@ -49,8 +74,8 @@ def _budget_from_environment(default: int = 2**31) -> int:
             f"VOXLITE_MAX_BYTES={value!r} is not a positive number of bytes; using {default}",
             stacklevel=2,
         )
-        return default
-    return budget
+        return min(default, SSIZE_MAX)
+    return min(budget, SSIZE_MAX)
 
 
 #: The memory budget: the most bytes of stored voxels a file may claim (see above).
@@ -69,9 +94,12 @@ def budget(limit: int | None) -> Iterator[None]:
 
 
 def max_bytes() -> int:
-    """The budget in force: this call's ``read_image(max_bytes=)``, else :data:`MAX_BYTES`."""
+    """The budget in force: this call's ``read_image(max_bytes=)``, else :data:`MAX_BYTES`.
+
+    Never more than :data:`SSIZE_MAX`, whatever it was set to.
+    """
     budget = _call_budget.get()
-    return MAX_BYTES if budget is None else budget
+    return min(MAX_BYTES if budget is None else budget, SSIZE_MAX)
 
 
 def check_claim(
@@ -97,6 +125,10 @@ def check_claim(
             "bytes. View it without loading it, read_image(..., lazy=True) (OME-Zarr, .nii), "
             "read a lower level (level=1), or raise the budget: read_image(..., max_bytes=) "
             "or the VOXLITE_MAX_BYTES environment variable",
+        )
+    if claimed > SSIZE_MAX:  # even on disk (a memory map): more than the platform addresses
+        raise ImageIOError(
+            path, f"{what} claims {claimed} bytes of voxels, more than this platform addresses"
         )
     if available is not None and claimed > available:
         raise ImageIOError(
@@ -136,34 +168,187 @@ def read_at_most(stream: Any, limit: int, prefix: bytes = b"", chunk: int = 1 <<
     return b"".join(parts)
 
 
-def decompress_at_most(data: bytes, limit: int, codec: str) -> tuple[bytes, bool]:
-    """Decompress zlib/gzip/bzip2/raw-deflate ``data`` into at most ``limit`` bytes.
+def read_into(stream: Any, count: int, block: int = 1 << 26) -> memoryview:
+    """Up to ``count`` bytes of a stream, read in place into buffers allocated as they fill.
 
-    Returns the bytes and whether the stream holds more than ``limit``: a
-    decompression bomb stops at the size its header claimed. Corrupt or truncated
-    streams (no end marker, bad checksum) raise ValueError.
+    Like :func:`read_at_most`, memory follows the bytes that are there (a buffer of
+    ``block`` bytes at most is allocated before its bytes are read), but a stream
+    that has them all fills one buffer, without a copy: the inflater writes into it.
     """
+    import numpy as np
+
+    parts = []
+    total = 0
+    while total < count:
+        buffer = memoryview(np.empty(min(block, count - total), np.uint8))
+        filled = 0
+        while filled < len(buffer):  # in chunks: a stdlib readinto reads, then copies
+            got = stream.readinto(buffer[filled : filled + (CHUNK << 2)])
+            if not got:
+                break
+            filled += got
+        parts.append(buffer[:filled])
+        total += filled
+        if filled < len(buffer):
+            break
+    return parts[0] if len(parts) == 1 else memoryview(b"".join(parts))
+
+
+def skip_bytes(stream: Any, count: int, chunk: int = CHUNK) -> int:
+    """Read and drop ``count`` bytes of a stream (a gzip one cannot seek cheaply); how many."""
+    skipped = 0
+    while skipped < count:
+        part = stream.read(min(chunk, count - skipped))
+        if not part:
+            break
+        skipped += len(part)
+    return skipped
+
+
+# A stream may go on with another member: gzip, bzip2 and xz readers inflate them all.
+_NEXT_MEMBER = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "lzma": b"\xfd7zXZ"}
+
+
+def decompressed(stream: Any, codec: str, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The decompressed bytes of a zlib, gzip, bzip2 or lzma stream, in pieces of ``chunk``.
+
+    The compressed bytes are read ``chunk`` at a time too, so neither side holds more
+    than a chunk: the consumer decides what to keep (:func:`take`, :func:`tail_of`).
+    Concatenated gzip, bzip2 or xz members are inflated one after the other, as their
+    libraries' one-shot readers do. A corrupt stream, or one that ends before its end
+    marker, raises ValueError.
+    """
+    pending = b""
+    while True:
+        decompressor, errors = _decompressor(codec)
+        try:
+            while not decompressor.eof:
+                if codec in ("bzip2", "lzma"):
+                    data = pending or (b"" if not decompressor.needs_input else stream.read(chunk))
+                    pending = b""
+                    if decompressor.needs_input and not data:
+                        break
+                    piece = decompressor.decompress(data, max_length=chunk)
+                else:  # at the end of the input, b"" flushes what zlib still holds
+                    data = pending or stream.read(chunk)
+                    piece = decompressor.decompress(data, chunk)
+                    pending = decompressor.unconsumed_tail
+                    if not piece and not data:
+                        break
+                if piece:
+                    yield piece
+        except errors as error:
+            raise ValueError(f"its compressed data is corrupt ({error})") from None
+        if not decompressor.eof:
+            raise ValueError("its compressed data is corrupt: it ends before its end marker")
+        pending = decompressor.unused_data or stream.read(chunk)
+        if codec not in _NEXT_MEMBER or not pending.startswith(_NEXT_MEMBER[codec]):
+            return
+
+
+def _decompressor(codec: str) -> tuple[Any, tuple[type[BaseException], ...]]:
+    """A streaming decompressor for ``codec`` and the exceptions it raises on bad data."""
     import bz2
     import zlib
 
+    from voxlite.io import compression
+
+    fast = compression.implementation()
+    if codec == "bzip2":
+        return bz2.BZ2Decompressor(), fast.errors  # OSError on bad data
+    if codec == "lzma":
+        import lzma  # Pyodide has it as a package of its own
+
+        return lzma.LZMADecompressor(), (*fast.errors, lzma.LZMAError)
+    # gzip: a header; zlib: its own; deflate: none (DICOM's Deflated Explicit VR Little Endian)
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": -zlib.MAX_WBITS}.get(codec, zlib.MAX_WBITS)
+    return fast.zlib.decompressobj(wbits), fast.errors
+
+
+def take(pieces: Iterable[bytes], count: int, skip: int = 0) -> tuple[bytes, bool]:
+    """Bytes ``skip`` to ``skip + count`` of a stream of pieces, and whether more follow.
+
+    The skipped bytes are dropped as they come, never held; the pieces are read to
+    their end (a stream that goes on past what was wanted is ``more``).
+    """
+    pieces = iter(pieces)
+    kept: list[bytes] = []
+    held = 0
+    more = False
+    for piece in pieces:
+        if skip >= len(piece):
+            skip -= len(piece)
+            continue
+        part = piece[skip : skip + count - held]
+        more = skip + len(part) < len(piece)
+        skip = 0
+        kept.append(part)
+        held += len(part)
+        if more or held == count:
+            break
+    if not more:  # also reads the stream to its end marker
+        more = next(pieces, None) is not None
+    return b"".join(kept), more
+
+
+def length_of(pieces: Iterable[bytes], limit: int) -> int:
+    """How many bytes a stream of pieces holds, counted as they pass; past ``limit`` it stops."""
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > limit:
+            break
+    return total
+
+
+def tail_of(pieces: Iterable[bytes], count: int, limit: int) -> tuple[bytes, bool]:
+    """The last ``count`` bytes of a stream of pieces, holding little more than ``count``.
+
+    Returns them and whether the stream went past ``limit`` bytes (where it stops):
+    a ring of pieces keeps the last ``count`` bytes, older ones are dropped.
+    """
+    ring: collections.deque[bytes] = collections.deque()
+    held = total = 0
+    for piece in pieces:
+        ring.append(piece)
+        held += len(piece)
+        total += len(piece)
+        while ring and held - len(ring[0]) >= count:
+            held -= len(ring.popleft())
+        if total > limit:
+            return b"", True
+    data = b"".join(ring)
+    return data[len(data) - min(count, len(data)) :], False
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse a main file that is not a regular file (after links), before it is opened.
+
+    Opening a FIFO blocks until someone writes to it, a device such as ``/dev/zero``
+    or ``/dev/urandom`` never ends: a reader handed one would hang or fill memory.
+    """
     try:
-        if codec == "bzip2":
-            decompressor: Any = bz2.BZ2Decompressor()
-            raw = decompressor.decompress(data, max_length=limit)
-            more = not decompressor.eof and bool(decompressor.decompress(b"", max_length=1))
-        else:
-            # raw deflate (no header: DICOM's Deflated Explicit VR Little Endian): -MAX_WBITS
-            wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": -zlib.MAX_WBITS}
-            decompressor = zlib.decompressobj(wbits.get(codec, zlib.MAX_WBITS))
-            raw = decompressor.decompress(data, limit)
-            more = not decompressor.eof and bool(
-                decompressor.decompress(decompressor.unconsumed_tail, 1)
-            )
-    except (zlib.error, OSError, EOFError, ValueError) as error:  # bz2: OSError on bad data
-        raise ValueError(f"its compressed data is corrupt ({error})") from None
-    if not decompressor.eof and not more:
-        raise ValueError("its compressed data is corrupt: it ends before its end marker")
-    return raw, more
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise ImageIOError(path, f"cannot read it: {error.strerror or error}") from None
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a character device"
+        if stat.S_ISCHR(mode)
+        else "a block device"
+        if stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a file"
+    )
+    raise ImageIOError(
+        path,
+        f"it is {kind}, not a regular file: voxlite reads image files and folders "
+        "(a pipe or device could block the read or never end)",
+    )
 
 
 def regular_file_beside(header_path: Path, name: str, what: str = "data file") -> Path:

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image, select_component
-from voxlite.io.limits import check_claim, claimed_bytes, decompress_at_most, regular_file_beside
+from voxlite.io.limits import (
+    check_claim,
+    claimed_bytes,
+    decompressed,
+    regular_file_beside,
+    take,
+)
 
 ELEMENT_TYPES = {
     "MET_UCHAR": np.uint8,
@@ -117,7 +123,7 @@ def _data_bytes(path: Path, fields: dict[str, str], offset: int, expected: int) 
             raise ValueError(f"HeaderSize = {start} is outside the {size}-byte data file")
         stream.seek(start)
         if _true(fields.get("CompressedData")):
-            raw, more = decompress_at_most(stream.read(), expected, "zlib")
+            raw, more = take(decompressed(stream, "zlib"), expected)
             if more:
                 raise ValueError(
                     f"header and data disagree: the data holds more than {expected} bytes"

@@ -1,30 +1,41 @@
 """NIfTI-1/2 through nibabel: RAS affines become LPS geometry, and back.
 
-The file is not handed to nibabel directly: nibabel reads a header extension of
-whatever size the header states, and allocates the data size the header claims
-before reading it. So voxlite reads the bytes itself, in two steps that never
-read past what the header claims (checked against the file size and the memory
-budget first), and lets nibabel parse them from memory.
+The file is not handed to nibabel whole: nibabel reads every header extension
+at the size it states (and hands DICOM ones to pydicom), and allocates the data
+size the header claims before reading it. voxlite uses no extension, so nibabel
+parses the header alone (its extension flag cleared); the bytes between header
+and voxels are skipped, not held (at most :data:`MAX_EXTENSION_BYTES` of them),
+and the voxels are read only once their claimed size has passed the file size
+and the memory budget. nibabel then reads them through its own array proxy: from
+the file (memory-mapped when ``lazy``), or, gzip-compressed, from the bytes read.
+
+``.nii.gz`` is inflated by the fastest gzip reader installed
+(:mod:`voxlite.io.compression`), the standard library's in Pyodide.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io.limits import check_claim, claimed_bytes, max_bytes, read_at_most
+from voxlite.io import compression
+from voxlite.io.limits import check_claim, claimed_bytes, read_into, skip_bytes
 from voxlite.io.nibabel_formats import three_d
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 # sizeof_hdr, the first 4 bytes: 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order
 _HEADER_SIZES = {348: 348, 540: 540, 0x5C010000: 348, 0x1C020000: 540}
+#: The most bytes between the header and the voxels (extensions) a file may have: they
+#: are skipped, but a gzip stream has to be inflated through them.
+MAX_EXTENSION_BYTES = 1 << 26
+# Deflate inflates 1032 times at most: a gzip file claiming more than this holds cannot
+# hold its voxels, and is refused before anything is allocated for them.
+_DEFLATE_RATIO = 1032
 
 
 def read(path: Path, lazy: bool = False, component: int | None = None) -> Image:
@@ -33,25 +44,22 @@ def read(path: Path, lazy: bool = False, component: int | None = None) -> Image:
     A 4D (or vector) file needs ``component=``, the volume shown.
     """
     import nibabel
-    from nibabel.fileholders import FileHolder
+    from nibabel.arrayproxy import ArrayProxy
 
+    fast = compression.implementation()
     try:
         compressed = _is_gzip(path)
-        with gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
+        with fast.gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
             size = None if compressed else path.stat().st_size
-            klass, blob = _read_bytes(path, stream, size, mapped=lazy)
-            # Decompressed, from memory: nibabel cannot read past what was checked. A
-            # plain file, whose header, extensions and claimed size passed the same
-            # checks, nibabel reads from disk, memory-mapped only when asked (``lazy``:
-            # the caller keeps the file while the image is used).
-            source = io.BytesIO(blob) if compressed else stream
-            holder = (
-                FileHolder(filename=str(path))
-                if lazy and not compressed
-                else FileHolder(fileobj=source)
-            )
-            nii = klass.from_file_map({"header": holder, "image": holder}, mmap=lazy and "r")
-            array = np.asanyarray(nii.dataobj)
+            nii, voxels, mapped = _read_header(path, stream, size, lazy)
+            proxy = nii.dataobj
+            # From the bytes read (gzip), the file (memory-mapped: the caller keeps the
+            # file while the image is used) or the open stream, at the checked offset.
+            source: Any = _Bytes(voxels) if voxels is not None else stream
+            source = str(path) if mapped else source
+            offset = 0 if voxels is not None else proxy.offset
+            spec = (proxy.shape, proxy.dtype, offset, proxy.slope, proxy.inter)
+            array = np.asanyarray(ArrayProxy(source, spec, mmap=mapped and "r", order=proxy.order))
         image = Image.from_ijk(three_d(array, component), nii.affine)
     except (
         nibabel.filebasedimages.ImageFileError,
@@ -60,11 +68,38 @@ def read(path: Path, lazy: bool = False, component: int | None = None) -> Image:
     ) as error:
         # nibabel's own exception types are not ValueErrors
         raise ValueError(f"not a valid NIfTI file ({error})") from None
-    except (EOFError, OSError, zlib.error) as error:
+    except fast.errors as error:
         raise ValueError(f"the file is truncated or corrupt ({error})") from None
     description = nii.header.get("descrip")
     text = description.item().decode("latin-1").strip("\0 ") if description is not None else ""
     return image.replace(metadata={"format": "NIfTI", "description": text})
+
+
+class _Bytes(io.RawIOBase):
+    """A read-only file over a buffer, without copying it (``io.BytesIO`` copies)."""
+
+    def __init__(self, data: Any) -> None:
+        self.data, self.position = memoryview(data).cast("B"), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: len(self.data)}
+        self.position = max(base[whence] + offset, 0)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        part = self.data[self.position : self.position + len(memoryview(buffer).cast("B"))]
+        memoryview(buffer).cast("B")[: len(part)] = part
+        self.position += len(part)
+        return len(part)
 
 
 def _is_gzip(path: Path) -> bool:
@@ -72,15 +107,15 @@ def _is_gzip(path: Path) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _read_bytes(
-    path: Path, stream: Any, file_size: int | None, mapped: bool = False
-) -> tuple[type, bytes]:
-    """The header, its extensions and the voxel bytes it claims, once checked.
+def _read_header(
+    path: Path, stream: Any, file_size: int | None, lazy: bool = False
+) -> tuple[Any, Any, bool]:
+    """The image nibabel makes of the header alone, the voxel bytes, and whether mapped.
 
-    ``file_size`` is None for a gzip stream, whose voxels are read here (up to the
-    claimed size, no further); for a plain file only the header and extensions are.
-    The voxels of a ``mapped`` plain file without scaling, which stay on disk, may
-    exceed the memory budget.
+    ``file_size`` is None for a gzip stream, whose voxels are read here (the claimed
+    size, no more) and returned; a plain file's are left for nibabel to read from the
+    file (None). Those of a ``lazy`` plain file without scaling stay on disk
+    (``mapped``) and may exceed the memory budget.
     """
     import nibabel
 
@@ -89,29 +124,40 @@ def _read_bytes(
     if size is None or len(head) < size:
         raise ValueError("not a NIfTI file: no NIfTI-1 or NIfTI-2 header at its start")
     klass = nibabel.Nifti1Image if size == 348 else nibabel.Nifti2Image
-    # 1. The header and its extensions: up to vox_offset, which must itself be sane.
     offset = float(klass.header_class(head[:size], check=False)["vox_offset"])
     if not math.isfinite(offset) or offset < 0:
         raise ValueError(f"vox_offset = {offset} is not a byte offset")
-    # Header and extensions are not voxels: they get the budget and 16 MiB, no more.
-    if int(offset) > max_bytes() + (1 << 24) or (file_size is not None and offset > file_size):
-        raise ValueError(f"vox_offset = {offset:.0f} is past the end of the file or the budget")
-    head = read_at_most(stream, int(offset) - len(head), prefix=head)
-    # 2. The voxels, as nibabel will read them (its shape, dtype and offset).
-    proxy = klass.from_bytes(head).dataobj
+    nii = klass.from_bytes(head[:size] + b"\0\0\0\0")  # the 4 bytes: "no extensions"
+    proxy = nii.dataobj
     claim = claimed_bytes(path, proxy.shape, proxy.dtype.itemsize)
     start = int(proxy.offset)
-    on_disk = mapped and file_size is not None and (proxy.slope, proxy.inter) == (1.0, 0.0)
-    check_claim(path, claim, None if file_size is None else file_size - start, budget=not on_disk)
-    if file_size is not None:
-        return klass, head
-    blob = read_at_most(stream, start + claim - len(head), prefix=head)
-    if len(blob) < start + claim:
+    if start - (size + 4) > MAX_EXTENSION_BYTES:
+        raise ValueError(
+            f"vox_offset = {start} leaves {start - size - 4} bytes of extensions before the "
+            f"voxels, more than the {MAX_EXTENSION_BYTES} voxlite skips"
+        )
+    if file_size is not None and start > file_size:
+        raise ValueError(f"vox_offset = {start} is past the end of the {file_size}-byte file")
+    mapped = lazy and file_size is not None and (proxy.slope, proxy.inter) == (1.0, 0.0)
+    check_claim(path, claim, None if file_size is None else file_size - start, budget=not mapped)
+    if file_size is None and start + claim > _DEFLATE_RATIO * path.stat().st_size:
         raise ValueError(
             f"the file is truncated: its header claims {claim} bytes of voxels from byte "
-            f"{start}, the (decompressed) file holds {max(len(blob) - start, 0)}"
+            f"{start}, more than its {path.stat().st_size} gzip bytes can inflate to"
         )
-    return klass, blob
+    if file_size is not None:
+        return nii, None, mapped
+    # gzip: skip to the voxels (which may start inside the bytes read already), read them.
+    skipped = skip_bytes(stream, start - len(head))
+    prefix = head[start : start + claim]
+    voxels = read_into(stream, claim - len(prefix))
+    voxels = bytes(prefix) + voxels if prefix else voxels
+    if len(voxels) < claim or skipped < start - len(head):
+        raise ValueError(
+            f"the file is truncated: its header claims {claim} bytes of voxels from byte "
+            f"{start}, the decompressed file holds {max(len(voxels), 0)} of them"
+        )
+    return nii, voxels, False
 
 
 def write(image: Image, path: Path, final: Path | None = None) -> None:

@@ -1,10 +1,13 @@
 """NRRD (.nrrd, or .nhdr with a detached data file) through pynrrd.
 
 pynrrd parses the header; the voxels are read here, because pynrrd trusts the
-header: it skips ``line skip`` lines one by one (10**12 of them is a hang),
-opens any ``data file`` path (``/dev/zero`` never ends) and decompresses gzip and
-bzip2 data without a limit. Here the claimed size is checked against the file
-and the memory budget first, and decompression stops at the claimed size.
+file: it reads its first line whole (an 8 GiB file without a newline is 8 GiB of
+memory), skips ``line skip`` lines one by one (10**12 of them is a hang), opens
+any ``data file`` path (``/dev/zero`` never ends) and reads and decompresses gzip
+and bzip2 data whole, without a limit. Here pynrrd gets the header's lines from
+at most :data:`MAX_HEADER_BYTES`, the claimed size is checked against the file and
+the memory budget first, and the data is read and decompressed in chunks that
+stop at the claimed size (``byte skip: -1`` keeps only the last claimed bytes).
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ import numpy as np
 
 from voxlite.image import Image, select_component
 from voxlite.io.limits import (
+    CHUNK,
     check_claim,
     claimed_bytes,
-    decompress_at_most,
+    decompressed,
     max_bytes,
     regular_file_beside,
+    tail_of,
+    take,
 )
+
+#: A NRRD header is text, a few kB; one with no blank line in this many bytes is refused.
+MAX_HEADER_BYTES = 1 << 20
 
 # NRRD's spaces, as the sign flips that take each to LPS.
 _TO_LPS = {
@@ -45,12 +54,14 @@ def read(path: Path, component: int | None = None) -> Image:
     import nrrd
 
     with open(path, "rb") as stream:
+        lines = _header_lines(stream)
         try:
-            header = nrrd.read_header(stream)
+            header = nrrd.read_header(lines)
         except StopIteration:  # pynrrd's next() on an empty file
             raise ValueError("the file is empty") from None
         except (nrrd.NRRDError, OverflowError) as error:  # OverflowError: sizes past int64
             raise ValueError(f"not a readable NRRD file ({error})") from None
+        stream.seek(sum(len(line) for line in lines))  # attached data starts after them
         try:
             data = _read_data(path, header, stream)
         except nrrd.NRRDError as error:
@@ -93,6 +104,29 @@ def _component_axis(header: dict[str, Any], ndim: int) -> int:
     return -1
 
 
+def _header_lines(stream: Any) -> list[bytes]:
+    """The header's lines, up to its blank line (or the end of a detached header).
+
+    Read from the first :data:`MAX_HEADER_BYTES` bytes only; the blank line is found
+    as pynrrd finds it (ASCII, trailing whitespace ignored).
+    """
+    block = stream.read(MAX_HEADER_BYTES + 1)
+    if block and not block.startswith(b"NRRD"):
+        raise ValueError(f"not a NRRD file: it starts with {block[:8]!r}, not NRRD000x")
+    whole = len(block) <= MAX_HEADER_BYTES
+    # As a file's lines: split at b"\n" only; a last line cut off by the limit is dropped.
+    parts = block[:MAX_HEADER_BYTES].split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] and whole else [])
+    for index, line in enumerate(lines[1:], start=1):
+        if not line.decode("ascii", "ignore").rstrip():
+            return lines[: index + 1]
+    if not whole:
+        raise ValueError(
+            f"its header does not end (a blank line) in its first {MAX_HEADER_BYTES} bytes"
+        )
+    return lines
+
+
 def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
     """The voxels, C order, read no further than the header's checked claim."""
     from nrrd.reader import _determine_datatype
@@ -127,11 +161,11 @@ def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
         source.seek(start)
         if line_skip > size - source.tell():  # each line is a byte at least
             raise ValueError(f"line skip {line_skip} goes past the end of the data")
-        for _ in range(line_skip):
-            source.readline()
+        _skip_lines(source, line_skip)
         available = size - source.tell()
-        if encoding in _TEXT:
-            data = np.fromfile(source, dtype, sep=" ") if available else np.empty(0, dtype)
+        count = claim // max(dtype.itemsize, 1)
+        if encoding in _TEXT:  # one value more than claimed tells a longer file
+            data = np.fromfile(source, dtype, count + 1, sep=" ") if available else np.empty(0)
         elif encoding == "raw":
             if byte_skip == -1:  # the data is the last bytes of the file
                 byte_skip = max(available - claim, 0)
@@ -141,26 +175,67 @@ def _read_data(path: Path, header: dict[str, Any], stream: Any) -> np.ndarray:
             source.readinto(raw)
             data = np.frombuffer(raw, dtype)
         elif encoding in _COMPRESSED:
-            compressed = source.read()
-            limit = max_bytes() if byte_skip == -1 else claim + byte_skip
-            raw, more = decompress_at_most(compressed, limit, _COMPRESSED[encoding])
-            if more:
-                raise ValueError(
-                    f"header and data disagree: the data holds more than {claim} "
-                    "bytes, the size its header claims"
-                )
-            raw = raw[len(raw) - claim :] if byte_skip == -1 else raw[byte_skip:]
-            if len(raw) != claim:
-                raise ValueError(
-                    f"header and data disagree: its header claims {claim} bytes, "
-                    f"the data holds {len(raw)}"
-                )
-            data = np.frombuffer(bytearray(raw), dtype)
+            data = np.frombuffer(bytearray(_decompress(source, encoding, claim, byte_skip)), dtype)
         else:
             raise ValueError(f"unsupported NRRD encoding {header['encoding']!r}")
-    if data.size != claim // max(dtype.itemsize, 1):
+    if data.size != count:
         raise ValueError(f"header and data disagree: sizes {sizes} but {data.size} values")
     return data.reshape(sizes[::-1])
+
+
+def _skip_lines(source: Any, count: int) -> None:
+    """Move past ``count`` lines: a foreign text header, of :data:`MAX_HEADER_BYTES` at most."""
+    first = source.tell()
+    while count:
+        at = source.tell()
+        chunk = source.read(min(CHUNK, first + MAX_HEADER_BYTES - at))
+        if not chunk:
+            raise ValueError(
+                f"line skip: its data has no {count} more lines in its first "
+                f"{MAX_HEADER_BYTES} bytes"
+            )
+        newlines = chunk.count(b"\n")
+        if newlines < count:
+            count -= newlines
+            continue
+        end = -1
+        for _ in range(count):
+            end = chunk.index(b"\n", end + 1)
+        source.seek(at + end + 1)
+        return
+
+
+def _decompress(source: Any, encoding: str, claim: int, byte_skip: int) -> bytes:
+    """The claimed bytes of gzip or bzip2 data, after ``byte skip`` decompressed bytes.
+
+    ``byte skip: -1``: the last claimed bytes, found by streaming through the data
+    and keeping only as many as claimed. What comes before them is a foreign header
+    at most as long as the voxels (or :data:`MAX_HEADER_BYTES`): a stream that goes on
+    further is refused rather than inflated for a one-voxel claim.
+    """
+    if byte_skip > max_bytes():
+        raise ValueError(f"byte skip {byte_skip} is over the memory budget of {max_bytes()} bytes")
+    pieces = decompressed(source, _COMPRESSED[encoding])
+    if byte_skip == -1:
+        limit = claim + max(claim, MAX_HEADER_BYTES)
+        raw, more = tail_of(pieces, claim, limit)
+        if more:
+            raise ValueError(
+                f"byte skip -1 (the voxels are the last bytes): its data decompresses to "
+                f"more than the {claim} bytes its header claims and {limit - claim} before them"
+            )
+    else:
+        raw, more = take(pieces, claim, skip=byte_skip)
+        if more:
+            raise ValueError(
+                f"header and data disagree: the data holds more than {claim} "
+                "bytes, the size its header claims"
+            )
+    if len(raw) != claim:
+        raise ValueError(
+            f"header and data disagree: its header claims {claim} bytes, the data holds {len(raw)}"
+        )
+    return raw
 
 
 def write(image: Image, path: Path, final: Path | None = None) -> None:

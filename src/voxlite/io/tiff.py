@@ -1,13 +1,20 @@
 """TIFF stacks (multi-page TIFF, ImageJ hyperstacks, OME-TIFF) through tifffile.
 
-tifffile is optional (``pip install tifffile``). Voxel size comes from the
-ImageJ metadata (``spacing`` for z, the resolution tags for x and y) or from
-OME-XML's PhysicalSize; without either it is 1.
+tifffile is optional (``pip install tifffile``). Voxel size, in millimetres, comes
+from the ImageJ metadata (``unit=`` and ``spacing`` for z, the resolution tags for
+x and y), OME-XML's PhysicalSize (and its unit, µm unless it says otherwise), or
+the resolution tags and their ResolutionUnit (inch, the TIFF default, or cm). A
+file that gives no unit keeps unit spacing (x, y, z in ImageJ's ratios), and
+says so: ``metadata["unit"]`` is None rather than "mm".
 
 Before reading, the series' claimed size is checked against the memory budget
 (and, uncompressed, against the file size), and every strip or tile must lie
-inside the file: tifffile allocates the output and reads each strip whole, as
-the tags say.
+inside the file and be no more than twice the bytes its tags give it: tifffile
+allocates the output and reads each strip whole, as the tags say. tifffile also
+inflates each strip whole with no limit, so each compressed strip is first
+inflated here as a stream, counting, and refused if it holds more than its
+share; compressions voxlite cannot bound so (LZW, JPEG ... which need
+``imagecodecs`` anyway) are refused.
 """
 
 from __future__ import annotations
@@ -21,7 +28,31 @@ from pathlib import Path
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io.limits import check_claim, claimed_bytes
+from voxlite.io.limits import CHUNK, check_claim, claimed_bytes, decompressed, length_of
+
+# TIFF Compression codes voxlite can inflate as a stream (and so bound), and how.
+_BOUNDED = {
+    1: None,  # none
+    8: "zlib",  # Adobe Deflate
+    32946: "zlib",  # Deflate
+    50013: "zlib",  # PixTIFF (zlib)
+    34925: "lzma",
+    32773: "packbits",
+}
+# Millimetres per unit, by the names ImageJ and OME write ("\\u00B5m" is ImageJ's escape).
+_MM_PER_UNIT = {
+    **dict.fromkeys(("m", "meter", "metre"), 1e3),
+    **dict.fromkeys(("cm", "centimeter", "centimetre"), 10.0),
+    **dict.fromkeys(("mm", "millimeter", "millimetre"), 1.0),
+    **dict.fromkeys(("um", "µm", "μm", "\\u00b5m", "micron", "microns", "micrometer"), 1e-3),
+    **dict.fromkeys(("micrometre",), 1e-3),
+    **dict.fromkeys(("nm", "nanometer", "nanometre"), 1e-6),
+    **dict.fromkeys(("pm", "picometer"), 1e-9),
+    **dict.fromkeys(("å", "angstrom", "ångström"), 1e-7),
+    **dict.fromkeys(("in", "inch", "inches"), 25.4),
+}
+# ResolutionUnit: 2 inch (the default when the tag is absent), 3 centimetre, 1 none.
+_RESOLUTION_UNITS = {2: ("inch", 25.4), 3: ("cm", 10.0)}
 
 
 def read(path: Path) -> Image:
@@ -33,22 +64,33 @@ def read(path: Path) -> Image:
         with tifffile.TiffFile(path) as tif:
             _check_sizes(path, tif)
             array = tif.asarray()
-            spacing = _spacing(tif)
+            spacing, unit, stated = _spacing(tif)
     # Besides TiffFileError, tifffile lets these out for bad bytes: RuntimeError for pages
     # that disagree ("incompatible keyframe"), struct.error for short tag values,
-    # zlib.error for corrupt strips, ZeroDivisionError for zero RowsPerStrip and the like.
+    # zlib.error and LZMAError for corrupt strips, ZeroDivisionError for zero RowsPerStrip
+    # and the like.
     except (
         tifffile.TiffFileError,
         RuntimeError,
         struct.error,
         zlib.error,
+        *_lzma_errors(),
         ArithmeticError,
     ) as error:
         raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
     array = np.squeeze(array)
     if array.ndim != 3 and array.ndim != 2:
         raise ValueError(f"a TIFF stack of shape {array.shape}: voxlite reads 2D and 3D stacks")
-    return Image(array, spacing=spacing, metadata={"format": "TIFF"})
+    metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated}
+    return Image(array, spacing=spacing, metadata=metadata)
+
+
+def _lzma_errors() -> tuple[type[Exception], ...]:
+    try:
+        import lzma  # Pyodide has it as a package of its own
+    except ImportError:
+        return ()
+    return (lzma.LZMAError,)
 
 
 def _check_sizes(path: Path, tif) -> None:
@@ -76,6 +118,88 @@ def _check_sizes(path: Path, tif) -> None:
                     f"a strip at byte {offset} of {count} bytes is past the end "
                     f"of the {size}-byte file (truncated?)"
                 )
+    for page in pages:
+        _check_segments(tif, page)
+
+
+def _check_segments(tif, page) -> None:
+    """Each strip or tile of a page holds at most twice its share of the image (its tags'
+    rows or tile, which tifffile keeps), compressed or, counted as it inflates, decoded."""
+    key = _keyframe(tif, page)
+    if key.compression not in _BOUNDED:
+        raise ValueError(
+            f"compression {_name(key.compression)}: voxlite reads uncompressed, Deflate, "
+            "LZMA and PackBits TIFFs (it cannot bound what other codecs inflate to)"
+        )
+    codec = _BOUNDED[key.compression]
+    limit = 2 * _segment_bytes(key) + 4096
+    for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False):
+        if count > limit:
+            raise ValueError(
+                f"page {page.index}: a strip of {count} bytes, more than twice the "
+                f"{_segment_bytes(key)} bytes its tags give it"
+            )
+        if codec is None or not count:
+            continue
+        segment = _Segment(tif.filehandle, offset, count)
+        if codec == "packbits":
+            decoded = _packbits_length(segment.read(count), limit)
+        else:
+            decoded = length_of(decompressed(segment, codec), limit)
+        if decoded > limit:
+            raise ValueError(
+                f"page {page.index}: a {count}-byte strip inflates past {limit} bytes, "
+                f"more than twice the {_segment_bytes(key)} its tags give it"
+            )
+
+
+def _segment_bytes(page) -> int:
+    """The decoded bytes of one strip (RowsPerStrip rows) or tile, as the tags give them."""
+    bits = page.bitspersample
+    samples = page.samplesperpixel if page.planarconfig == 1 else 1
+    bits = sum(bits) if isinstance(bits, tuple) else bits * samples
+    if page.is_tiled:
+        return page.tiledepth * page.tilelength * -(-page.tilewidth * bits // 8)
+    return max(page.rowsperstrip, 1) * -(-page.imagewidth * bits // 8)
+
+
+class _Segment:
+    """The ``count`` bytes of a strip at ``offset`` of a tifffile file handle, as a stream."""
+
+    def __init__(self, handle, offset: int, count: int) -> None:
+        self.handle, self.at, self.left = handle, offset, count
+
+    def read(self, size: int = CHUNK) -> bytes:
+        self.handle.seek(self.at)
+        data = self.handle.read(max(min(size, self.left), 0))
+        self.at += len(data)
+        self.left -= len(data)
+        return data
+
+
+def _packbits_length(data: bytes, limit: int) -> int:
+    """How many bytes PackBits data decodes to (counted up to ``limit``, not decoded)."""
+    total = position = 0
+    while position < len(data) and total <= limit:
+        header = data[position]
+        if header < 128:  # header + 1 literal bytes follow
+            total += header + 1
+            position += header + 2
+        elif header > 128:  # the next byte, 257 - header times
+            total += 257 - header
+            position += 2
+        else:  # 128: no operation
+            position += 1
+    return total
+
+
+def _name(compression: int) -> str:
+    import tifffile
+
+    try:
+        return f"{tifffile.COMPRESSION(compression).name} ({compression})"
+    except ValueError:
+        return str(compression)
 
 
 def _keyframe(tif, page):
@@ -112,21 +236,58 @@ def _check_ome_planes(tif) -> None:
             )
 
 
-def _spacing(tif) -> tuple[float, float, float]:
+def _spacing(tif) -> tuple[tuple[float, float, float], str | None, str]:
+    """(x, y, z) spacing, its unit ("mm", or None: unitless) and the unit the file states."""
     page = tif.pages.first
-    x = y = z = 1.0
-    for tag, axis in (("XResolution", "x"), ("YResolution", "y")):
+    resolution = [1.0, 1.0]  # units per pixel, x and y
+    for index, tag in enumerate(("XResolution", "YResolution")):
         if tag in page.tags:
             numerator, denominator = page.tags[tag].value
-            if numerator:
-                value = denominator / numerator
-                x, y = (value, y) if axis == "x" else (x, value)
-    if tif.imagej_metadata:
-        z = float(tif.imagej_metadata.get("spacing", 1.0))
-    elif tif.ome_metadata:
-        sizes = {
-            k: float(v)
-            for k, v in re.findall(r'PhysicalSize([XYZ])="([0-9.eE+-]+)"', tif.ome_metadata)
-        }
-        x, y, z = sizes.get("X", x), sizes.get("Y", y), sizes.get("Z", z)
-    return (x, y, z)
+            if numerator and denominator:
+                resolution[index] = denominator / numerator
+    imagej = tif.imagej_metadata or {}
+    if imagej:
+        z = _positive(imagej.get("spacing"))
+        unit = str(imagej.get("unit", "")).strip()
+        scale = _MM_PER_UNIT.get(unit.lower())
+        if scale is None:  # "pixel", or none: ImageJ's own ratios, unitless
+            return (resolution[0], resolution[1], z), None, unit or "none"
+        return (resolution[0] * scale, resolution[1] * scale, z * scale), "mm", unit
+    if tif.ome_metadata:
+        return _ome_spacing(tif.ome_metadata)
+    unit_tag = page.tags.get("ResolutionUnit")
+    code = int(unit_tag.value) if unit_tag is not None else 2  # TIFF's default: inch
+    if code in _RESOLUTION_UNITS and "XResolution" in page.tags:
+        name, scale = _RESOLUTION_UNITS[code]
+        return (resolution[0] * scale, resolution[1] * scale, 1.0), "mm", name
+    return (1.0, 1.0, 1.0), None, "none"  # no unit: the resolution is a ratio, not a size
+
+
+def _ome_spacing(xml: str) -> tuple[tuple[float, float, float], str | None, str]:
+    """OME-XML's PhysicalSizeX/Y/Z, in their units (µm unless stated), as millimetres.
+
+    An axis without a size is one unit of the others (µm, mostly) long.
+    """
+    sizes = dict(re.findall(r'PhysicalSize([XYZ])="([0-9.eE+-]+)"', xml))
+    units = dict(re.findall(r'PhysicalSize([XYZ])Unit="([^"]*)"', xml))
+    if not sizes:
+        return (1.0, 1.0, 1.0), None, "none"
+    stated = units.get(next(iter(sizes)), "µm").strip()
+    spacing = []
+    for axis in "XYZ":
+        scale = _MM_PER_UNIT.get(
+            units.get(axis, "µm").strip().lower() if axis in sizes else stated.lower()
+        )
+        if scale is None:  # a unit voxlite does not know: unitless
+            return (1.0, 1.0, 1.0), None, units.get(axis, stated)
+        spacing.append(_positive(sizes.get(axis)) * scale)
+    return (spacing[0], spacing[1], spacing[2]), "mm", stated
+
+
+def _positive(value) -> float:
+    """A spacing value from metadata, or 1 when it is not a positive finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return number if math.isfinite(number) and number > 0 else 1.0
