@@ -371,13 +371,14 @@ def test_ome_zarr_levels_and_geometry(tmp_path):
     write_ome_zarr(path, [full, half], scale=(2.0, 0.5, 0.25), translation=(10.0, 20.0, 30.0))
     image = read_image(path)
     np.testing.assert_array_equal(image.array, full)
-    assert image.spacing == (0.25, 0.5, 2.0)  # x, y, z from the z, y, x axes
-    assert image.origin == (30.0, 20.0, 10.0)
-    assert image.metadata["unit"] == "micrometer"
+    # x, y, z from the z, y, x axes, micrometres as millimetres (voxlite's one unit)
+    assert image.spacing == pytest.approx((0.00025, 0.0005, 0.002))
+    assert image.origin == pytest.approx((0.03, 0.02, 0.01))
+    assert (image.metadata["unit"], image.metadata["unit_in_file"]) == ("mm", "micrometer")
     assert [level["shape"] for level in image.metadata["levels"]] == [[8, 10, 12], [4, 5, 6]]
     coarse = read_image(path, level=1)
     np.testing.assert_array_equal(coarse.array, half)
-    assert coarse.spacing == (0.5, 1.0, 4.0)
+    assert coarse.spacing == pytest.approx((0.0005, 0.001, 0.004))
     expect_error(path, "level 5 does not exist: the image has 2 levels", level=5)
 
 
@@ -395,4 +396,14 @@ def test_ome_zarr_bad_inputs(tmp_path):
         translation=(0, 0, 0, 0),
         axes=("c", "z", "y", "x"),
     )
-    expect_error(channels, "2 channels or time points")
+    image = read_image(channels)  # channels are read (last, as voxlite keeps them)
+    assert (image.pixel, image.components, image.shape) == ("channels", 2, (3, 4, 5))
+    odd = tmp_path / "odd.ome.zarr"
+    write_ome_zarr(
+        odd,
+        [np.zeros((2, 3, 4, 5), np.uint8)],
+        scale=(1, 1, 1, 1),
+        translation=(0, 0, 0, 0),
+        axes=("q", "z", "y", "x"),
+    )
+    expect_error(odd, "voxlite shows no 'q' axis of 2")

@@ -377,13 +377,14 @@ def test_minc1_matches_nibabel(name):
     assert_like_nibabel(image, nibabel.load(NIBABEL_DATA / name))
 
 
-def test_4d_minc1_needs_a_component():
+def test_4d_minc1_is_a_time_series():
     path = NIBABEL_DATA / "minc1_4d.mnc"
-    with pytest.raises(ImageIOError, match="component=0..1"):
-        read_image(path)
     loaded = nibabel.load(path)
-    image = read_image(path, component=1)
     expected = np.asanyarray(loaded.dataobj)[1]  # MINC: time is nibabel's first axis
+    series = read_image(path)
+    assert series.timeseries and series.frames == 2
+    np.testing.assert_allclose(series.frame(1).array, expected.transpose(2, 1, 0))
+    image = read_image(path, component=1)
     np.testing.assert_allclose(image.array, expected.transpose(2, 1, 0))
 
 
@@ -411,8 +412,9 @@ def test_mgz_matches_nibabel_per_component():
 )
 def test_par_rec_matches_nibabel(entry):
     loaded = nibabel.load(NIBABEL_DATA / "phantom_EPI_asc_CLEAR_2_1.PAR")
-    with pytest.raises(ImageIOError, match="3 components.*component=0..2"):
-        read_image(NIBABEL_DATA / entry)
+    series = read_image(NIBABEL_DATA / entry)
+    assert series.timeseries and series.frames == 3
+    assert_like_nibabel(series.frame(2), loaded, component=2)
     image = read_image(NIBABEL_DATA / entry, component=2)
     assert image.metadata["format"] == "PAR/REC"
     assert_like_nibabel(image, loaded, component=2)
@@ -469,8 +471,9 @@ def test_4d_nifti_component_on_read_image_and_as_image(name):
             voxlite.as_image(str(path), component=component),
         ):
             np.testing.assert_allclose(image.array, reference[component], rtol=1e-6)
-    with pytest.raises(ImageIOError, match="choose one with component="):
-        read_image(path)
+    series = read_image(path)  # NIfTI's 4th dimension is time
+    assert series.timeseries and series.frames == reference.shape[0]
+    np.testing.assert_allclose(series.frame(1).array, reference[1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("suffix", [".nrrd", ".mha", ".nii.gz"])
@@ -485,8 +488,9 @@ def test_vector_images_component(tmp_path, suffix):
         image = read_image(path, component=component)
         np.testing.assert_allclose(image.array, vectors[..., component])
         np.testing.assert_allclose(image.spacing, reference.GetSpacing())
-    with pytest.raises(ImageIOError, match="component"):
-        read_image(path)
+    channels = read_image(path)  # SimpleITK's vector pixels: channels
+    assert (channels.pixel, channels.components, channels.shape) == ("channels", 3, (4, 5, 6))
+    np.testing.assert_allclose(channels.array, vectors)
 
 
 def test_4d_metaimage_and_3d_files_with_a_component(tmp_path):

@@ -12,7 +12,7 @@ from tests.samples import write_ome_zarr
 from voxlite import multiscale, tasks
 from voxlite.image import Image
 from voxlite.io import ImageIOError, read_image
-from voxlite.io.omezarr import Squeezed
+from voxlite.io.omezarr import Reordered
 from voxlite.multiscale import block_mean, factors_for, run, strided
 
 
@@ -217,9 +217,9 @@ def test_ome_zarr_levels_are_used_and_level_0_is_read_only_for_slices(tmp_path, 
     path = tmp_path / "cells.ome.zarr"
     write_ome_zarr(path, [full, half], scale=(1.0, 1.0, 1.0), translation=(0.0, 0.0, 0.0))
     reads = []
-    original = Squeezed.__getitem__
+    original = Reordered.__getitem__
     monkeypatch.setattr(
-        Squeezed,
+        Reordered,
         "__getitem__",
         lambda self, key: reads.append(original(self, key).size) or original(self, key),
     )

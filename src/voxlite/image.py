@@ -55,6 +55,7 @@ __all__ = [
     "is_lazy",
     "pick_component",
     "select_component",
+    "split_extra_axis",
 ]
 
 # LPS = diag(-1, -1, 1) @ RAS: NIfTI, nibabel and MONAI affines are RAS.
@@ -235,13 +236,14 @@ class Image:
         Parameters
         ----------
         array_ijk
-            2D or 3D voxels indexed ``[i, j, k]`` (x fastest in physical meaning).
+            2D or 3D voxels indexed ``[i, j, k]`` (x fastest in physical meaning), with a
+            fourth axis last for a time series or channels (``timeseries``, ``pixel``).
         affine
             The 4x4 voxel-to-world matrix.
         ras
             The affine maps to RAS (NIfTI) rather than LPS.
         **fields
-            Other :class:`Image` fields (``name``, ``metadata``).
+            Other :class:`Image` fields (``name``, ``metadata``, ``pixel``, ``timeseries``).
 
         Example
         -------
@@ -250,10 +252,14 @@ class Image:
         ((2, 3, 4), (2.0, 2.0, 3.0), [-1.0, -1.0, 1.0])
         """
         array = np.asarray(array_ijk)
-        if array.ndim in (2, 3):
-            array = array.transpose(*reversed(range(array.ndim)))
-        geometry = affine_to_lps_geometry(affine, ras=ras)
-        return cls(np.ascontiguousarray(array), **geometry, **fields)
+        extra = fields.get("timeseries") or fields.get("pixel", "scalar") != "scalar"
+        spatial = array.ndim - 1 if extra else array.ndim
+        array = array.transpose(*reversed(range(spatial)), *range(spatial, array.ndim))
+        if fields.get("timeseries"):
+            array = np.moveaxis(array, -1, 0)
+        if not isinstance(array, np.memmap):  # a memory map stays one: its voxels stay on disk
+            array = np.ascontiguousarray(array)
+        return cls(array, **affine_to_lps_geometry(affine, ras=ras), **fields)
 
     def __repr__(self) -> str:
         return (
@@ -290,6 +296,37 @@ def select_component(array: Any, component: int | None, axis: int = -1) -> np.nd
     if array.ndim != 4 and component not in (None, 0, -1):
         raise ValueError(f"component={component}: the image is {array.ndim}D, one component")
     return pick_component(array, component, axis=axis)
+
+
+def split_extra_axis(
+    array: Any, axis: int, kind: str, component: int | None = None, colour: bool = False
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A 3D array, or a 4D one's extra ``axis`` where an :class:`Image` keeps it.
+
+    ``kind`` is "time" (moved first: a time series) or "channels" (moved last; RGB(A)
+    when ``colour`` and there are 3 or 4). ``component`` picks one instead. Returns the
+    array and the Image fields (``timeseries``, ``pixel``) that say so.
+
+    Example
+    -------
+    >>> array, fields = split_extra_axis(np.zeros((2, 3, 4, 5)), 0, "time")
+    >>> array.shape, fields
+    ((2, 3, 4, 5), {'timeseries': True})
+    >>> split_extra_axis(np.zeros((3, 3, 4, 5)), 0, "channels", colour=True)[1]
+    {'pixel': 'rgb'}
+    """
+    array = np.asarray(array)
+    if component is not None or array.ndim != 4:
+        return select_component(array, component, axis=axis), {}
+    if array.shape[axis] == 1:
+        return np.take(array, 0, axis=axis), {}
+    if kind == "time":
+        return np.moveaxis(array, axis, 0), {"timeseries": True}
+    array = np.moveaxis(array, axis, -1)
+    count = array.shape[-1]
+    if colour and count in (3, 4):
+        return array, {"pixel": "rgb" if count == 3 else "rgba"}
+    return array, {"pixel": "channels"}
 
 
 def affine_to_lps_geometry(affine: Any, ras: bool = True) -> dict[str, Any]:

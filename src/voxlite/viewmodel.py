@@ -57,8 +57,10 @@ LABEL_DISPLAYS = ("outline", "filled")
 #: The most channels shown at once (fluorescence microscopy rarely has more).
 MAX_CHANNELS = 8
 #: Default channel colours, in order (microscopy's usual first four, then more).
-CHANNEL_COLORS = ("#00ff00", "#ff00ff", "#00ffff", "#ffff00", "#ff0000", "#0000ff",
-                  "#ff8000", "#ffffff")  # fmt: skip
+CHANNEL_COLORS = (
+    *("#00ff00", "#ff00ff", "#00ffff", "#ffff00"),
+    *("#ff0000", "#0000ff", "#ff8000", "#ffffff"),
+)
 CHANNEL_KEYS = {"name", "color", "window", "level", "opacity", "visible"}
 MAX_OPACITY_POINTS = 64
 MAX_MEASUREMENTS = 1000
@@ -1048,8 +1050,8 @@ def _checked_channel(index: int, channel: Any) -> dict[str, Any]:
         checked["color"] = to_hex(checked["color"])
     if "name" in checked and (not isinstance(checked["name"], str) or len(checked["name"]) > 200):
         raise ValueError(f"channels[{index}]: name must be text of 200 characters at most")
-    for key, low, high in (("window", 1e-12, math.inf), ("level", -math.inf, math.inf),
-                           ("opacity", 0.0, 1.0)):  # fmt: skip
+    bounds = {"window": (1e-12, math.inf), "level": (-math.inf, math.inf), "opacity": (0.0, 1.0)}
+    for key, (low, high) in bounds.items():
         if key in checked:
             value = _finite(checked[key], f"channels[{index}]: {key}")
             if not low <= value <= high:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlite.image import Image, select_component
+from voxlite.image import Image, split_extra_axis
 from voxlite.io.limits import (
     check_claim,
     claimed_bytes,
@@ -64,7 +64,8 @@ def read_header(path: Path) -> tuple[dict[str, str], int]:
 
 
 def read(path: Path, component: int | None = None) -> Image:
-    """A MetaImage; a 4D one or one with several channels needs ``component=``."""
+    """A MetaImage: a 4D one is a time series, several channels per voxel are channels
+    (RGB(A) when 3 or 4 bytes); ``component=`` picks one."""
     fields, offset = read_header(path)
     ndims = int(fields.get("NDims", "3"))
     if ndims not in (2, 3, 4):
@@ -91,8 +92,11 @@ def read(path: Path, component: int | None = None) -> Image:
     shape = [*size[::-1], channels] if channels > 1 else size[::-1]
     if ndims == 2 and channels > 1:
         shape = [1, *shape]  # one slice of vectors, not a volume of rows
-    # Channels are the fastest axis (last in C order); a 4th dimension the slowest (first).
-    array = select_component(array.reshape(shape), component, axis=0 if ndims == 4 else -1)
+    # Channels are the fastest axis (last in C order); a 4th dimension the slowest (first):
+    # time, as ITK writes a 4D image. Three or four bytes per voxel are colour.
+    kind, axis = ("time", 0) if ndims == 4 else ("channels", -1)
+    colour = dtype.itemsize == 1 and dtype.kind == "u"
+    array, pixel_fields = split_extra_axis(array.reshape(shape), axis, kind, component, colour)
     spacing = _floats(fields, ("ElementSpacing", "ElementSize"), [1.0] * ndims)[:3]
     origin = _floats(fields, ("Offset", "Origin", "Position"), [0.0] * ndims)[:3]
     matrix = _floats(fields, ("TransformMatrix", "Rotation", "Orientation"), None)
@@ -101,8 +105,14 @@ def read(path: Path, component: int | None = None) -> Image:
         full = np.asarray(matrix).reshape(ndims, ndims).T
         spatial = min(ndims, 3)
         direction[:spatial, :spatial] = full[:spatial, :spatial]
+    metadata = {"format": "MetaImage"}
     return Image(
-        array, spacing=spacing, origin=origin, direction=direction, metadata={"format": "MetaImage"}
+        array,
+        spacing=spacing,
+        origin=origin,
+        direction=direction,
+        metadata=metadata,
+        **pixel_fields,
     )
 
 

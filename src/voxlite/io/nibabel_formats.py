@@ -20,7 +20,7 @@ import numpy as np
 from voxlite.image import Image, select_component
 from voxlite.io.limits import check_claim, claimed_bytes
 
-__all__ = ["FORMAT_NAMES", "NOT_IMAGES", "read", "three_d"]
+__all__ = ["FORMAT_NAMES", "NOT_IMAGES", "read", "volumes"]
 
 FORMAT_NAMES = {
     ".hdr": "Analyze 7.5",
@@ -75,8 +75,8 @@ def read(path: Path, component: int | None = None) -> Image:
         raise ValueError(f"its {what} data cannot be read ({error})") from None
     if what.startswith("MINC") and array.ndim == 4:  # its time axis is not last: move it there
         array = np.moveaxis(array, _minc_time_axis(image), -1)
-    array = three_d(array, component)
-    return Image.from_ijk(array, image.affine, metadata={"format": what})
+    voxels, kind = volumes(array, component)
+    return Image.from_ijk(voxels, image.affine, metadata={"format": what}, **kind)
 
 
 def _minc_time_axis(image: Any) -> int:
@@ -104,14 +104,21 @@ def _header_path(path: Path, suffix: str) -> Path:
     raise ValueError(f"its header {path.with_suffix(header).name} is missing")
 
 
-def three_d(array: Any, component: int | None) -> np.ndarray:
-    """nibabel's ``[i, j, k(, t)(, c)]`` reduced to 3D by the component asked for.
+def volumes(array: Any, component: int | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """nibabel's ``[i, j, k(, t)(, c)]``: the component asked for, or all of them.
 
-    A NIfTI vector image is ``[i, j, k, 1, c]``: the unit time axis is dropped first.
+    Returns the array and the :class:`voxlite.Image` fields that say what a fourth
+    axis is: time for NIfTI's 4th dimension, channels for its vectors (a NIfTI vector
+    image is ``[i, j, k, 1, c]``: the unit time axis is dropped first).
     """
     array = np.asanyarray(array)
+    vectors = array.ndim == 5
     while array.ndim > 4 and 1 in array.shape[3:]:
         array = array.squeeze(axis=3 + array.shape[3:].index(1))
     if array.ndim > 4:
         raise ValueError(f"it is {array.ndim}D {array.shape}: 3D and 4D images are read")
-    return select_component(array, component, axis=-1)
+    if array.ndim == 4 and array.shape[3] == 1:
+        array = array[..., 0]
+    if array.ndim < 4 or component is not None:
+        return select_component(array, component, axis=-1), {}
+    return array, {"pixel": "channels"} if vectors else {"timeseries": True}

@@ -25,7 +25,7 @@ import numpy as np
 from voxlite.image import Image
 from voxlite.io import compression
 from voxlite.io.limits import check_claim, claimed_bytes, read_into, skip_bytes
-from voxlite.io.nibabel_formats import three_d
+from voxlite.io.nibabel_formats import volumes
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 # sizeof_hdr, the first 4 bytes: 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order
@@ -60,7 +60,8 @@ def read(path: Path, lazy: bool = False, component: int | None = None) -> Image:
             offset = 0 if voxels is not None else proxy.offset
             spec = (proxy.shape, proxy.dtype, offset, proxy.slope, proxy.inter)
             array = np.asanyarray(ArrayProxy(source, spec, mmap=mapped and "r", order=proxy.order))
-        image = Image.from_ijk(three_d(array, component), nii.affine)
+        voxels, kind = volumes(array, component)
+        image = Image.from_ijk(voxels, nii.affine, **kind)
     except (
         nibabel.filebasedimages.ImageFileError,
         nibabel.spatialimages.HeaderDataError,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from voxlite.image import Image, select_component
+from voxlite.image import Image, split_extra_axis
 from voxlite.io.limits import (
     CHUNK,
     check_claim,
@@ -50,7 +50,8 @@ _TEXT = ("ascii", "text", "txt")
 
 
 def read(path: Path, component: int | None = None) -> Image:
-    """A NRRD file; a 4D one (vectors, time points) needs ``component=``."""
+    """A NRRD file: a 4D one is channels (vectors, colour) or a time series, as its
+    ``kinds`` say; ``component=`` picks one."""
     import nrrd
 
     with open(path, "rb") as stream:
@@ -72,7 +73,10 @@ def read(path: Path, component: int | None = None) -> Image:
     flip = np.asarray(_TO_LPS[space], dtype=float)
     # In C order a per-voxel vector axis (NRRD's fastest) comes last, as voxlite wants; a
     # time or list axis elsewhere is found by its kind.
-    data = select_component(data, component, axis=_component_axis(header, data.ndim))
+    axis, kind = _extra_axis(header, data.ndim)
+    colour = kind in _COLOUR_KINDS or (kind in _VECTOR_KINDS and data.dtype == np.uint8)
+    extra = "time" if kind == "time" else "channels"
+    data, pixel_fields = split_extra_axis(data, axis, extra, component, colour)
     directions = header.get("space directions")
     if directions is not None:
         rows = np.asarray(
@@ -91,17 +95,24 @@ def read(path: Path, component: int | None = None) -> Image:
         origin=origin,
         direction=direction,
         metadata={"format": "NRRD", "space": space},
+        **pixel_fields,
     )
 
 
-def _component_axis(header: dict[str, Any], ndim: int) -> int:
-    """The C-order axis of a 4D NRRD's non-spatial axis (its kind is not 'domain'/'space')."""
+# NRRD's kinds of a non-spatial axis that hold colour, and that hold a vector.
+_COLOUR_KINDS = {"rgb-color", "rgba-color", "hsv-color", "xyz-color"}
+_VECTOR_KINDS = {"vector", "3-vector", "4-vector", "3-color", "4-color", "list", "point"}
+
+
+def _extra_axis(header: dict[str, Any], ndim: int) -> tuple[int, str]:
+    """The C-order axis of a 4D NRRD's non-spatial axis (its kind is not 'domain'/'space')
+    and its kind; a per-voxel vector (NRRD's fastest axis, last in C order) by default."""
     kinds = [str(k).lower() for k in header.get("kinds", [])]
     if ndim == 4 and len(kinds) == 4:
         others = [i for i, kind in enumerate(kinds) if kind not in ("domain", "space")]
         if len(others) == 1:
-            return ndim - 1 - others[0]
-    return -1
+            return ndim - 1 - others[0], kinds[others[0]]
+    return -1, "vector"
 
 
 def _header_lines(stream: Any) -> list[bytes]:

@@ -44,6 +44,7 @@ import numpy as np
 from voxlite.image import Image
 from voxlite.io.errors import ImageIOError
 from voxlite.io.limits import check_claim, claimed_bytes, decompressed, length_of, max_bytes
+from voxlite.io.units import MM_PER_UNIT
 
 #: At most this many chunks in the level read (4096 chunks of 32**3 voxels = 2**27 voxels).
 MAX_CHUNKS = 1 << 17
@@ -117,67 +118,142 @@ def _read_level(path: Path, level: int, lazy: bool) -> Image:
         raise ValueError(f"{len(datasets)} levels; at most {MAX_LEVELS} are read")
     if not 0 <= level < len(datasets):
         raise ValueError(f"level {level} does not exist: the image has {len(datasets)} levels")
-    levels = [_level(group, axes, dataset) for dataset in datasets]
+    levels = [_level(group, axes, axes_field, dataset) for dataset in datasets]
     chosen = levels[level]
     stored = _array(group, chosen["path"])
     _check_chunks(path, stored, budget=not lazy)
-    spatial = [axes.index(name) for name in ("z", "y", "x") if name in axes]
     if len(axes) != stored.ndim or len(set(axes)) != len(axes):
         raise ValueError(f"axes {axes} do not fit an array of shape {stored.shape}")
-    others = [i for i in range(stored.ndim) if i not in spatial]
-    for axis in others:
-        if stored.shape[axis] != 1:
-            raise ValueError(
-                f"axes {axes}: {stored.shape[axis]} channels or time points; "
-                "voxlite shows one 3D volume"
-            )
-    if lazy and len(spatial) == 3 and others + spatial == list(range(stored.ndim)):
-        array = Squeezed(stored, len(others), path)  # NGFF puts z, y, x last, in this order
+    layout = _layout(axes_field, axes, stored.shape)
+    if lazy:
+        array: Any = Reordered(stored, layout.order, layout.dropped, path)
     else:
-        array = np.transpose(_read_array(stored), others + spatial)
-        array = array.reshape(array.shape[len(others) :])
-    unit = next(
-        (a.get("unit") for a in axes_field if isinstance(a, dict) and a.get("name") == "x"), None
-    )
+        array = Reordered(_read_array(stored), layout.order, layout.dropped, path)[...]
+    omero = attributes.get("omero") if isinstance(attributes.get("omero"), dict) else {}
+    channels = _omero_channels(omero, layout.channels)
     return Image(
         array,
         spacing=chosen["spacing"],
         origin=chosen["origin"],
         name=str(scales.get("name", "") or path.name),
+        pixel="channels" if layout.channels else "scalar",
+        timeseries=layout.timeseries,
+        channel_names=tuple(c["name"] for c in channels),
         metadata={
             "format": "OME-Zarr",
-            "unit": unit,
+            "unit": "mm" if chosen["in_mm"] else None,
+            "unit_in_file": chosen["unit"],
             "level": level,
             "levels": levels,
             "path": str(path),
+            **({"channels": channels} if channels else {}),
         },
     )
 
 
-class Squeezed:
-    """A zarr array seen without its leading one-long axes (channel, time), still lazy.
+@dataclass
+class Layout:
+    """How a stored array's axes become voxlite's ``[t, z, y, x, c]`` (each optional)."""
 
-    A chunk that cannot be read (corrupt, or refused by :class:`BoundedStore`) is an
-    ImageIOError naming the file, as in an eager read.
+    order: list[int]  # the stored axis of each of voxlite's axes
+    dropped: list[int]  # stored axes of one value (a single channel or time point)
+    timeseries: bool
+    channels: int  # 0: no channel axis
+
+
+def _layout(axes_field: list[Any], axes: list[str], shape: tuple[int, ...]) -> Layout:
+    """NGFF's axes (names t, c, z, y, x, or types time, channel, space) in voxlite's order."""
+    kinds = [_axis_kind(name, field) for name, field in zip(axes, axes_field, strict=True)]
+    spatial = [kinds.index(name) for name in ("z", "y", "x") if name in kinds]
+    if len(spatial) < 2:
+        raise ValueError(f"axes {axes}: voxlite needs at least y and x")
+    time = [i for i, kind in enumerate(kinds) if kind == "time"]
+    channel = [i for i, kind in enumerate(kinds) if kind == "channel"]
+    others = [i for i in range(len(kinds)) if i not in (*spatial, *time, *channel)]
+    for axis in others + time[1:] + channel[1:]:
+        if shape[axis] != 1:
+            raise ValueError(f"axes {axes}: voxlite shows no {axes[axis]!r} axis of {shape[axis]}")
+    dropped = others + time[1:] + channel[1:] + [a for a in time[:1] + channel[:1] if shape[a] == 1]
+    timed = [a for a in time[:1] if a not in dropped]
+    channelled = [a for a in channel[:1] if a not in dropped]
+    if len(spatial) == 2:  # a 2D image: one slice
+        raise ValueError(f"axes {axes}: a 2D OME-Zarr image (no z) is not read yet")
+    count = shape[channelled[0]] if channelled else 0
+    return Layout(timed + spatial + channelled, dropped, bool(timed), count)
+
+
+def _axis_kind(name: str, field: Any) -> str:
+    """ "x", "y", "z", "time", "channel", or the axis' own name for any other."""
+    if name in ("x", "y", "z"):
+        return name
+    kind = field.get("type") if isinstance(field, dict) else None
+    return {"t": "time", "c": "channel"}.get(name, kind if kind in ("time", "channel") else name)
+
+
+def _omero_channels(omero: dict, count: int) -> list[dict[str, Any]]:
+    """The names, colours and windows of OME's ``omero`` metadata, one per channel."""
+    entries = omero.get("channels") if isinstance(omero.get("channels"), list) else []
+    if not count or len(entries) != count:
+        return [{"name": f"channel {i}"} for i in range(count)]
+    channels = []
+    for i, entry in enumerate(entries):
+        entry = entry if isinstance(entry, dict) else {}
+        channel: dict[str, Any] = {"name": str(entry.get("label") or f"channel {i}")[:200]}
+        color = str(entry.get("color", ""))
+        if len(color) == 6 and all(c in "0123456789abcdefABCDEF" for c in color):
+            channel["color"] = f"#{color.lower()}"
+        window = entry.get("window") if isinstance(entry.get("window"), dict) else {}
+        try:
+            start, end = float(window["start"]), float(window["end"])
+            if math.isfinite(start) and math.isfinite(end) and end > start:
+                channel["window"], channel["level"] = end - start, (start + end) / 2
+        except (KeyError, TypeError, ValueError):
+            pass
+        if isinstance(entry.get("active"), bool):
+            channel["visible"] = entry["active"]
+        channels.append(channel)
+    return channels
+
+
+class Reordered:
+    """A stored array seen in voxlite's axis order, its one-value axes dropped, still lazy.
+
+    Indexing reads only the chunks the key covers. A chunk that cannot be read
+    (corrupt, or refused by :class:`BoundedStore`) is an ImageIOError naming the file,
+    as in an eager read.
     """
 
-    def __init__(self, array: Any, leading: int, path: Any = "") -> None:
-        self.array, self.leading, self.path = array, leading, path
-        self.shape = tuple(int(n) for n in array.shape[leading:])
+    def __init__(self, array: Any, order: list[int], dropped: list[int], path: Any = "") -> None:
+        self.array, self.order, self.dropped, self.path = array, order, dropped, path
+        self.shape = tuple(int(array.shape[axis]) for axis in order)
         self.dtype = np.dtype(array.dtype)
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
+        key = _full_key(key if isinstance(key, tuple) else (key,), self.ndim)
+        stored: list[Any] = [0] * self.array.ndim
+        for axis, part in zip(self.order, key, strict=True):
+            stored[axis] = part
+        kept = [a for a in range(self.array.ndim) if not isinstance(stored[a], (int, np.integer))]
         try:
-            return np.asarray(self.array[(0,) * self.leading + key])
+            data = np.asarray(self.array[tuple(stored)])
         except MemoryError:
             raise
         except Exception as error:  # codecs and the store each raise their own kinds
             raise ImageIOError(self.path, f"its chunks cannot be decoded ({error})") from None
+        position = {axis: i for i, axis in enumerate(self.order)}
+        return data.transpose(sorted(range(len(kept)), key=lambda i: position[kept[i]]))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self[...], dtype=dtype)
+
+
+def _full_key(key: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
+    """A key with one part per axis: an Ellipsis expanded, missing parts whole."""
+    if any(part is Ellipsis for part in key):
+        at = next(i for i, part in enumerate(key) if part is Ellipsis)
+        key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1 :]
+    return key + (slice(None),) * (ndim - len(key))
 
 
 def _array(group: Any, name: Any) -> Any:
@@ -230,7 +306,7 @@ def _read_array(array: Any) -> np.ndarray:
         raise ValueError(f"its chunks cannot be decoded ({error})") from None
 
 
-def _level(group: Any, axes: list[str], dataset: dict) -> dict[str, Any]:
+def _level(group: Any, axes: list[str], axes_field: list[Any], dataset: dict) -> dict[str, Any]:
     scale = [1.0] * len(axes)
     translation = [0.0] * len(axes)
     transforms = dataset.get("coordinateTransformations", [])
@@ -242,14 +318,22 @@ def _level(group: Any, axes: list[str], dataset: dict) -> dict[str, Any]:
         elif transform.get("type") == "translation":
             translation = _floats(transform.get("translation"), len(axes), "translation")
 
+    units = [str(a.get("unit") or "") if isinstance(a, dict) else "" for a in axes_field]
+    spatial_units = {units[axes.index(n)].lower() for n in ("x", "y", "z") if n in axes}
+    unit = spatial_units.pop() if len(spatial_units) == 1 else ""
+    mm = MM_PER_UNIT.get(unit)  # voxlite's spacing is in mm; an unknown unit stays as it is
+
     def xyz(values: list[float], default: float) -> tuple[float, float, float]:
-        return tuple(values[axes.index(n)] if n in axes else default for n in ("x", "y", "z"))
+        picked = [values[axes.index(n)] if n in axes else default for n in ("x", "y", "z")]
+        return tuple(v * (mm or 1.0) for v in picked)  # type: ignore[return-value]
 
     return {
         "path": dataset.get("path"),
         "shape": list(_array(group, dataset.get("path")).shape),
-        "spacing": xyz(scale, 1.0),
+        "spacing": xyz(scale, 1.0 / (mm or 1.0)),
         "origin": xyz(translation, 0.0),
+        "unit": unit or None,
+        "in_mm": mm is not None,
     }
 
 

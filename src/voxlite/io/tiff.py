@@ -29,6 +29,7 @@ import numpy as np
 
 from voxlite.image import Image
 from voxlite.io.limits import CHUNK, check_claim, claimed_bytes, decompressed, length_of
+from voxlite.io.units import MM_PER_UNIT
 
 # TIFF Compression codes voxlite can inflate as a stream (and so bound), and how.
 _BOUNDED = {
@@ -38,18 +39,6 @@ _BOUNDED = {
     50013: "zlib",  # PixTIFF (zlib)
     34925: "lzma",
     32773: "packbits",
-}
-# Millimetres per unit, by the names ImageJ and OME write ("\\u00B5m" is ImageJ's escape).
-_MM_PER_UNIT = {
-    **dict.fromkeys(("m", "meter", "metre"), 1e3),
-    **dict.fromkeys(("cm", "centimeter", "centimetre"), 10.0),
-    **dict.fromkeys(("mm", "millimeter", "millimetre"), 1.0),
-    **dict.fromkeys(("um", "µm", "μm", "\\u00b5m", "micron", "microns", "micrometer"), 1e-3),
-    **dict.fromkeys(("micrometre",), 1e-3),
-    **dict.fromkeys(("nm", "nanometer", "nanometre"), 1e-6),
-    **dict.fromkeys(("pm", "picometer"), 1e-9),
-    **dict.fromkeys(("å", "angstrom", "ångström"), 1e-7),
-    **dict.fromkeys(("in", "inch", "inches"), 25.4),
 }
 # ResolutionUnit: 2 inch (the default when the tag is absent), 3 centimetre, 1 none.
 _RESOLUTION_UNITS = {2: ("inch", 25.4), 3: ("cm", 10.0)}
@@ -249,7 +238,7 @@ def _spacing(tif) -> tuple[tuple[float, float, float], str | None, str]:
     if imagej:
         z = _positive(imagej.get("spacing"))
         unit = str(imagej.get("unit", "")).strip()
-        scale = _MM_PER_UNIT.get(unit.lower())
+        scale = MM_PER_UNIT.get(unit.lower())
         if scale is None:  # "pixel", or none: ImageJ's own ratios, unitless
             return (resolution[0], resolution[1], z), None, unit or "none"
         return (resolution[0] * scale, resolution[1] * scale, z * scale), "mm", unit
@@ -275,7 +264,7 @@ def _ome_spacing(xml: str) -> tuple[tuple[float, float, float], str | None, str]
     stated = units.get(next(iter(sizes)), "µm").strip()
     spacing = []
     for axis in "XYZ":
-        scale = _MM_PER_UNIT.get(
+        scale = MM_PER_UNIT.get(
             units.get(axis, "µm").strip().lower() if axis in sizes else stated.lower()
         )
         if scale is None:  # a unit voxlite does not know: unitless
