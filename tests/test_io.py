@@ -272,7 +272,8 @@ def test_imagej_tiff_stack_with_voxel_size(tmp_path):
         stack,
         imagej=True,
         resolution=(1 / 0.5, 1 / 0.25),
-        metadata={"spacing": 2.0, "unit": "um"},
+        # A Z stack: without axes, tifffile writes the first axis as ImageJ channels.
+        metadata={"spacing": 2.0, "unit": "um", "axes": "ZYX"},
     )
     image = read_image(path)
     np.testing.assert_array_equal(image.array, stack)

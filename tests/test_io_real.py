@@ -290,15 +290,18 @@ def test_a_file_without_preamble_and_file_meta_is_read(tmp_path, implicit):
     assert_like_simpleitk(image, sitk.ReadImage(str(original)))
 
 
-def test_colour_dicom_is_refused_by_name_but_decodes_to_rgb():
-    path = data("OT-PAL-8-face.dcm")  # palette colour, implicit VR, no preamble
-    with pytest.raises(ImageIOError, match=r"OT-PAL-8-face\.dcm: colour DICOM .* not shown yet"):
-        read_image(path)
+def test_colour_dicom_reads_as_rgb_images():
+    """Palette colour (implicit VR, no preamble), RGB, ultrasound, and a 2-frame cine."""
     for name in ("OT-PAL-8-face.dcm", "SC_rgb.dcm", "US1_UNCR.dcm", "SC_rgb_rle_2frame.dcm"):
         rgb = read_colour(data(name))
         expected = sitk.GetArrayFromImage(sitk.ReadImage(str(data(name))))
         assert rgb.dtype == np.uint8 and rgb.shape == expected.reshape(rgb.shape).shape
         np.testing.assert_array_equal(rgb, expected.reshape(rgb.shape))
+        image = read_image(data(name))
+        assert image.pixel == "rgb" and image.shape[0] == 1  # a 2D colour image
+        frames = [image.frame(t).array[0] for t in range(image.frames)]
+        np.testing.assert_array_equal(np.stack(frames), expected.reshape(rgb.shape))
+    assert read_image(data("SC_rgb_rle_2frame.dcm")).frames == 2, "frames not placed: a cine"
 
 
 def test_a_folder_with_a_colour_screenshot_shows_the_grey_series(tmp_path):

@@ -144,6 +144,15 @@ def _from_path(obj: Any, component: int | None) -> Image:
     return read_image(obj) if component is None else read_image(obj, component=component)
 
 
+def _is_channel_list(obj: Any) -> bool:
+    """A list of images or 2D/3D arrays: the channels of one image."""
+    return (
+        isinstance(obj, (list, tuple))
+        and len(obj) > 1
+        and all(isinstance(item, Image) or getattr(item, "ndim", 0) >= 2 for item in obj)
+    )
+
+
 def _is_arraylike(obj: Any) -> bool:
     return isinstance(obj, (np.ndarray, list, tuple)) or hasattr(obj, "__array__")
 
@@ -246,6 +255,26 @@ def _from_arraylike(obj: Any, timeseries: Any) -> Converted:
     return array, _array_extra(timeseries), {}
 
 
+def _from_channel_list(obj: Any, timeseries: Any) -> Converted:
+    """Channels given one image each (DAPI, GFP, ...): same grid, stacked last."""
+    channels = [item if isinstance(item, Image) else Image(np.asarray(item)) for item in obj]
+    first = channels[0]
+    for index, channel in enumerate(channels[1:], start=1):
+        if channel.pixel != "scalar" or channel.timeseries:
+            raise ValueError(f"channel {index} is {channel.pixel}: channels are scalar images")
+        if not channel.same_geometry(first) and isinstance(obj[index], Image):
+            raise ValueError(f"channel {index}'s grid differs from channel 0's: resample it first")
+        if channel.shape != first.shape:
+            raise ValueError(
+                f"channel {index} has shape {channel.shape}, channel 0 {first.shape}: "
+                "channels must have one shape"
+            )
+    array = np.stack([np.asarray(channel.array) for channel in channels], axis=-1)
+    names = tuple(channel.name or f"channel {i}" for i, channel in enumerate(channels))
+    geometry = {"spacing": first.spacing, "origin": first.origin, "direction": first.direction}
+    return array, "channels", {**geometry, "channel_names": names}
+
+
 def _array_extra(timeseries: Any) -> str:
     return "time_first" if timeseries else "channels"
 
@@ -260,6 +289,7 @@ _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, Any], Any]]] = [
     (_is_nibabel, _from_nibabel),
     (_is_xarray, _from_xarray),
     (is_lazy, _from_lazy),
+    (_is_channel_list, _from_channel_list),
     (_is_arraylike, _from_arraylike),
 ]
 
@@ -290,6 +320,7 @@ def shaped(
     if array.ndim == 4 and array.shape[-1] == 1 and component in (None, 0, -1):
         array, component = array[..., 0], None  # one channel or time point: a 3D image
     if array.ndim == 4 and component is not None:
+        geometry.pop("channel_names", None)
         return Image(pick_component(np.asarray(array), component), **geometry)
     if array.ndim == 4 and extra == "time":
         return Image(np.moveaxis(np.asarray(array), -1, 0), timeseries=True, **geometry)

@@ -20,6 +20,7 @@ PAR/REC       .par + .rec                 nibabel
 AFNI          .HEAD + .BRIK               nibabel
 NumPy         .npy                        numpy
 TIFF stacks   .tif, .tiff                 tifffile (optional)
+Pictures      .png, .jpg, .bmp, .gif      Pillow (optional)
 OME-Zarr      a .zarr folder              zarr (optional; CPython only)
 ============  ==========================  ===============================
 
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from voxlite.image import Image
-from voxlite.io import dicom, metaimage, nibabel_formats, nifti, npy, nrrd, omezarr, tiff
+from voxlite.io import dicom, metaimage, nibabel_formats, nifti, npy, nrrd, omezarr, picture, tiff
 from voxlite.io.errors import ImageIOError, source_name
 from voxlite.io.limits import MAX_BYTES, budget, check_regular_file
 
@@ -72,6 +73,7 @@ FORMATS: dict[str, ModuleType] = {
     ".tif": tiff,
     ".tiff": tiff,
     **dict.fromkeys(nibabel_formats.FORMAT_NAMES, nibabel_formats),
+    **dict.fromkeys(picture.SUFFIXES, picture),
 }
 WRITTEN = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".npy")
 # Readers that take component= (4D files and vector images).

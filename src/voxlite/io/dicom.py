@@ -38,7 +38,7 @@ import numpy as np
 from voxlite.image import Image
 from voxlite.io.dicom_files import Header, is_dicom, one_read, read_dicom
 from voxlite.io.dicom_frames import DISCRIMINATORS, Frame, count, frames_of
-from voxlite.io.dicom_pixels import stored_frames
+from voxlite.io.dicom_pixels import read_colour, stored_frames
 from voxlite.io.errors import ImageIOError, source_name
 from voxlite.io.limits import check_claim
 
@@ -525,11 +525,7 @@ def _image(
     first = group.first
     name = source_name(source)
     if group.kind == "colour":
-        raise ImageIOError(
-            first.path if len(group.volumes[0]) == 1 else name,
-            "colour DICOM (RGB, YBR or palette colour) is not shown yet: "
-            "voxlite.io.dicom_pixels.read_colour(path) decodes it to RGB",
-        )
+        return _colour_image(name, group, anonymize)
     count_ = len(group.volumes)
     if component is None:
         if count_ > 1:
@@ -568,6 +564,36 @@ def _image(
             "volume": component % count_,
             **_labels(first.header, group.kind),
         },
+    )
+
+
+def _colour_image(name: str, group: _Group, anonymize: bool) -> Image:
+    """RGB, YBR and palette colour as RGB: a photo or a colour slice, a colour volume of
+    placed frames, or (frames not placed: ultrasound cine) a time series of one slice."""
+    frames = group.volumes[0]
+    files = list(dict.fromkeys(f.path for f in frames))
+    headers = {f.path: f.header for f in frames}
+    # As RGB: 3 bytes a pixel, whatever the file stores (palette indices, YBR, 16 bits).
+    samples = {p: count(p, headers[p], "SamplesPerPixel", 1) for p in files}
+    claim = sum(3 * _pixel_bytes(p, headers[p]) // samples[p] for p in files)
+    check_claim(name, claim, what="its files' headers")
+    rgb = np.concatenate([read_colour(path) for path in files])  # [frames, rows, columns, 3]
+    first = group.first
+    cine = len(rgb) > 1 and first.position is None
+    geometry = _geometry(name, frames[:1] if cine else frames, None)
+    array = rgb[:, np.newaxis] if cine else rgb
+    metadata = _metadata(first.header, anonymize, 1 if cine else len(rgb))
+    metadata["spacing_source"] = first.spacing_source
+    frame_time = first.header.get("FrameTime")
+    if cine and frame_time not in (None, ""):
+        metadata["frame_ms"] = float(frame_time)
+    return Image(
+        array,
+        **geometry,
+        pixel="rgb",
+        timeseries=cine,
+        name=str(first.header.get("SeriesDescription", "") or "colour"),
+        metadata=metadata,
     )
 
 

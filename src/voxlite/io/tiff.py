@@ -24,6 +24,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,8 @@ def read(path: Path) -> Image:
         with tifffile.TiffFile(path) as tif:
             _check_sizes(path, tif)
             array = tif.asarray()
+            series = tif.series[0]
+            axes, colour = series.axes, _is_colour(series.keyframe)
             spacing, unit, stated = _spacing(tif)
     # Besides TiffFileError, tifffile lets these out for bad bytes: RuntimeError for pages
     # that disagree ("incompatible keyframe"), struct.error for short tag values,
@@ -67,11 +70,40 @@ def read(path: Path) -> Image:
         ArithmeticError,
     ) as error:
         raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
-    array = np.squeeze(array)
-    if array.ndim != 3 and array.ndim != 2:
-        raise ValueError(f"a TIFF stack of shape {array.shape}: voxlite reads 2D and 3D stacks")
-    metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated}
-    return Image(array, spacing=spacing, metadata=metadata)
+    array, fields = _arranged(array, axes, colour)
+    metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated, "axes": axes}
+    return Image(array, spacing=spacing, metadata=metadata, **fields)
+
+
+# tifffile's axis letters: S samples of a pixel, C channels, T time, Z/Q/I planes.
+_PLANES = "ZQI"
+
+
+def _is_colour(page: Any) -> bool:
+    """An RGB page of 3 or 4 samples: shown as colour, not as channels."""
+    photometric = getattr(getattr(page, "photometric", None), "name", "")
+    return photometric == "RGB" and page.samplesperpixel in (3, 4)
+
+
+def _arranged(array: np.ndarray, axes: str, colour: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """A TIFF series' array in voxlite's ``[t, z, y, x, c]`` order, and what it holds."""
+    kept = [i for i, n in enumerate(array.shape) if n > 1 or axes[i] in "YX"]
+    array, axes = array.reshape([array.shape[i] for i in kept]), "".join(axes[i] for i in kept)
+    planes = [i for i, a in enumerate(axes) if a in _PLANES]
+    values = [i for i, a in enumerate(axes) if a in "SC"]
+    times = [i for i, a in enumerate(axes) if a == "T"]
+    known = set(planes + values + times) | {axes.index("Y"), axes.index("X")}
+    if len(planes) > 1 or len(values) > 1 or len(times) > 1 or len(known) != len(axes):
+        raise ValueError(f"a TIFF of axes {axes} {array.shape}: voxlite reads [T]ZYX[C or S]")
+    order = times + planes + [axes.index("Y"), axes.index("X")] + values
+    array = array.transpose(order)
+    if not planes:  # a 2D image: one slice
+        array = np.expand_dims(array, len(times))
+    fields: dict[str, Any] = {"timeseries": True} if times else {}
+    if values:
+        is_colour = colour and axes[values[0]] == "S" and array.shape[-1] in (3, 4)
+        fields["pixel"] = ("rgb" if array.shape[-1] == 3 else "rgba") if is_colour else "channels"
+    return array, fields
 
 
 def _lzma_errors() -> tuple[type[Exception], ...]:
