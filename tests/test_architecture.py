@@ -22,6 +22,7 @@ MAY_IMPORT = {
     "voxlite.tasks": set(),
     "voxlite.orientation": set(),
     "voxlite.windowing": set(),
+    "voxlite.comparison": {"voxlite.image", "voxlite.windowing"},
     "voxlite.layers": {"voxlite.image", "voxlite.transfer"},
     "voxlite.screenshot": {"voxlite.io"},
     "voxlite.display": {
@@ -31,14 +32,14 @@ MAY_IMPORT = {
     "voxlite.viewmodel": {
         *("voxlite.adapters", "voxlite.display", "voxlite.geometry", "voxlite.image"),
         *("voxlite.layers", "voxlite.multiscale", "voxlite.tasks", "voxlite.transfer"),
-        *("voxlite.io", "voxlite.orientation"),
+        *("voxlite.io", "voxlite.orientation", "voxlite.comparison"),
     },
     "voxlite.received": {"voxlite.io"},
     # A saved page's policy is the builder's, which imports nothing of voxlite.
     "voxlite.standalone": {"voxlite.io", "voxlite.builder"},
     "voxlite.widget": {
         *("voxlite.io", "voxlite.received", "voxlite.screenshot", "voxlite.standalone"),
-        "voxlite.viewmodel",
+        *("voxlite.viewmodel", "voxlite.adapters", "voxlite.comparison"),
     },
     "voxlite.data": {"voxlite.image", "voxlite.io"},
 }

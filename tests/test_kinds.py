@@ -167,3 +167,50 @@ def test_transfer_function_and_crop_are_checked_settings():
     saved = json.loads(json.dumps(viewer.state))
     again = voxlite.view(np.zeros((8, 8, 8)), state=saved)
     assert again.crop == viewer.crop and again.opacity_points == viewer.opacity_points
+
+
+def test_comparing_puts_moving_on_fixed_by_geometry():
+    from voxlite.comparison import resample
+
+    fixed = Image(np.zeros((8, 8, 8)), spacing=(2, 2, 2), origin=(10, 0, 0))
+    k, j, i = np.indices((16, 16, 16))
+    moving = Image((i + 10 * j + 100 * k).astype(np.float32), origin=(10, 0, 0))  # 1 mm voxels
+    onto = resample(moving, fixed)
+    assert onto.same_geometry(fixed)
+    assert onto.array[3, 2, 1] == pytest.approx(2 * 1 + 10 * 2 * 2 + 100 * 2 * 3)
+    shifted = Image(moving.array, origin=(11, 0, 0))  # moved 1 mm along x: values along i
+    assert resample(shifted, fixed).array[0, 0, 1] == pytest.approx(1.0)
+    sitk_moving = sitk.GetImageFromArray(moving.array)
+    sitk_moving.SetOrigin((10, 0, 0))
+    identity = (1, 0, 0, 0, 1, 0, 0, 0, 1)
+    reference = sitk.Resample(
+        sitk_moving, (8, 8, 8), sitk.Transform(), sitk.sitkLinear, (10, 0, 0), (2, 2, 2), identity
+    )
+    np.testing.assert_allclose(onto.array, sitk.GetArrayFromImage(reference), atol=1e-3)
+
+
+def test_compare_methods_and_their_settings():
+    rng = np.random.default_rng(2)
+    fixed = Image(rng.random((16, 16, 16)) * 100, spacing=(2, 2, 2))
+    moving = Image(rng.random((32, 32, 32)) * 3000)
+    viewer = voxlite.compare(fixed, moving, "green-magenta", views="3d")
+    assert viewer._image["components"] == 2
+    assert [c["color"] for c in viewer.channels] == ["#00ff00", "#ff00ff"]
+    viewer.compare_method = "blend"
+    viewer.image_mix = 0.3
+    assert [c["opacity"] for c in viewer.channels] == pytest.approx([0.7, 0.3])
+    viewer.compare_method = "checkerboard"
+    viewer.checker = 4
+    board = np.frombuffer(viewer._image["data"], np.float32).reshape(16, 16, 16)
+    assert board.min() >= 0 and board.max() <= 1, "each image at its own window: 0..1"
+    zeros, fives = Image(np.zeros((8, 8, 8))), Image(np.full((8, 8, 8), 5.0))
+    constant = voxlite.compare(zeros, fives, checker=2)
+    squares = np.frombuffer(constant._image["data"], np.float32).reshape(8, 8, 8)
+    expected = ((np.indices((8, 8, 8)) // 2).sum(axis=0) % 2).astype(np.float32)
+    np.testing.assert_array_equal(squares > 0, expected > 0)
+    with pytest.raises(ValueError, match="do not overlap in physical space"):
+        voxlite.compare(fixed, Image(np.zeros((4, 4, 4)), origin=(500, 0, 0)))
+    with pytest.raises(ValueError, match="unknown compare method 'swirl'"):
+        voxlite.compare(fixed, moving, "swirl")
+    row = voxlite.compare(fixed, moving, "side-by-side")
+    assert len(row.children) == 2 and row.children[0].image.same_geometry(row.children[1].image)

@@ -18,7 +18,7 @@ from voxlite.viewmodel import COLORMAPS, MODES
 def __getattr__(name: str) -> object:
     # The widget needs anywidget (and so ipywidgets and IPython): imported when first
     # used, so that voxlite's readers and view model import without them (the app's Pyodide).
-    if name in ("Viewer", "view"):
+    if name in ("Viewer", "view", "compare"):
         from voxlite import widget
 
         return getattr(widget, name)
@@ -38,6 +38,7 @@ __all__ = [
     "as_image",
     "as_mesh",
     "as_points",
+    "compare",
     "data",
     "read_image",
     "surface_from_labels",

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from voxlite import layers, tasks
+from voxlite import comparison, layers, tasks
 from voxlite.adapters import as_image
+from voxlite.comparison import resample
 from voxlite.display import Display, label_payload
 from voxlite.geometry import as_mesh, as_points, surface_from_labels
 from voxlite.image import Image
@@ -73,6 +74,7 @@ STATE_KEYS = (
     *("slices", "cursor", "camera", "bg_color", "ui_collapsed", "rotate", "layers"),
     *("views", "radiological", "label_display", "hidden_labels", "measurements"),
     *("time", "fps", "channels", "opacity_points", "crop"),
+    *("compare_method", "image_mix", "checker"),
 )
 
 
@@ -194,6 +196,13 @@ class ViewModel(traitlets.HasTraits):
     opacity_points = traitlets.List(traitlets.List()).tag(sync=True)
     """The volume's opacity as ``[value, opacity]`` points in the image's units (the
     transfer-function editor's); empty: the colormap preset's curve over the window."""
+    compare_method = traitlets.Unicode("").tag(sync=True)
+    """How two images compared (:meth:`compare`) are shown: one of
+    :data:`voxlite.comparison.METHODS`; empty when not comparing."""
+    image_mix = Number(0.5).tag(sync=True)
+    """``"blend"``: how much of the moving image is mixed in, 0..1."""
+    checker = traitlets.Int(8).tag(sync=True)
+    """``"checkerboard"``: the side of its squares, in voxels."""
     crop = traitlets.Dict().tag(sync=True)
     """The part of the volume shown: ``{"min": [x, y, z], "max": [x, y, z]}``, LPS mm;
     empty: all of it."""
@@ -238,6 +247,7 @@ class ViewModel(traitlets.HasTraits):
         self._current: Image | None = None  # the time point shown
         self._source: Image | None = None  # what was given: a time series, or the same
         self._shown_time = 0
+        self._comparison: tuple[Image, Image, bool] | None = None
         self._current_labels: Image | None = None
         self._label_colors: dict[int, Any] | None = None
         self.sent: list[dict[str, Any]] = []
@@ -375,6 +385,13 @@ class ViewModel(traitlets.HasTraits):
         ((6, 6, 6), [3, 3, 3])
         """
         source = as_image(image, component=component)
+        self._set_image(source, label_image, label_colors, label_names)
+        self._comparison = None  # a new image: no more a comparison
+        self.compare_method = ""
+
+    def _set_image(
+        self, source: Image, label_image: Any, label_colors: Any, label_names: Any
+    ) -> None:
         _check_kind(source)
         new_image = source.frame(0)
         new_labels = self._check_labels(new_image, label_image)
@@ -414,6 +431,72 @@ class ViewModel(traitlets.HasTraits):
             self._planes = planes
             self.label_names = names
             self.hidden_labels = []
+
+    def compare(
+        self,
+        fixed: Any,
+        moving: Any,
+        method: str = "checkerboard",
+        *,
+        image_mix: float = 0.5,
+        checker: int = 8,
+        swap: bool = False,
+    ) -> None:
+        """Show two images compared: ``moving`` on ``fixed``'s grid (see :mod:`voxlite.comparison`).
+
+        Parameters
+        ----------
+        fixed, moving
+            Anything :func:`voxlite.as_image` takes (scalar images).
+        method
+            One of :data:`voxlite.comparison.METHODS`.
+        image_mix
+            For ``"blend"``: the share of the moving image, 0..1.
+        checker
+            For ``"checkerboard"``: the squares' side in voxels.
+        swap
+            Show the moving image first (in colour pairs and blends).
+        """
+        fixed, moving = as_image(fixed), as_image(moving)
+        onto = resample(moving, fixed)  # refuses images that do not overlap
+        _check_method(method)
+        with self.hold_sync():
+            self._comparison = (fixed, onto, swap)
+            self.image_mix, self.checker = image_mix, checker
+            self.compare_method = method  # shows it (_recompare)
+
+    def _replace_image(self, shown: Image, reset: bool) -> None:
+        """Show another image made from the same data (a comparison), as new or in place."""
+        if reset:
+            self._set_image(shown, None, None, None)
+        else:
+            self._show(shown, None, None, reset=False)
+            self._source = shown
+
+    def _show_comparison(self, reset: bool) -> None:
+        """The comparison as its method shows it; ``reset``: as a new image (window ...)."""
+        fixed, moving, swap = self._comparison
+        if self.compare_method == "checkerboard":
+            first, second = (moving, fixed) if swap else (fixed, moving)
+            shown = comparison.checkerboard(first, second, self.checker)
+        else:
+            shown = comparison.pair(fixed, moving, swap)
+        self._replace_image(shown, reset=reset)
+        if shown.pixel == "channels":
+            self.channels = comparison.channel_settings(
+                self.channels, self.compare_method, self.image_mix
+            )
+
+    @traitlets.observe("compare_method", "image_mix", "checker")
+    def _recompare(self, change: dict[str, Any]) -> None:
+        if self._comparison is None or not self.compare_method:
+            return
+        if change["name"] == "compare_method":
+            self._show_comparison(reset=True)
+        elif change["name"] == "checker" and self.compare_method == "checkerboard":
+            self._show_comparison(reset=False)
+        elif change["name"] == "image_mix" and self.compare_method == "blend":
+            self.channels = comparison.channel_settings(self.channels, "blend", self.image_mix)
 
     def refine(self, serial: Any) -> None:
         """Compute and show the finer level of the preview ``serial`` (the view asks for
@@ -972,6 +1055,27 @@ class ViewModel(traitlets.HasTraits):
     def _valid_opacity_points(self, proposal: dict[str, Any]) -> list[list[float]]:
         return _checked_opacity_points(proposal["value"])
 
+    @traitlets.validate("compare_method")
+    def _valid_compare_method(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value:
+            _check_method(value)
+        if value and self._comparison is None:
+            raise ValueError("compare_method: nothing is compared; call compare(fixed, moving)")
+        return value
+
+    @traitlets.validate("image_mix")
+    def _valid_image_mix(self, proposal: dict[str, Any]) -> float:
+        if not 0.0 <= proposal["value"] <= 1.0:
+            raise ValueError(f"image_mix must be between 0 and 1, got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("checker")
+    def _valid_checker(self, proposal: dict[str, Any]) -> int:
+        if not 1 <= proposal["value"] <= 4096:
+            raise ValueError(f"checker must be 1..4096 voxels, got {short(proposal['value'])}")
+        return proposal["value"]
+
     @traitlets.validate("crop")
     def _valid_crop(self, proposal: dict[str, Any]) -> dict[str, list[float]]:
         return _checked_crop(proposal["value"])
@@ -1007,6 +1111,12 @@ def _is_numbers(value: Any) -> bool:
 def orientations(direction: np.ndarray, radiological: bool) -> dict[str, Any]:
     """How each 2D view shows an image of this direction (:mod:`voxlite.orientation`)."""
     return {view: view_geometry(direction, view, radiological).as_json() for view in TWO_D_VIEWS}
+
+
+def _check_method(method: str) -> None:
+    if method not in comparison.METHODS:
+        choices = ", ".join(comparison.METHODS)
+        raise ValueError(f"unknown compare method {short(method)}; choose one of {choices}")
 
 
 def _check_kind(image: Image) -> None:

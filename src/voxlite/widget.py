@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import numpy as np
 
+from voxlite.adapters import as_image
+from voxlite.comparison import resample
 from voxlite.io import ImageIOError, read_image
 from voxlite.received import LABEL_NAME, as_received, sources_of, write_received
 from voxlite.screenshot import decode_frame, write_png
 from voxlite.standalone import write_standalone
 from voxlite.viewmodel import COLORMAPS, MODES, ViewModel
 
-__all__ = ["COLORMAPS", "MODES", "Viewer", "view"]
+__all__ = ["COLORMAPS", "MODES", "Viewer", "compare", "view"]
 
 BUNDLE = Path(__file__).parent / "static" / "widget.js"
 _MISSING_BUNDLE = """
@@ -209,3 +212,72 @@ def view(
             raise ValueError("give point_set or point_sets, not both")
         point_sets = options.pop("point_set")
     return Viewer(image, label_image, point_sets=point_sets, geometries=geometries, **options)
+
+
+def compare(
+    fixed: Any,
+    moving: Any,
+    method: str = "checkerboard",
+    *,
+    image_mix: float | None = None,
+    checker: int | None = None,
+    pattern: int | None = None,
+    swap_image_order: bool = False,
+    **options: Any,
+) -> Any:
+    """Compare two images in one view: ``moving`` is put on ``fixed``'s grid by their
+    geometry (see :mod:`voxlite.comparison`), then shown as ``method`` says.
+
+    Parameters
+    ----------
+    fixed, moving
+        Anything :func:`voxlite.as_image` takes (scalar images).
+    method
+        ``"checkerboard"``, ``"blend"``, ``"green-magenta"``, ``"cyan-magenta"``,
+        ``"cyan-red"``, or ``"side-by-side"`` (two linked viewers in a row, notebook
+        only); :attr:`Viewer.compare_method` switches between the others.
+    image_mix
+        For ``"blend"``: the share of the moving image, 0..1 (itkwidgets' name).
+    checker
+        For ``"checkerboard"``: the squares' side in voxels.
+    pattern
+        itkwidgets' checkerboard: the number of squares across the image.
+    swap_image_order
+        Show the moving image first.
+    **options
+        The :class:`Viewer`'s (``views``, ``height`` ...).
+
+    Example
+    -------
+    >>> import numpy as np, voxlite
+    >>> fixed = voxlite.Image(np.random.default_rng(0).random((16, 16, 16)), spacing=(2, 2, 2))
+    >>> moving = voxlite.Image(np.random.default_rng(1).random((32, 32, 32)))
+    >>> voxlite.compare(fixed, moving, "green-magenta").compare_method
+    'green-magenta'
+    """
+    if method == "side-by-side":
+        return _side_by_side(fixed, moving, swap_image_order, **options)
+    viewer = Viewer(**options)
+    if checker is None and pattern is not None:
+        checker = max(1, max(as_image(fixed).shape) // max(int(pattern), 1))
+    viewer.compare(
+        fixed,
+        moving,
+        method,
+        image_mix=0.5 if image_mix is None else image_mix,
+        checker=8 if checker is None else checker,
+        swap=swap_image_order,
+    )
+    return viewer
+
+
+def _side_by_side(fixed: Any, moving: Any, swap: bool, **options: Any) -> Any:
+    """Two viewers in a row, moving on fixed's grid, their crosshair and camera linked."""
+    fixed = as_image(fixed)
+    onto = resample(as_image(moving), fixed)
+    first, second = (Viewer(onto, **options), Viewer(fixed, **options))
+    if not swap:
+        first, second = second, first
+    for name in ("cursor", "slices", "camera", "views", "mode"):
+        ipywidgets.jslink((first, name), (second, name))
+    return ipywidgets.HBox([first, second])
