@@ -17,13 +17,19 @@ MAY_IMPORT = {
     "voxlite.io": {"voxlite.image", "voxlite.io"},
     "voxlite.adapters": {"voxlite.image", "voxlite.io"},
     "voxlite.geometry": {"voxlite.adapters"},
-    "voxlite.transfer": {"voxlite.image", "voxlite.geometry"},
+    "voxlite.checks": set(),
+    "voxlite.presets": set(),
+    "voxlite.reading": {"voxlite.checks", "voxlite.image", "voxlite.orientation"},
+    "voxlite.transfer": {"voxlite.image", "voxlite.geometry", "voxlite.checks"},
     "voxlite.multiscale": {"voxlite.image"},
     "voxlite.tasks": set(),
     "voxlite.orientation": set(),
     "voxlite.windowing": set(),
     "voxlite.comparison": {"voxlite.image", "voxlite.windowing"},
-    "voxlite.layers": {"voxlite.image", "voxlite.transfer"},
+    "voxlite.layers": {
+        *("voxlite.image", "voxlite.transfer", "voxlite.checks", "voxlite.geometry"),
+        "voxlite.presets",
+    },
     "voxlite.screenshot": {"voxlite.io"},
     "voxlite.display": {
         *("voxlite.image", "voxlite.multiscale", "voxlite.transfer", "voxlite.tasks"),
@@ -32,7 +38,8 @@ MAY_IMPORT = {
     "voxlite.viewmodel": {
         *("voxlite.adapters", "voxlite.display", "voxlite.geometry", "voxlite.image"),
         *("voxlite.layers", "voxlite.multiscale", "voxlite.tasks", "voxlite.transfer"),
-        *("voxlite.io", "voxlite.orientation", "voxlite.comparison"),
+        *("voxlite.io", "voxlite.orientation", "voxlite.comparison", "voxlite.checks"),
+        *("voxlite.reading", "voxlite.presets"),
     },
     "voxlite.received": {"voxlite.io"},
     # A saved page's policy is the builder's, which imports nothing of voxlite.

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from voxlite import Image
-from voxlite.transfer import encode_image, encode_labels, to_hex, wire_array
+from voxlite.checks import to_hex
+from voxlite.transfer import encode_image, encode_labels, wire_array
 
 KEPT = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"]
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from voxlite.checks import rgb
 from voxlite.geometry import Mesh, PointSet
 from voxlite.image import Image
 
@@ -193,7 +194,7 @@ def encode_labels(image: Image, colors: dict[int, Any] | None = None) -> dict[st
     """The synced form of a label map, with one RGB colour per label present."""
     array = np.ascontiguousarray(little_endian(label_array(image)))
     present = np.flatnonzero(np.bincount(array.ravel()))
-    chosen = {int(k): _rgb(v) for k, v in (colors or {}).items()}
+    chosen = {int(k): rgb(v) for k, v in (colors or {}).items()}
     table = [
         [int(label), *chosen.get(int(label), label_color(int(label)))]
         for label in present
@@ -206,29 +207,6 @@ def label_color(label: int) -> tuple[float, float, float]:
     """A label's default colour (0..1 RGB) from the palette."""
     r, g, b = LABEL_PALETTE[(label - 1) % len(LABEL_PALETTE)]
     return (r / 255, g / 255, b / 255)
-
-
-def _rgb(value: Any) -> tuple[float, float, float]:
-    """A colour as '#rrggbb' or three numbers (0..1, or 0..255 when any exceeds 1)."""
-    if isinstance(value, str):
-        text = value.lstrip("#")
-        if len(text) != 6:
-            raise ValueError(f"colour {value!r} is not '#rrggbb'")
-        try:
-            return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-        except ValueError:
-            raise ValueError(f"colour {value!r} is not '#rrggbb'") from None
-    rgb = np.asarray(value, dtype=float).reshape(-1)
-    if rgb.size != 3 or not np.all(np.isfinite(rgb)) or rgb.min() < 0:
-        raise ValueError(f"colour {value!r} must be '#rrggbb' or three numbers")
-    if rgb.max() > 1:
-        rgb = rgb / 255
-    return tuple(float(c) for c in np.clip(rgb, 0, 1))  # type: ignore[return-value]
-
-
-def to_hex(value: Any) -> str:
-    """Normalise a colour to '#rrggbb'."""
-    return "#" + "".join(f"{round(c * 255):02x}" for c in _rgb(value))
 
 
 def encode_points(name: str, points: PointSet) -> dict[str, Any]:

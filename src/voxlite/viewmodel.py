@@ -23,38 +23,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import os
 from collections.abc import Iterator
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import traitlets
 
-from voxlite import comparison, layers, tasks
+from voxlite import checks, comparison, tasks
 from voxlite.adapters import as_image
+from voxlite.checks import Number, short, to_hex
 from voxlite.comparison import resample
 from voxlite.display import Display, label_payload
-from voxlite.geometry import as_mesh, as_points, surface_from_labels
 from voxlite.image import Image
 from voxlite.io.label_table import read_label_table
-from voxlite.layers import VOLUME_LAYERS, check_settings, short
+from voxlite.layers import LayerTraits
 from voxlite.multiscale import DEFAULT_MAX_VOXELS, LIMIT_MAX_VOXELS, Levels, Progress
-from voxlite.orientation import TWO_D_VIEWS, face_on_view, view_geometry
-from voxlite.transfer import MAX_LABEL, encode_mesh, encode_points, label_color, to_hex
+from voxlite.presets import COLORMAPS
+from voxlite.reading import ITKWIDGETS_VIEWS, ReadingTraits, orientations, views_for
 
-__all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "VIEWS", "ViewModel"]
+__all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "ViewModel"]
 
-COLORMAPS: dict[str, dict[str, Any]] = json.loads(
-    resources.files("voxlite").joinpath("presets.json").read_text()
-)["colormaps"]
 MODES = ("volume", "mip", "slices")
-#: Layouts: one view, the three 2D views and the 3D view (quad), or the 2D views in a row.
-VIEWS = ("quad", "row", "3d", *TWO_D_VIEWS)
-#: itkwidgets' view modes (``mode="z"`` ...), as voxlite's views.
-ITKWIDGETS_VIEWS = {"x": "sagittal", "y": "coronal", "z": "axial", "v": "3d"}
-LABEL_DISPLAYS = ("outline", "filled")
 #: The most channels shown at once (fluorescence microscopy rarely has more).
 MAX_CHANNELS = 8
 #: Default channel colours, in order (microscopy's usual first four, then more).
@@ -62,9 +52,6 @@ CHANNEL_COLORS = (
     *("#00ff00", "#ff00ff", "#00ffff", "#ffff00"),
     *("#ff0000", "#0000ff", "#ff8000", "#ffffff"),
 )
-CHANNEL_KEYS = {"name", "color", "window", "level", "opacity", "visible"}
-MAX_OPACITY_POINTS = 64
-MAX_MEASUREMENTS = 1000
 STATE_VERSION = 1
 LOADING = "Loading a finer level…"
 # Traits a saved state holds, in the order they are restored (a cmap preset resets
@@ -78,23 +65,7 @@ STATE_KEYS = (
 )
 
 
-class Number(traitlets.Float):
-    """A float trait that refuses an integer too long for a float with a message.
-
-    (traitlets' Float lets Python's OverflowError escape, which is not a TraitError.)
-    """
-
-    def validate(self, obj: Any, value: Any) -> float:
-        try:
-            return super().validate(obj, value)
-        except OverflowError:
-            digits = len(str(abs(int(value))))
-            raise traitlets.TraitError(
-                f"{self.name} must be a number a float can hold, got an integer of {digits} digits"
-            ) from None
-
-
-class ViewModel(traitlets.HasTraits):
+class ViewModel(ReadingTraits, LayerTraits):
     """What a view shows: an image, a label map, point sets and meshes, and how.
 
     Every trait tagged ``sync`` is rendered by the front end; changing one changes
@@ -135,7 +106,6 @@ class ViewModel(traitlets.HasTraits):
 
     _image = traitlets.Dict().tag(sync=True)
     _labels = traitlets.Dict().tag(sync=True)
-    _geometries = traitlets.List(traitlets.Dict()).tag(sync=True)
     # Full-resolution slice planes [x, y, z] of an image shown from a level (slices mode).
     _planes = traitlets.List(traitlets.Dict()).tag(sync=True)
     # {"text", "fraction"} while a finer level is computed; {} otherwise.
@@ -163,27 +133,7 @@ class ViewModel(traitlets.HasTraits):
     ui_collapsed = traitlets.Bool(False).tag(sync=True)
     rotate = traitlets.Bool(False).tag(sync=True)
     """Spin the camera about the view-up axis."""
-    layers = traitlets.Dict().tag(sync=True)
-    """Settings per layer name: ``{"image": {"visible": True}, "points": {"color": ...}}``."""
     height = traitlets.Int(480).tag(sync=True)
-    views = traitlets.Unicode("quad").tag(sync=True)
-    """The layout: ``"quad"`` (axial, coronal, sagittal and 3D), ``"row"`` (the three 2D
-    views side by side, and 3D when wide enough), or one view: ``"3d"``, ``"axial"``,
-    ``"coronal"``, ``"sagittal"``. (Not ``layout``: every ipywidget has one.)"""
-    radiological = traitlets.Bool(True).tag(sync=True)
-    """2D axial and coronal views show the patient's left on the right (False: neurological)."""
-    cursor = traitlets.List(Number(), [0.0, 0.0, 0.0]).tag(sync=True)
-    """The crosshair: a physical point (LPS, mm). Follows :attr:`slices` and sets them."""
-    label_names = traitlets.Dict().tag(sync=True)
-    """``{label: name}`` of the label map (shown in the legend and the readout)."""
-    hidden_labels = traitlets.List(traitlets.Int()).tag(sync=True)
-    """Labels of the label map not drawn."""
-    label_display = traitlets.Unicode("outline").tag(sync=True)
-    """How 2D views draw the label map: ``"outline"`` or ``"filled"``."""
-    measurements = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """Rulers drawn in 2D views: ``{"kind": "ruler", "points": [p, q], "length": mm}``."""
-    # How each 2D view shows the image (see voxlite.orientation); computed here.
-    _orientation = traitlets.Dict().tag(sync=True)
     time = traitlets.Int(0).tag(sync=True)
     """The time point shown of a time series (0 otherwise)."""
     fps = Number(10.0).tag(sync=True)
@@ -285,7 +235,7 @@ class ViewModel(traitlets.HasTraits):
         for mesh in _as_list(geometries):
             self.add_mesh(mesh)
         self.cmap = cmap
-        window, level = _window_from_range(vmin, vmax, window, level, self._current_range())
+        window, level = checks.window_from_range(vmin, vmax, window, level, self._current_range())
         with self.hold_sync():
             if window is not None:
                 self.window = window
@@ -525,7 +475,7 @@ class ViewModel(traitlets.HasTraits):
             self._progress = {"text": LOADING, "fraction": 0.0} if shown.staged else {}
             self._orientation = orientations(image.direction, self.radiological)
             if reset and not self._views_chosen:
-                self.views = _views_for(image)
+                self.views = views_for(image)
             self.slices = slices
             self._sync_cursor(slices)
             if reset:
@@ -628,32 +578,6 @@ class ViewModel(traitlets.HasTraits):
         window, level = payload["default_window"]
         return window, level
 
-    # -- the crosshair -------------------------------------------------------------
-
-    def _sync_cursor(self, slices: list[int]) -> None:
-        """Move the cursor to the voxel ``slices`` names, unless it is already in it."""
-        if self._current is not None and self._voxel_of(self.cursor, clip=False) != list(slices):
-            self.cursor = self._current.index_to_physical(slices).tolist()
-
-    def _voxel_of(self, point: Any, clip: bool = True) -> list[int]:
-        """The voxel ``[i, j, k]`` a physical point is in (``clip``: the nearest one)."""
-        image = self._current
-        index = [round(v) for v in image.physical_to_index(point)]
-        if not clip:
-            return [int(v) for v in index]
-        return [int(min(max(v, 0), n - 1)) for v, n in zip(index, image.size, strict=True)]
-
-    @traitlets.observe("slices")
-    def _cursor_follows_slices(self, change: dict[str, Any]) -> None:
-        self._sync_cursor(change["new"])
-
-    @traitlets.observe("cursor")
-    def _slices_follow_cursor(self, change: dict[str, Any]) -> None:
-        if self._current is not None:
-            voxel = self._voxel_of(change["new"])
-            if voxel != list(self.slices):
-                self.slices = voxel
-
     @traitlets.observe("time")
     def _show_time_point(self, change: dict[str, Any]) -> None:
         """Another time point: only its voxels travel; the window and the view stay."""
@@ -662,203 +586,6 @@ class ViewModel(traitlets.HasTraits):
             frame = source.frame(change["new"])
             self._show(frame, self._current_labels, self._label_colors, reset=False)
             self._shown_time = change["new"]
-
-    @traitlets.observe("radiological")
-    def _reorient(self, change: dict[str, Any]) -> None:
-        if self._current is not None:
-            self._orientation = orientations(self._current.direction, change["new"])
-
-    # -- layers ------------------------------------------------------------------------
-
-    def add_points(
-        self,
-        points: Any,
-        *,
-        name: str | None = None,
-        scalars: Any = None,
-        colors: Any = None,
-        sizes: Any = None,
-        color: Any = None,
-        size: float | None = None,
-        opacity: float = 1.0,
-        cmap: str = "viridis",
-    ) -> str:
-        """Add a point set drawn as spheres; returns its layer name.
-
-        Parameters
-        ----------
-        points
-            N x 3 physical coordinates (LPS, mm).
-        name
-            The layer's name (default ``points``, ``points 2`` ...).
-        scalars
-            N values, coloured with ``cmap``.
-        colors
-            N x 3 colours, used as given.
-        sizes
-            N diameters in millimetres.
-        color
-            One colour for every point (default: the next layer colour).
-        size
-            The spheres' diameter in millimetres (default: 1% of the scene).
-        opacity
-            0..1.
-        cmap
-            The colormap of ``scalars``.
-
-        Example
-        -------
-        >>> import numpy as np
-        >>> model = ViewModel()
-        >>> model.add_points(np.random.default_rng(0).normal(size=(100, 3)))
-        'points'
-        """
-        point_set = as_points(points, scalars=scalars, colors=colors, sizes=sizes)
-        name = self._layer_name(name, "points")
-        settings = {
-            "visible": True,
-            "color": color or self._next_color(),
-            "opacity": opacity,
-            "size": size or layers.default_point_size(point_set.points, self._current),
-            "cmap": cmap,
-        }
-        self._add_layer(encode_points(name, point_set), "points", settings)
-        return name
-
-    def add_mesh(
-        self,
-        mesh: Any,
-        faces: Any = None,
-        *,
-        name: str | None = None,
-        color: Any = None,
-        opacity: float = 1.0,
-    ) -> str:
-        """Add a triangle mesh in physical coordinates; returns its layer name.
-
-        Parameters
-        ----------
-        mesh
-            A vertices array (with ``faces``), a ``{"vertices", "faces"}`` dict, or a
-            trimesh, meshio or pyvista mesh.
-        faces
-            M x 3 vertex indices, when ``mesh`` is a vertices array.
-        name
-            The layer's name (default ``mesh``, ``mesh 2`` ...).
-        color
-            The mesh's colour (default: the next layer colour).
-        opacity
-            0..1.
-
-        Example
-        -------
-        >>> model = ViewModel()
-        >>> model.add_mesh({"vertices": np.eye(3), "faces": [[0, 1, 2]]})
-        'mesh'
-        """
-        triangles = as_mesh(mesh, faces)
-        name = self._layer_name(name, "mesh")
-        settings = {"visible": True, "color": color or self._next_color(), "opacity": opacity}
-        self._add_layer(encode_mesh(name, triangles), "mesh", settings)
-        return name
-
-    def add_surface(
-        self,
-        label_image: Any = None,
-        label: int = 1,
-        *,
-        name: str | None = None,
-        color: Any = None,
-        opacity: float = 1.0,
-        smooth: bool = True,
-    ) -> str:
-        """Add the surface of one label (marching cubes) as a mesh layer; returns its name.
-
-        Needs scikit-image (``pip install 'voxlite[surface]'``).
-
-        Parameters
-        ----------
-        label_image
-            The label map (default: the one shown).
-        label
-            The label whose surface is drawn.
-        name
-            The layer's name (default ``label N``).
-        color
-            Default: the label's colour in the label map shown.
-        opacity
-            0..1.
-        smooth
-            Smooth the mask before marching cubes.
-        """
-        source = self._current_labels if label_image is None else label_image
-        if source is None:
-            raise ValueError("add_surface needs a label_image (or a label map shown in the viewer)")
-        mesh = surface_from_labels(source, label, smooth=smooth)
-        return self.add_mesh(
-            mesh,
-            name=name or layers.free_name(f"label {label}", set(self.layers)),
-            color=color if color is not None else self._label_color(label),
-            opacity=opacity,
-        )
-
-    def remove(self, name: str) -> None:
-        """Remove a point-set or mesh layer, or the label map (``"labels"``)."""
-        if name == "labels":
-            self.set_label_image(None)
-            return
-        if name == "image":
-            raise ValueError("the image cannot be removed; replace it with set_image()")
-        if name not in self._geometry_names():
-            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
-        with self.hold_sync():
-            self._geometries = [g for g in self._geometries if g["name"] != name]
-            self.layers = {key: value for key, value in self.layers.items() if key != name}
-
-    def update_layer(self, name: str, **settings: Any) -> None:
-        """Change a layer's settings.
-
-        Parameters
-        ----------
-        name
-            ``"image"``, ``"labels"`` or a point-set/mesh layer's name.
-        **settings
-            ``visible``; for geometries ``color`` and ``opacity``; for point sets
-            ``size`` and ``cmap``.
-
-        Example
-        -------
-        >>> model = ViewModel(np.zeros((4, 4, 4), np.uint8))
-        >>> model.update_layer("image", visible=False)
-        >>> model.layers["image"]
-        {'visible': False}
-        """
-        if name not in self.layers and name not in VOLUME_LAYERS:
-            raise KeyError(f"no layer named {name!r}; layers: {', '.join(self.layers) or 'none'}")
-        self.layers = {**self.layers, name: {**self.layers.get(name, {}), **settings}}
-
-    def set_visible(self, name: str, visible: bool = True) -> None:
-        """Show or hide a layer (``"image"``, ``"labels"`` or a point-set/mesh name)."""
-        self.update_layer(name, visible=visible)
-
-    def _add_layer(self, payload: dict[str, Any], kind: str, settings: dict[str, Any]) -> None:
-        settings = check_settings(payload["name"], kind, settings, COLORMAPS)
-        with self.hold_sync():
-            self._geometries = [*self._geometries, payload]
-            self.layers = {**self.layers, payload["name"]: settings}
-
-    def _layer_name(self, name: str | None, kind: str) -> str:
-        taken = set(self.layers) | self._geometry_names()
-        return layers.check_name(name, taken) if name is not None else layers.free_name(kind, taken)
-
-    def _geometry_names(self) -> set[str]:
-        return {g["name"] for g in self._geometries}
-
-    def _next_color(self) -> str:
-        return layers.GEOMETRY_COLORS[len(self._geometries) % len(layers.GEOMETRY_COLORS)]
-
-    def _label_color(self, label: int) -> str:
-        return self.label_colors.get(label) or to_hex(label_color(label))
 
     # -- saved views ---------------------------------------------------------------------
 
@@ -904,7 +631,7 @@ class ViewModel(traitlets.HasTraits):
             with self.hold_sync():  # all or nothing
                 for name, value in previous.items():
                     setattr(self, name, value)
-            raise ValueError(f"state[{key!r}]: {_first_line(error)}") from None
+            raise ValueError(f"state[{key!r}]: {checks.first_line(error)}") from None
 
     # -- validation ------------------------------------------------------------------
 
@@ -961,69 +688,7 @@ class ViewModel(traitlets.HasTraits):
 
     @traitlets.validate("camera")
     def _valid_camera(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        camera = dict(proposal["value"])
-        unknown = set(camera) - {"position", "focal_point", "view_up"}
-        if unknown:
-            raise ValueError(f"unknown camera keys {short(sorted(unknown, key=str))}")
-        for key, value in camera.items():
-            vector = _floats(value) if _is_numbers(value) else np.empty(0)
-            if vector.size != 3 or not np.all(np.isfinite(vector)):
-                raise ValueError(f"camera {key} must be 3 finite numbers, got {short(value)}")
-            camera[key] = vector.tolist()
-        return camera
-
-    @traitlets.validate("layers")
-    def _valid_layers(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        kinds = {g["name"]: g["kind"] for g in self._geometries}
-        checked = {}
-        for name, settings in proposal["value"].items():
-            kind = "volume" if name in VOLUME_LAYERS else kinds.get(name)
-            if kind is None:
-                raise ValueError(f"there is no layer named {short(name)} in this viewer")
-            checked[name] = check_settings(name, kind, settings, COLORMAPS)
-        return checked
-
-    @traitlets.validate("views")
-    def _valid_views(self, proposal: dict[str, Any]) -> str:
-        value = ITKWIDGETS_VIEWS.get(proposal["value"], proposal["value"])
-        if value not in VIEWS:
-            raise ValueError(f"unknown views {short(value)}; choose one of {', '.join(VIEWS)}")
-        return value
-
-    @traitlets.validate("label_display")
-    def _valid_label_display(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in LABEL_DISPLAYS:
-            raise ValueError(
-                f"unknown label_display {short(proposal['value'])}; choose one of "
-                f"{', '.join(LABEL_DISPLAYS)}"
-            )
-        return proposal["value"]
-
-    @traitlets.validate("cursor")
-    def _valid_cursor(self, proposal: dict[str, Any]) -> list[float]:
-        point = proposal["value"]
-        vector = _floats(point) if _is_numbers(point) else np.empty(0)
-        if vector.size != 3 or not np.all(np.isfinite(vector)):
-            raise ValueError(f"cursor must be 3 finite numbers (LPS mm), got {short(point)}")
-        return vector.tolist()
-
-    @traitlets.validate("label_names")
-    def _valid_label_names(self, proposal: dict[str, Any]) -> dict[str, str]:
-        return _checked_label_names(proposal["value"])
-
-    @traitlets.validate("hidden_labels")
-    def _valid_hidden_labels(self, proposal: dict[str, Any]) -> list[int]:
-        labels = list(proposal["value"])
-        if len(labels) > MAX_LABEL or any(not 0 <= label <= MAX_LABEL for label in labels):
-            raise ValueError(f"hidden_labels must be labels 0..{MAX_LABEL}")
-        return sorted(set(labels))
-
-    @traitlets.validate("measurements")
-    def _valid_measurements(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
-        rulers = list(proposal["value"])
-        if len(rulers) > MAX_MEASUREMENTS:
-            raise ValueError(f"at most {MAX_MEASUREMENTS} measurements, got {len(rulers)}")
-        return [_checked_ruler(ruler) for ruler in rulers]
+        return checks.camera(proposal["value"])
 
     @traitlets.validate("time")
     def _valid_time(self, proposal: dict[str, Any]) -> int:
@@ -1049,11 +714,11 @@ class ViewModel(traitlets.HasTraits):
             raise ValueError("channels: the image shown has no channels")
         if settings and len(settings) != count:
             raise ValueError(f"channels: {len(settings)} settings for {count} channels")
-        return [_checked_channel(i, channel) for i, channel in enumerate(settings)]
+        return [checks.channel(i, channel) for i, channel in enumerate(settings)]
 
     @traitlets.validate("opacity_points")
     def _valid_opacity_points(self, proposal: dict[str, Any]) -> list[list[float]]:
-        return _checked_opacity_points(proposal["value"])
+        return checks.opacity_points(proposal["value"])
 
     @traitlets.validate("compare_method")
     def _valid_compare_method(self, proposal: dict[str, Any]) -> str:
@@ -1078,7 +743,7 @@ class ViewModel(traitlets.HasTraits):
 
     @traitlets.validate("crop")
     def _valid_crop(self, proposal: dict[str, Any]) -> dict[str, list[float]]:
-        return _checked_crop(proposal["value"])
+        return checks.crop(proposal["value"])
 
     @traitlets.validate("bg_color")
     def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
@@ -1100,17 +765,6 @@ class ViewModel(traitlets.HasTraits):
         if not 64 <= proposal["value"] <= 4096:
             raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
         return proposal["value"]
-
-
-def _is_numbers(value: Any) -> bool:
-    """A flat sequence of real numbers (not strings, not booleans)?"""
-    items = np.asarray(value, dtype=object).reshape(-1) if not isinstance(value, str) else [value]
-    return all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items)
-
-
-def orientations(direction: np.ndarray, radiological: bool) -> dict[str, Any]:
-    """How each 2D view shows an image of this direction (:mod:`voxlite.orientation`)."""
-    return {view: view_geometry(direction, view, radiological).as_json() for view in TWO_D_VIEWS}
 
 
 def _check_method(method: str) -> None:
@@ -1146,78 +800,6 @@ def _default_channels(payload: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _checked_channel(index: int, channel: Any) -> dict[str, Any]:
-    if not isinstance(channel, dict):
-        raise ValueError(f"channels[{index}] must be a dict, got {short(channel)}")
-    unknown = set(channel) - CHANNEL_KEYS
-    if unknown:
-        raise ValueError(
-            f"channels[{index}] has no setting {', '.join(map(short, sorted(unknown, key=str)))};"
-            f" its settings are {', '.join(sorted(CHANNEL_KEYS))}"
-        )
-    checked = dict(channel)
-    if "color" in checked:
-        checked["color"] = to_hex(checked["color"])
-    if "name" in checked and (not isinstance(checked["name"], str) or len(checked["name"]) > 200):
-        raise ValueError(f"channels[{index}]: name must be text of 200 characters at most")
-    bounds = {"window": (1e-12, math.inf), "level": (-math.inf, math.inf), "opacity": (0.0, 1.0)}
-    for key, (low, high) in bounds.items():
-        if key in checked:
-            value = _finite(checked[key], f"channels[{index}]: {key}")
-            if not low <= value <= high:
-                raise ValueError(f"channels[{index}]: {key} must be in {low:g}..{high:g}")
-            checked[key] = value
-    if "visible" in checked and not isinstance(checked["visible"], bool):
-        raise ValueError(f"channels[{index}]: visible must be True or False")
-    return checked
-
-
-def _checked_opacity_points(points: Any) -> list[list[float]]:
-    """``[value, opacity]`` pairs, opacities 0..1, sorted by value."""
-    points = list(points)
-    if len(points) > MAX_OPACITY_POINTS:
-        raise ValueError(f"at most {MAX_OPACITY_POINTS} opacity points, got {len(points)}")
-    checked = []
-    for point in points:
-        if not isinstance(point, (list, tuple)) or len(point) != 2:
-            raise ValueError(f"an opacity point is [value, opacity], got {short(point)}")
-        value, opacity = (_finite(v, "an opacity point") for v in point)
-        if not 0.0 <= opacity <= 1.0:
-            raise ValueError(f"an opacity point's opacity must be 0..1, got {opacity}")
-        checked.append([value, opacity])
-    return sorted(checked)
-
-
-def _checked_crop(crop: Any) -> dict[str, list[float]]:
-    if not crop:
-        return {}
-    if not isinstance(crop, dict) or set(crop) != {"min", "max"}:
-        raise ValueError(f"crop is {{'min': [x, y, z], 'max': [x, y, z]}} in mm, got {short(crop)}")
-    low, high = (
-        _floats(crop[key]) if _is_numbers(crop[key]) else np.empty(0) for key in ("min", "max")
-    )
-    if low.size != 3 or high.size != 3 or not np.all(np.isfinite(np.r_[low, high])):
-        raise ValueError(f"crop's min and max must be 3 finite numbers each, got {short(crop)}")
-    if np.any(high <= low):
-        raise ValueError(f"crop's max must exceed its min on every axis, got {short(crop)}")
-    return {"min": low.tolist(), "max": high.tolist()}
-
-
-def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{what} must be a number, got {short(value)}")
-    number = float(_floats([value])[0])
-    if not math.isfinite(number):
-        raise ValueError(f"{what} must be finite, got {short(value)}")
-    return number
-
-
-def _views_for(image: Image) -> str:
-    """The layout an image opens in: a single slice face on, a volume in all four views."""
-    flat = [axis for axis, n in enumerate(image.size) if n == 1]
-    return face_on_view(image.direction, flat[0]) if len(flat) == 1 else "quad"
-
-
 def _label_names(
     names: Any, colors: dict[int, Any] | None, labels: Image | None
 ) -> tuple[dict[str, str], dict[int, Any] | None]:
@@ -1230,57 +812,7 @@ def _label_names(
     if names is None and labels is not None:
         names = labels.metadata.get("label_names")
         colors = colors if colors is not None else labels.metadata.get("label_colors")
-    return _checked_label_names(names or {}), colors
-
-
-def _checked_label_names(names: Any) -> dict[str, str]:
-    """``{label: name}`` as JSON: label keys as decimal strings, names as short text."""
-    if not isinstance(names, dict):
-        raise ValueError(f"label_names must be a dict of label: name, got {short(names)}")
-    checked = {}
-    for key, name in names.items():
-        try:
-            label = int(key)
-        except (TypeError, ValueError):
-            raise ValueError(f"label_names: {short(key)} is not a label number") from None
-        if not 0 <= label <= MAX_LABEL or (isinstance(key, float) and key != label):
-            raise ValueError(f"label_names: {short(key)} is not a label 0..{MAX_LABEL}")
-        if not isinstance(name, str) or len(name) > 200:
-            raise ValueError(f"label_names[{label}] must be text of 200 characters at most")
-        checked[str(label)] = name
-    return checked
-
-
-def _checked_ruler(ruler: Any) -> dict[str, Any]:
-    """A ruler as data: two finite LPS points, its length computed here (mm)."""
-    if not isinstance(ruler, dict) or ruler.get("kind", "ruler") != "ruler":
-        example = "{'kind': 'ruler', 'points': [p, q]}"
-        raise ValueError(f"a measurement must be {example}, got {short(ruler)}")
-    unknown = set(ruler) - {"kind", "points", "length", "view"}
-    if unknown:
-        raise ValueError(f"a ruler has no key {', '.join(map(short, sorted(unknown, key=str)))}")
-    points = ruler.get("points")
-    vector = _floats(points) if isinstance(points, list) and _is_numbers(points) else np.empty(0)
-    if vector.size != 6 or not np.all(np.isfinite(vector)):
-        raise ValueError(f"a ruler's points must be two LPS points, got {short(points)}")
-    view = ruler.get("view", "")
-    if view not in ("", *TWO_D_VIEWS):
-        raise ValueError(f"a ruler's view must be one of {', '.join(TWO_D_VIEWS)}")
-    p, q = vector.reshape(2, 3)
-    checked = {
-        "kind": "ruler",
-        "points": [p.tolist(), q.tolist()],
-        "length": float(np.linalg.norm(q - p)),
-    }
-    return {**checked, "view": view} if view else checked
-
-
-def _floats(value: Any) -> np.ndarray:
-    """Numbers as a flat float array; integers too long for a float become inf."""
-    try:
-        return np.asarray(value, dtype=float).reshape(-1)
-    except OverflowError:
-        return np.full(np.size(np.asarray(value, dtype=object)), np.inf)
+    return checks.label_names(names or {}), colors
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -1288,32 +820,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _window_from_range(
-    vmin: float | None,
-    vmax: float | None,
-    window: float | None,
-    level: float | None,
-    data_range: tuple[float, float] | None,
-) -> tuple[float | None, float | None]:
-    """itkwidgets' vmin/vmax as voxlite's window/level."""
-    if vmin is None and vmax is None:
-        return window, level
-    if window is not None or level is not None:
-        raise ValueError("give either vmin/vmax or window/level, not both")
-    low, high = data_range or (0.0, 1.0)
-    low = low if vmin is None else float(vmin)
-    high = high if vmax is None else float(vmax)
-    if not high > low:
-        raise ValueError(f"vmax ({high}) must be greater than vmin ({low})")
-    return high - low, (low + high) / 2
-
-
-def _first_line(error: BaseException, limit: int = 300) -> str:
-    """An error's first line, cut to ``limit`` characters (values in it are already short)."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _has_default_geometry(image: Image) -> bool:
