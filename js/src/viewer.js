@@ -159,6 +159,7 @@ export class Viewer {
     applyGrid(this.cells, layout);
     this.status.views(key);
     this.relayout();
+    this.showReadout();
     if (made.length && this.arranged) this.within(made, () => applyAll(this, this.model));
     this.arranged = true;
   }
@@ -339,12 +340,13 @@ export class Viewer {
     this.step(view, steps * (event.shiftKey ? 10 : 1));
   }
 
-  /** The readout: under the mouse over a 2D view, else at the crosshair. */
+  /** The readout: under the mouse over a 2D view, else at the crosshair (when a 2D view shows it). */
   showReadout() {
     const names = this.model.get('label_names');
     const hovered = this.hovered && this.views.includes(this.hovered.view) ? this.hovered : null;
     const point = hovered ? hovered.view.scene.toWorld(hovered.x, hovered.y) : this.model.get('cursor');
-    const sample = point && this.probe.grid ? this.probe.sample(point) : null;
+    const crosshair = this.views.some((view) => view !== this.main);
+    const sample = point && crosshair && this.probe.grid ? this.probe.sample(point) : null;
     this.readout.show(sample, names, hovered ? 'mouse' : 'cursor');
   }
 
