@@ -129,6 +129,9 @@ export class Stage {
     canvas.width = source.width;
     canvas.height = source.height;
     const context = canvas.getContext('2d');
+    // The gaps between the views are the host's background on screen: so in the picture.
+    context.fillStyle = getComputedStyle(this.host).backgroundColor;
+    context.fillRect(0, 0, canvas.width, canvas.height);
     context.drawImage(source, 0, 0);
     const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
     return { width: canvas.width, height: canvas.height, rgba: data };

@@ -1,6 +1,5 @@
 """Point sets, meshes, layer toggles, pictures and saved views, checked by their pixels."""
 
-import base64
 import json
 import math
 
@@ -14,6 +13,7 @@ from tests.harness.browser import (
     GuardedPage,
     canvas_pixels,
     drag,
+    frame_sent,
     set_and_render,
     wait_for_frames,
 )
@@ -132,23 +132,6 @@ def test_layer_checkboxes_toggle_visibility_and_report_it(show, guarded):
     assert np.abs(after - before).mean() > 2, "hiding the image changes the picture"
     saved = page.evaluate("window.voxlite.saved.at(-1)")
     assert saved["layers"]["image"]["visible"] is False
-
-
-def frame_sent(page):
-    """The last picture the view sent to Python: (content, bytes)."""
-    page.wait_for_function("window.voxlite.sent.some((m) => m.content.type === 'frame')")
-    content, data = page.evaluate(
-        """() => {
-            const { content, buffers } = window.voxlite.sent.filter(
-                (m) => m.content.type === 'frame').at(-1);
-            const bytes = new Uint8Array(buffers[0]);
-            let text = '';
-            for (let i = 0; i < bytes.length; i += 0x8000)
-                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-            return [content, btoa(text)];
-        }"""
-    )
-    return content, base64.b64decode(data)
 
 
 def test_screenshot_equals_what_the_canvas_shows(show, guarded, tmp_path):

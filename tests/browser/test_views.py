@@ -8,7 +8,14 @@ import pytest
 import SimpleITK as sitk
 
 import voxlite
-from tests.harness.browser import canvas_pixels, drag, frames, wait_for_frames
+from tests.harness.browser import (
+    ARTIFACTS,
+    canvas_pixels,
+    drag,
+    frame_sent,
+    frames,
+    wait_for_frames,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -333,3 +340,66 @@ def test_a_ruler_measures_millimetres_across_anisotropic_voxels(show, guarded, b
     page.click("[data-control=clear-rulers]")
     page.wait_for_function("window.voxlite.saved.at(-1).measurements.length === 0")
     assert page.locator(".voxlite-ruler-label").count() == 0
+
+
+def test_the_quad_layout_renders_labels_in_a_saved_page_and_its_screenshot(show, guarded):
+    image, labels = two_regions()
+    colors = {1: "#ff0000", 2: "#0000ff"}
+    viewer = voxlite.view(
+        image, labels, window=300, level=150, label_colors=colors, ui_collapsed=True
+    )
+    page = show(viewer)
+    settle(page)
+    content, data = frame_sent(page)
+    viewer._on_front_end_message(viewer, content, [data])  # what the comm delivers
+    shot = viewer.screenshot(ARTIFACTS / "views-quad-python.png").astype(int)
+    shown = scene(page, "views-quad")
+    assert shot.shape == shown.shape, "the picture holds the whole layout"
+    assert np.abs(shot - shown).mean() < 2.0, "screenshot() is what the canvas shows"
+    boxes = cells(page)
+    for view in ("axial", "coronal", "3d"):
+        cell = crop(shown, boxes[view])
+        red = (cell[..., 0] > 120) & (cell[..., 0] > 2 * cell[..., 1] + 40)
+        blue = (cell[..., 2] > 120) & (cell[..., 2] > 2 * cell[..., 0] + 40)
+        assert red.sum() > 20 and blue.sum() > 20, f"both labels show in the {view} view"
+    sagittal = crop(shown, boxes["sagittal"])
+    for letter in SEEN["sagittal"]:
+        assert grey(sagittal, shade_of(BLOBS[letter][1])).sum() > 100
+
+
+def sphere_volume(n=48):
+    z, y, x = np.indices((n, n, n)) - (n - 1) / 2
+    return np.sqrt(x**2 + y**2 + z**2), x
+
+
+def test_labels_blend_with_the_image_in_the_3d_ray_cast(show, guarded):
+    """One ray cast: a label inside an opaque shell stays hidden behind it (a second volume
+    drawn over the image would show through), and labels are read nearest: between labels
+    1 and 3 no label 2 appears."""
+    radius, x = sphere_volume()
+    shell = np.where(radius < 20, 300, 0) + np.where((radius >= 14) & (radius < 20), 700, 0)
+    labels = np.where(radius < 14, 1, 0).astype(np.uint8)
+    colors = {1: "#ff0000", 2: "#00ff00", 3: "#0000ff"}
+    options = dict(views="3d", cmap="grayscale", window=1000, level=500, ui_collapsed=True)
+    page = show(voxlite.view(shell.astype(np.int16), labels, label_colors=colors, **options))
+    settle(page)
+    pixels = scene(page, "views-3d-shell")
+    height, width = pixels.shape[:2]
+    centre = pixels[height // 2 - 20 : height // 2 + 20, width // 2 - 20 : width // 2 + 20]
+    lit = centre.max(axis=2) > 40
+    assert lit.mean() > 0.9, "the shell is drawn"
+    reddish = centre[..., 0] - centre[..., 1]
+    assert np.median(reddish[lit]) < 30, "the label inside stays behind the shell"
+
+    sides = np.where(x < 0, 1, 3) * (radius < 18)  # label 1 on one half, 3 on the other
+    sides[:4, :4, :4] = 2  # label 2 is present, in a corner
+    solid = np.where(radius < 18, 300, 0).astype(np.int16)
+    page = show(voxlite.view(solid, sides.astype(np.uint8), label_colors=colors, **options))
+    settle(page)
+    pixels = scene(page, "views-3d-halves")
+    band = pixels[height // 4 : 3 * height // 4, width // 2 - 12 : width // 2 + 12]
+    green = (band[..., 1] > band[..., 0] + 40) & (band[..., 1] > band[..., 2] + 40)
+    red = (band[..., 0] > band[..., 1] + 40).sum()
+    blue = (band[..., 2] > band[..., 1] + 40).sum()
+    assert red > 100 and blue > 100, "both halves meet in the middle"
+    assert green.sum() < 5, "no label 2 between labels 1 and 3"
