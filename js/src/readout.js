@@ -73,18 +73,18 @@ export class Readout {
     dataset.where = where; // 'mouse' or 'cursor'
     dataset.index = sample.index.join(',');
     dataset.lps = sample.lps.map((v) => v.toFixed(3)).join(',');
-    const lines = [
-      `[${sample.index.join(', ')}]${sample.inside ? '' : ' outside the image'}`,
-      `LPS ${millimetres(sample.lps)}`,
-      `RAS ${millimetres(sample.ras)}`,
-    ];
+    let first = `[${sample.index.join(', ')}]${sample.inside ? '' : ' outside the image'}`;
     if (sample.inside && sample.value !== null && sample.value !== undefined) {
       dataset.value = String(sample.value);
-      lines.push(`value ${formatValue(sample.value)}${sample.approximate ? ' (level)' : ''}`);
+      first += `  value ${formatValue(sample.value)}${sample.approximate ? ' (level)' : ''}`;
     } else delete dataset.value;
+    const lines = [first, `LPS ${millimetres(sample.lps)}`, `RAS ${millimetres(sample.ras)}`];
     if (sample.inside && sample.label !== null && sample.label !== undefined) {
       dataset.label = String(sample.label);
-      lines.push(sample.label ? `label ${sample.label}: ${labelName(names, sample.label)}` : 'label 0');
+      const named = names?.[String(sample.label)];
+      lines.push(
+        sample.label && named ? `label ${sample.label}: ${labelName(names, sample.label)}` : `label ${sample.label}`,
+      );
     } else delete dataset.label;
     this.element.textContent = lines.join('\n');
   }

@@ -17,7 +17,9 @@ import { toGrid, toImageData } from './volumes.js';
 
 /** Each 2D view's colour (3D Slicer's: red axial, green coronal, yellow sagittal). */
 export const VIEW_COLORS = { axial: '#f34a33', coronal: '#6eb04b', sagittal: '#edd54c' };
-const RULER_COLOR = [0.3, 0.85, 1];
+const RULER_COLOR = [0, 0.9, 1];
+const RULER_TICK_PIXELS = 5; // half the length of the ticks across a ruler's ends
+const RULER_HALF_WIDTH = 1; // pixels: rulers are drawn 2 pixels wide
 // How far in front of the image slice (towards the camera) overlays are drawn, in voxels.
 const LABEL_LIFT = 0.05;
 const LINE_LIFT = 0.1;
@@ -27,6 +29,7 @@ const MAX_ZOOM = 40;
 const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 const add = (a, b, s = 1) => [a[0] + s * b[0], a[1] + s * b[1], a[2] + s * b[2]];
 const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 
 function makeSlice(renderer) {
   const mapper = vtkImageMapper.newInstance();
@@ -39,7 +42,10 @@ function makeSlice(renderer) {
   return { mapper, actor };
 }
 
-/** Line segments ([[p, q], ...]) in one colour, as one actor. */
+/**
+ * Line segments ([[p, q], ...]) in one colour, as one actor: one pixel wide, or as strips
+ * `width` = {half: mm, normal} wide (WebGL draws no line wider than a pixel).
+ */
 class Lines {
   constructor(renderer, color) {
     this.polyData = vtkPolyData.newInstance();
@@ -54,15 +60,24 @@ class Lines {
     this.set([]);
   }
 
-  set(segments) {
-    const points = new Float32Array(segments.length * 6);
-    const lines = new Uint32Array(segments.length * 3);
+  set(segments, width = null) {
+    const corners = width ? 4 : 2;
+    const points = new Float32Array(segments.length * corners * 3);
+    const cells = new Uint32Array(segments.length * (corners + 1));
     segments.forEach(([p, q], n) => {
-      points.set([...p, ...q], n * 6);
-      lines.set([2, 2 * n, 2 * n + 1], n * 3);
+      let ends = [p, q];
+      if (width) {
+        const along = sub(q, p);
+        const across = cross(width.normal, along);
+        const scale = width.half / (Math.hypot(...across) || 1);
+        ends = [add(p, across, -scale), add(p, across, scale), add(q, across, scale), add(q, across, -scale)];
+      }
+      points.set(ends.flat(), n * corners * 3);
+      cells.set([corners, ...ends.map((_, c) => n * corners + c)], n * (corners + 1));
     });
     this.polyData.getPoints().setData(points, 3);
-    this.polyData.getLines().setData(lines);
+    this.polyData.getLines().setData(width ? new Uint32Array() : cells);
+    this.polyData.getPolys().setData(width ? cells : new Uint32Array());
     this.polyData.modified();
     this.actor.setVisibility(segments.length > 0);
   }
@@ -253,7 +268,8 @@ export class SliceScene {
       this.crosshair[view].set(segment ? [segment.map(lifted)] : []);
     }
     const rulers = [...this.visibleRulers().map((r) => r.points), ...(this.draft ? [this.draft] : [])];
-    this.rulerLines.set(rulers.map((points) => points.map(lifted)));
+    const segments = rulers.flatMap((points) => this.rulerSegments(points)).map((s) => s.map(lifted));
+    this.rulerLines.set(segments, { half: RULER_HALF_WIDTH * this.pixelSize(), normal: this.orientation.normal });
   }
 
   /** For each other 2D view: its plane through the cursor, cut by this view's slice ([p, q] or null). */
@@ -282,12 +298,25 @@ export class SliceScene {
     return segments;
   }
 
+  /** A ruler's line, and a tick across each end (in the view's plane). */
+  rulerSegments([p, q]) {
+    const across = cross(this.orientation.normal, sub(q, p));
+    const half = (RULER_TICK_PIXELS * this.pixelSize()) / (Math.hypot(...across) || 1);
+    const tick = (end) => [add(end, across, -half), add(end, across, half)];
+    return [[p, q], tick(p), tick(q)];
+  }
+
   /** Rulers whose two ends lie on the slice shown (within half a voxel). */
   visibleRulers() {
     const { axis } = this.orientation;
     return this.rulers.filter((ruler) =>
       ruler.points.every((p) => Math.abs(this.fullGrid.worldToIndex(p, [0, 0, 0])[axis] - this.slices[axis]) <= 0.5),
     );
+  }
+
+  /** The size of a screen pixel on the slice, in mm. */
+  pixelSize() {
+    return this.camera.getParallelScale() / (this.size[1] / 2);
   }
 
   /** A vector towards the camera, `voxels` voxels long (along the view's slicing axis). */
@@ -362,7 +391,7 @@ export class SliceScene {
     this.camera.setViewUp(...up);
     this.camera.setParallelScale(scale / this.zoom);
     this.renderer.resetCameraClippingRange();
-    this.dirty = true;
+    this.applyOverlays(); // the rulers' ticks keep their size on screen
   }
 
   /** The physical point (LPS) on the slice under (x, y), CSS pixels from the view's top left. */

@@ -20,9 +20,10 @@ export const STYLE = `
   font: 600 10px system-ui, sans-serif; color: #111; background: #ffb347; pointer-events: none; }
 .voxlite-oblique[hidden] { display: none; }
 .voxlite-ruler-labels { position: absolute; inset: 0; pointer-events: none; }
-.voxlite-ruler-label { position: absolute; transform: translate(-50%, -130%); white-space: nowrap;
-  color: #4cd9ff; font: 600 11px system-ui, sans-serif; text-shadow: 0 0 3px #000, 0 0 1px #000; }
-.voxlite-readout { position: absolute; left: 6px; bottom: 6px; z-index: 1; pointer-events: none;
+.voxlite-ruler-label { position: absolute; transform: translate(-50%, -140%); white-space: nowrap;
+  color: #4ce8ff; font: 600 11px system-ui, sans-serif; background: rgba(0, 0, 0, 0.65);
+  padding: 0 4px; border-radius: 3px; }
+.voxlite-readout { position: absolute; right: 6px; bottom: 6px; z-index: 1; pointer-events: none;
   white-space: pre; font: 11px/1.35 ui-monospace, Menlo, Consolas, monospace; color: #eee;
   background: rgba(0, 0, 0, 0.6); border-radius: 3px; padding: 3px 6px; }
 .voxlite-readout[hidden] { display: none; }
@@ -41,6 +42,7 @@ export const STYLE = `
 .voxlite-row { display: grid; grid-template-columns: 52px 1fr 58px; align-items: center; gap: 4px; margin: 3px 0; }
 .voxlite-row.voxlite-pair { grid-template-columns: 1fr 1fr; }
 .voxlite-row[hidden] { display: none; }
+.voxlite-row input[type=range] { min-width: 0; width: 100%; margin: 0; }
 .voxlite-row input[type=number] { width: 100%; box-sizing: border-box; background: #222; color: #eee; border: 1px solid #555; }
 .voxlite-panel select { background: #222; color: #eee; border: 1px solid #555; min-width: 0; }
 .voxlite-info { margin-top: 4px; color: #aab; white-space: pre-wrap; overflow-wrap: anywhere; }

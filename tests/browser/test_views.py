@@ -403,3 +403,32 @@ def test_labels_blend_with_the_image_in_the_3d_ray_cast(show, guarded):
     blue = (band[..., 2] > band[..., 1] + 40).sum()
     assert red > 100 and blue > 100, "both halves meet in the middle"
     assert green.sum() < 5, "no label 2 between labels 1 and 3"
+
+
+def test_a_2d_view_of_an_image_over_the_budget_reads_its_full_resolution_plane(show, guarded):
+    z, _, x = np.ogrid[:96, :96, :96]
+    stripes = np.broadcast_to((x % 2 * 1000 + z * 10).astype(np.uint16), (96, 96, 96))
+    viewer = voxlite.view(
+        stripes, views="axial", max_voxels=32**3, window=2000, level=1000, ui_collapsed=True
+    )
+    assert viewer._image["shape"] == [24, 24, 48] and viewer._planes  # a level, and planes
+    page = show(viewer)
+    settle(page)
+    box = cells(page)["axial"]
+
+    def contrast():  # between neighbouring columns, in the middle of the image
+        pixels = crop(scene(page), box, margin=0).mean(axis=2)
+        rows, columns = (n // 2 for n in pixels.shape)
+        middle = pixels[rows - 150 : rows + 150, columns - 150 : columns + 150]
+        return np.abs(np.diff(middle, axis=1)).mean()
+
+    readout = page.locator(".voxlite-readout")
+    i, j, k = viewer.slices
+    assert float(readout.get_attribute("data-value")) == stripes[k, j, i]
+    assert "(level)" not in readout.inner_text()
+    full = contrast()
+    count = frames(page)
+    page.evaluate("window.voxlite.model.set('_planes', [])")  # the level's slice until planes come
+    wait_for_frames(page, count + 1)
+    assert "(level)" in readout.inner_text()
+    assert full > 20 > contrast()
