@@ -240,6 +240,12 @@ def test_click_wheel_and_right_drag_in_a_2d_view(show, guarded):
     changed = last_saved(page)
     assert changed["window"] > window and changed["level"] > level
 
+    # Other layouts: a row (the 3D view joins it from 1200 px on), one view.
+    root = page.locator(".voxlite-root")
+    for views, shown in [("row", "axial coronal sagittal"), ("coronal", "coronal")]:
+        page.evaluate("(v) => window.voxlite.model.set('views', v)", views)
+        assert root.get_attribute("data-voxlite-views") == shown
+
 
 def two_regions():
     """The phantom with label 1 on its L shape and label 2 (named) on its R shape."""
@@ -293,6 +299,12 @@ def test_labels_outlined_filled_hidden_and_named(show, guarded):
     assert changed.sum() > 0.8 * red_filled.sum()
     assert ((hidden[..., 2] > 150) & (hidden[..., 0] < 80)).sum() > 30, "label 2 stays"
 
+    # "only": every other label hidden; pressed again, every label shown.
+    page.click("[data-only='1']")
+    page.wait_for_function("JSON.stringify(window.voxlite.saved.at(-1).hidden_labels) === '[2]'")
+    page.click("[data-only='1']")
+    page.wait_for_function("window.voxlite.saved.at(-1).hidden_labels.length === 0")
+
     # The readout names the label under the mouse.
     x, y = centroid(left_shape)
     page.mouse.move(*to_page(page, (box[0] + x, box[1] + y)))
@@ -339,7 +351,13 @@ def test_a_ruler_measures_millimetres_across_anisotropic_voxels(show, guarded, b
 
     page.click("[data-control=clear-rulers]")
     page.wait_for_function("window.voxlite.saved.at(-1).measurements.length === 0")
-    assert page.locator(".voxlite-ruler-label").count() == 0
+    page.wait_for_function("document.querySelectorAll('.voxlite-ruler-label').length === 0")
+
+    # Rulers are part of the state: a saved page shows them.
+    page = show(voxlite.view(image, views="axial", state=viewer.state))
+    label = page.locator(".voxlite-ruler-label")
+    label.wait_for()
+    assert float(label.inner_text().split()[0]) == pytest.approx(expected, rel=0.01)
 
 
 def test_the_quad_layout_renders_labels_in_a_saved_page_and_its_screenshot(show, guarded):
