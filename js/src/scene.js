@@ -161,8 +161,9 @@ export class Scene {
 
   /** Labels drawn or hidden ({hidden: Set of labels}); the 3D view fills labels whatever the 2D display. */
   setLabelStyle({ hidden }) {
+    const same = hidden.size === this.hidden.size && [...hidden].every((label) => this.hidden.has(label));
     this.hidden = hidden;
-    if (this.appearance) this.setAppearance(this.appearance);
+    if (this.appearance && !same) this.setAppearance(this.appearance);
   }
 
   /** Apply colormap preset, window/level and opacity to every representation. */

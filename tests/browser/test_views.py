@@ -16,10 +16,10 @@ from tests.harness.browser import (
     frames,
     wait_for_frames,
 )
+from tests.test_views import OPPOSITE, rotation
 
 pytestmark = pytest.mark.browser
 
-OPPOSITE = {"L": "R", "R": "L", "P": "A", "A": "P", "S": "I", "I": "S"}
 # Shapes at known patient positions (LPS mm from the image's centre), each its own value.
 BLOBS = {
     "L": ((11.0, 0.0, 0.0), 80),
@@ -35,14 +35,6 @@ BLOB_RADIUS = 5.0
 SEEN = {"axial": "LRAP", "coronal": "LRSI", "sagittal": "APSI"}
 # Overlays are HTML over the canvas: hidden when the canvas' pixels are read.
 HIDE_OVERLAYS = ".voxlite-overlay, .voxlite-panel { visibility: hidden !important; }"
-
-
-def rotation(axis, degrees):
-    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    i, j = [a for a in range(3) if a != axis]
-    matrix = np.eye(3)
-    matrix[i, i], matrix[i, j], matrix[j, i], matrix[j, j] = c, -s, s, c
-    return matrix
 
 
 DIRECTIONS = {
