@@ -205,7 +205,7 @@ export function panelState(model, viewer = {}) {
     info: describe(image),
     layers: layerList(model),
     views: model.get('views') || 'quad',
-    tool: viewer.tool || null,
+    tool: viewer.navigation?.tool || null,
     rulers: (model.get('measurements') || []).length,
     legend: {
       table: labels?.shape ? viewer.labelTable : null,

@@ -7,6 +7,7 @@ import { applyAll, BINDINGS } from './bindings.js';
 import { FrameLoop } from './frames.js';
 import { droppedFiles, element, hexToRgb } from './helpers.js';
 import { applyGrid, arrange } from './layout.js';
+import { Navigation } from './navigation.js';
 import { Probe, Readout } from './readout.js';
 import { SliceView } from './sliceview.js';
 import { Stage } from './stage.js';
@@ -19,9 +20,6 @@ import { voxelOf } from './volumes.js';
 const DOCK_WIDTH = 640;
 // While a gesture moves, what it set reaches Python at most this often (and when it ends).
 const SAVE_INTERVAL_MS = 150;
-// Right-drag: the window widens, the level rises, by the image's value range per this many pixels.
-const WINDOW_DRAG_PIXELS = 600;
-const KEY_STEPS = { ArrowUp: 1, ArrowRight: 1, PageUp: 1, ArrowDown: -1, ArrowLeft: -1, PageDown: -1 };
 
 export class Viewer {
   constructor(model, el) {
@@ -47,9 +45,7 @@ export class Viewer {
     this.views = [];
     this.main = null; // the 3D view, when the layout has it
     this.scope = null; // the views the bindings apply to, when not all (new views)
-    this.tool = null; // 'ruler' while the ruler tool is on
-    this.hovered = null; // {view, x, y}: the mouse over a 2D view
-    this.focused = null; // the 2D view last used (arrow keys step it when the mouse is elsewhere)
+    this.navigation = new Navigation(this);
     this.saveTimer = null;
     this.frames = new FrameLoop(this.surface(), this.status, {
       drawn: () => this.askForFinerLevel(),
@@ -59,7 +55,7 @@ export class Viewer {
     this.panel = createPanel(this.panelActions());
     this.root.append(...this.status.elements, this.panel.panel);
     acceptDrops(this.root, (files) => this.openFiles(files));
-    this.root.addEventListener('keydown', (event) => this.keyDown(event));
+    this.root.addEventListener('keydown', (event) => this.navigation.keyDown(event));
     this.subscriptions = this.subscribe();
     this.resizeObserver = new ResizeObserver(this.guarded(() => this.resized()));
     this.resizeObserver.observe(this.root);
@@ -166,7 +162,8 @@ export class Viewer {
 
   makeView(name) {
     const background = hexToRgb(this.model.get('bg_color'));
-    if (name !== '3d') return new SliceView(this.stage, name, { background, intents: (view) => this.intents(view) });
+    if (name !== '3d')
+      return new SliceView(this.stage, name, { background, intents: (view) => this.navigation.intents(view) });
     return new View3D(this.stage, {
       background,
       hooks: {
@@ -244,84 +241,6 @@ export class Viewer {
     this.change({ slices, cursor }, final);
   }
 
-  /** The gestures of a 2D view, as changes to the model and to the view's own camera. */
-  intents(view) {
-    const scene = view.scene;
-    const redraw = () => this.draw();
-    return {
-      focus: () => {
-        this.focused = view;
-        this.root.focus({ preventScroll: true });
-      },
-      measuring: () => this.tool === 'ruler',
-      hover: (x, y) => {
-        this.hovered = { view, x, y };
-        this.showReadout();
-      },
-      leave: () => {
-        this.hovered = null;
-        this.showReadout();
-      },
-      point: (x, y, phase) => {
-        const point = scene.toWorld(x, y);
-        if (point) this.moveCursor(point, phase === 'end');
-      },
-      measure: (x, y, phase) => this.measure(view, x, y, phase),
-      window: (dx, dy, phase) => this.dragWindow(dx, dy, phase),
-      pan: (dx, dy) => {
-        scene.panBy(dx, dy);
-        redraw();
-      },
-      zoom: (factor, x, y) => {
-        scene.zoomBy(factor, x, y);
-        redraw();
-      },
-      step: (steps) => this.step(view, steps),
-      reset: () => this.resetView(view),
-    };
-  }
-
-  step(view, steps) {
-    if (!view.scene.orientation || !view.scene.fullGrid) return;
-    this.focused = view;
-    this.setSlices(view.scene.stepped(this.model.get('slices'), steps), false);
-  }
-
-  /** Right-drag: window with the horizontal motion, level with the vertical (pixels since the start). */
-  dragWindow(dx, dy, phase) {
-    const image = this.model.get('_image');
-    if (!image?.range) return;
-    if (phase === 'start' || !this.windowStart) {
-      this.windowStart = { window: this.model.get('window'), level: this.model.get('level') };
-    }
-    const [low, high] = image.range;
-    const perPixel = Math.max(high - low, 1e-6) / WINDOW_DRAG_PIXELS;
-    const { window, level } = this.windowStart;
-    this.change({ window: Math.max(window + dx * perPixel, 1e-6), level: level - dy * perPixel }, phase === 'end');
-    if (phase === 'end') this.windowStart = null;
-  }
-
-  /** The ruler tool's drag: a line while it moves, a measurement when it ends. */
-  measure(view, x, y, phase) {
-    const point = view.scene.toWorld(x, y);
-    if (!point) return;
-    if (phase === 'start' || !this.rulerStart) this.rulerStart = point;
-    const points = [this.rulerStart, point];
-    const long = Math.hypot(...point.map((v, i) => v - this.rulerStart[i])) > 0;
-    if (phase !== 'end') {
-      view.scene.setDraft(points);
-      this.draw();
-      return;
-    }
-    this.rulerStart = null;
-    view.scene.setDraft(null);
-    if (long) {
-      const ruler = { kind: 'ruler', points, view: view.name };
-      this.commit({ measurements: [...(this.model.get('measurements') || []), ruler] });
-    }
-    this.draw();
-  }
-
   /** The 2D view's camera fits its image again; the 3D view's camera is reset. */
   resetView(view) {
     if (!view) return;
@@ -330,20 +249,11 @@ export class Viewer {
     this.draw();
   }
 
-  keyDown(event) {
-    const steps = KEY_STEPS[event.key];
-    if (!steps || event.target.closest?.('.voxlite-panel')) return;
-    const view = this.hovered?.view || this.focused || this.views.find((v) => v !== this.main);
-    if (!view || view === this.main) return;
-    event.preventDefault();
-    event.stopPropagation();
-    this.step(view, steps * (event.shiftKey ? 10 : 1));
-  }
-
   /** The readout: under the mouse over a 2D view, else at the crosshair (when a 2D view shows it). */
   showReadout() {
     const names = this.model.get('label_names');
-    const hovered = this.hovered && this.views.includes(this.hovered.view) ? this.hovered : null;
+    const { hovered: mouse } = this.navigation;
+    const hovered = mouse && this.views.includes(mouse.view) ? mouse : null;
     const point = hovered ? hovered.view.scene.toWorld(hovered.x, hovered.y) : this.model.get('cursor');
     const crosshair = this.views.some((view) => view !== this.main);
     const sample = point && crosshair && this.probe.grid ? this.probe.sample(point) : null;
@@ -372,7 +282,7 @@ export class Viewer {
         for (const view of this.views) this.resetView(view);
       },
       setTool: (tool) => {
-        this.tool = tool;
+        this.navigation.tool = tool;
         this.panel.update(panelState(model, this));
       },
       open: (files) => this.openFiles(files),
