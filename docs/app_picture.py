@@ -3,9 +3,9 @@
     .venv/bin/python -m docs.app_picture   # writes docs/images/app.png
 
 Builds the app with its demo data, opens the MNI152 MRI and its tissue labels through
-``?url=`` on a desktop (three slices, chosen in the widget's panel) and the MRI alone on
-a phone-sized viewport (volume rendering, the metadata sheet open), and puts the two
-screenshots side by side.
+``?url=`` on a desktop (the quad layout: three slices and the volume rendering) and the
+MRI alone on a phone-sized viewport (the 3D view alone, volume rendering, the metadata
+sheet open), and puts the two screenshots side by side.
 """
 
 import io
@@ -32,10 +32,11 @@ def screenshot(browser, url: str, viewport: tuple[int, int], phone: bool) -> PIL
         page.goto(f"{url}/index.html{query}")
         page.locator("body[data-opened='1']").wait_for(state="attached", timeout=TIMEOUT)
         if phone:
+            page.evaluate(
+                "window.voxliteApp.model.set('views', '3d'); window.voxliteApp.model.save_changes()"
+            )
             page.locator("#toggle-side").click()  # the metadata sheet
-        else:
-            page.locator("[data-control=mode]").select_option("slices")
-            page.wait_for_timeout(2000)
+        page.wait_for_timeout(2000)
         page.locator(".voxlite-root[data-voxlite-quality=full]").wait_for(
             state="attached", timeout=TIMEOUT
         )

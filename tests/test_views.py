@@ -233,3 +233,8 @@ def test_a_bad_label_table_names_its_line(tmp_path):
     table.write_text("# nothing but comments\n")
     with pytest.raises(voxlite.ImageIOError, match="names no label"):
         voxlite.io.label_table.read_label_table(table)
+
+
+def test_the_demo_tissue_labels_are_named():
+    viewer = voxlite.view(voxlite.data.mri(), voxlite.data.mri_tissue_labels())
+    assert viewer.label_names == {"1": "grey matter", "2": "white matter"}

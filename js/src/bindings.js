@@ -1,9 +1,11 @@
 // What each synced trait does to the widget, as one table: trait names (space-separated)
 // -> handler(viewer, model). After every handler the viewer refreshes the panel and draws
 // again (Viewer.guarded), so a handler only changes state. Handlers that change what is
-// drawn give it to every view's scene: another kind of view (a 2D slice view) implements
-// the same scene methods and needs no new entry; a new trait is one more line here.
+// drawn give it to every view's scene: the 3D scene (scene.js) and the 2D ones (slice.js)
+// implement the same methods (a method that means nothing to a kind of view does nothing
+// there); a new trait is one more line here.
 import { hexToRgb } from './helpers.js';
+import { LabelTable } from './labels.js';
 
 /** A handler that hands the trait's value to one method of every scene. */
 function toScenes(method, trait, convert = (value) => value) {
@@ -16,29 +18,46 @@ function toScenes(method, trait, convert = (value) => value) {
 export const BINDINGS = {
   _image: showImage,
   _labels: showLabels,
-  _planes: toScenes('setPlanes', '_planes'),
+  _planes: showPlanes,
   _progress: (viewer, model) => viewer.status.loading(model.get('_progress')),
   'cmap window level opacity label_opacity gradient_opacity': applyAppearance,
   _geometries: showGeometries,
   layers: toScenes('setLayerSettings', 'layers'),
   rotate: (viewer, model) => viewer.frames.rotate(model.get('rotate')),
   mode: toScenes('setMode', 'mode'),
-  slices: toScenes('setSlices', 'slices'),
+  'slices cursor': showCursor,
   camera: applyCamera,
   bg_color: toScenes('setBackground', 'bg_color', hexToRgb),
-  ui_collapsed: () => {}, // the panel follows, as after every change
+  ui_collapsed: (viewer) => viewer.dock(),
   height: (viewer, model) => {
     viewer.root.style.height = `${model.get('height')}px`;
-    viewer.eachScene((scene) => scene.resize());
   },
+  views: (viewer) => viewer.arrange(),
+  _orientation: (viewer, model) => viewer.eachView((view) => view.setOrientation(model.get('_orientation'))),
+  'hidden_labels label_display': applyLabelStyle,
+  label_names: (viewer) => viewer.showReadout(),
+  measurements: toScenes('setMeasurements', 'measurements'),
+  radiological: () => {}, // Python computes the views' geometry (_orientation) from it
 };
 
-// The model's state when the view opens. Layer settings first (geometries take their style
-// from them); the saved camera after the image and geometries, since showing those fits it.
-const AT_START = ['layers', '_geometries', '_image', '_progress', 'camera', 'rotate'];
+// The model's state when a view opens. Layer settings first (geometries take their style
+// from them), the views' geometry before the image; the saved camera after the image and
+// geometries, since showing those fits it.
+const AT_START = [
+  'layers',
+  '_geometries',
+  '_orientation',
+  'measurements',
+  '_image',
+  '_progress',
+  'hidden_labels',
+  'camera',
+  'rotate',
+];
 
 export function applyAll(viewer, model) {
-  for (const trait of AT_START) BINDINGS[trait](viewer, model);
+  const handlers = new Map(Object.entries(BINDINGS).flatMap(([traits, h]) => traits.split(' ').map((t) => [t, h])));
+  for (const trait of AT_START) handlers.get(trait)(viewer, model);
 }
 
 function showImage(viewer, model) {
@@ -56,6 +75,7 @@ function showImage(viewer, model) {
   viewer.eachScene((scene) => {
     scene.setMode(model.get('mode'));
     scene.setSlices(model.get('slices'));
+    scene.setCursor(model.get('cursor'));
     scene.setPlanes(model.get('_planes'));
   });
   viewer.status.imageShown(image.level || 'full');
@@ -63,8 +83,31 @@ function showImage(viewer, model) {
 
 function showLabels(viewer, model) {
   const labels = model.get('_labels');
-  viewer.eachScene((scene) => scene.setLabels(labels?.shape ? labels : null, labels ? labels.colors : []));
+  const table = new LabelTable(labels?.colors || []);
+  viewer.labelTable = table;
+  viewer.eachScene((scene) => scene.setLabels(labels?.shape ? labels : null, table));
+  applyLabelStyle(viewer, model);
   applyAppearance(viewer, model);
+  updateProbe(viewer, model);
+}
+
+function showPlanes(viewer, model) {
+  viewer.eachScene((scene) => scene.setPlanes(model.get('_planes')));
+  updateProbe(viewer, model);
+}
+
+function showCursor(viewer, model) {
+  viewer.eachScene((scene) => {
+    scene.setSlices(model.get('slices'));
+    scene.setCursor(model.get('cursor'));
+  });
+  viewer.showReadout();
+}
+
+/** What the readout reads: the image, the label map and the planes received. */
+function updateProbe(viewer, model) {
+  viewer.probe.update({ image: model.get('_image'), labels: model.get('_labels'), planes: model.get('_planes') });
+  viewer.showReadout();
 }
 
 function applyAppearance(viewer, model) {
@@ -79,6 +122,11 @@ function applyAppearance(viewer, model) {
   viewer.eachScene((scene) => scene.setAppearance(appearance));
 }
 
+function applyLabelStyle(viewer, model) {
+  const style = { hidden: new Set(model.get('hidden_labels') || []), display: model.get('label_display') || 'outline' };
+  viewer.eachScene((scene) => scene.setLabelStyle(style));
+}
+
 function showGeometries(viewer, model) {
   const layers = model.get('_geometries') || [];
   viewer.eachScene((scene) => scene.setGeometries(layers));
@@ -88,5 +136,5 @@ function showGeometries(viewer, model) {
 /** The 3D view's camera; 2D views keep cameras of their own. */
 function applyCamera(viewer, model) {
   const camera = model.get('camera');
-  if (camera?.position) viewer.main.setCamera(camera);
+  if (camera?.position) viewer.main?.setCamera(camera);
 }

@@ -18,6 +18,15 @@ export function colorFunction(name, low, high) {
   return ctf;
 }
 
+/**
+ * The colours of a 2D view: the preset's, except for presets made for 3D rendering
+ * (`grey_2d`: the CT and MR ones), which a slice shows as a grey ramp over the window,
+ * as radiologists read it.
+ */
+export function sliceColorFunction(name, low, high) {
+  return colorFunction(preset(name).grey_2d ? 'grayscale' : name, low, high);
+}
+
 // A maximum intensity projection shows colour alone: opaque above the window's floor.
 const MIP_OPACITY = [
   [0, 0],
@@ -32,26 +41,4 @@ export function opacityFunction(name, low, high, scale = 1, mode = 'volume') {
   const points = mode === 'mip' ? MIP_OPACITY : preset(name).opacity;
   for (const [x, a] of points) pwf.addPoint(low + x * width, a * scale);
   return pwf;
-}
-
-/**
- * Discrete colour and opacity functions of a label map: `colors` is a list of
- * [label, r, g, b] (0..1); label 0 and unlisted labels are transparent.
- */
-export function labelFunctions(colors, opacity = 1) {
-  const ctf = vtkColorTransferFunction.newInstance();
-  const pwf = vtkPiecewiseFunction.newInstance();
-  ctf.addRGBPoint(0, 0, 0, 0);
-  pwf.addPoint(0, 0);
-  for (const [label, r, g, b] of colors) {
-    if (label === 0) continue;
-    // Steps half a unit either side keep linear interpolation from bleeding.
-    for (const v of [label - 0.49, label + 0.49]) {
-      ctf.addRGBPoint(v, r, g, b);
-      pwf.addPoint(v, opacity);
-    }
-    pwf.addPoint(label - 0.5, 0);
-    pwf.addPoint(label + 0.5, 0);
-  }
-  return { colors: ctf, opacities: pwf };
 }

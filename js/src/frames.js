@@ -1,10 +1,13 @@
-// The frame loop: draw on request (at most one frame per animation frame), follow the
-// quick first picture with the full-quality one, send the settled picture to Python, spin.
-// It draws a "surface": today the 3D view's Scene (render, whenDrawn, preview, refine,
-// hasContent, capture, spin); views sharing one render window would share one loop.
+// The frame loop: draw on request (at most one frame per animation frame), draw the 3D view
+// as a quick preview while things move and at full quality once they settle, send the
+// settled picture to Python, spin. It draws a "surface": the Viewer's render window with all
+// its views (render, whenDrawn, preview, toPreview, refine, changes3d, hasContent, capture, spin).
 
 // The settled picture is sent to Python (for Viewer.screenshot) once nothing has moved for this long.
 const FRAME_REPORT_DELAY_MS = 300;
+// The full-quality 3D frame is drawn once no change has come for this long: a control or a
+// gesture that moves draws cheap frames (the 2D views, an unshaded coarse 3D preview) only.
+const SETTLE_DELAY_MS = 250;
 const SPIN_DEGREES_PER_FRAME = 0.5;
 
 export class FrameLoop {
@@ -17,18 +20,24 @@ export class FrameLoop {
     this.status = status;
     this.hooks = hooks;
     this.pending = false; // a frame is asked for
+    this.refining = false; // the frame asked for is the full-quality one
     this.rotating = false; // the `rotate` trait
     this.spinning = false; // the spin animation runs
     this.reportTimer = null;
+    this.settleTimer = null;
     this.stopped = false;
   }
 
   request() {
+    clearTimeout(this.settleTimer);
     if (this.pending || this.stopped) return;
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
       if (this.stopped) return;
+      // A change to the 3D view while things move: its quick picture first.
+      if (!this.refining && this.surface.changes3d()) this.surface.toPreview();
+      this.refining = false;
       this.surface.render();
       this.status.frameDrawn(this.quality());
       // Once the GPU has drawn the quick picture, draw the full-quality one (and let the
@@ -39,13 +48,28 @@ export class FrameLoop {
 
   drawn() {
     if (this.stopped) return;
-    if (!this.surface.preview) this.scheduleReport();
-    else if (this.surface.refine()) this.request();
-    else this.settled();
     this.hooks.drawn();
+    if (this.pending || this.spinning) return; // more is coming
+    if (this.surface.preview) this.moved();
+    else this.scheduleReport();
   }
 
-  /** Refined without a new picture (MIP, slices): what is on screen is final. */
+  /** Something moved (a frame, the trackball): full quality once nothing more comes. */
+  moved() {
+    clearTimeout(this.settleTimer);
+    clearTimeout(this.reportTimer);
+    this.settleTimer = setTimeout(() => this.settle(), SETTLE_DELAY_MS);
+  }
+
+  settle() {
+    if (this.stopped || this.pending || this.spinning) return;
+    if (this.surface.refine()) {
+      this.refining = true;
+      this.request();
+    } else this.settled();
+  }
+
+  /** Refined without a new picture (slices, no 3D view): what is on screen is final. */
   settled() {
     this.status.quality(this.quality());
     this.scheduleReport();
@@ -81,13 +105,17 @@ export class FrameLoop {
 
   spin() {
     this.spinning = this.rotating && !this.stopped;
-    if (!this.spinning) return this.scheduleReport();
+    if (!this.spinning) return this.request(); // the last turn, then full quality
     this.surface.spin(SPIN_DEGREES_PER_FRAME);
+    this.surface.toPreview();
     this.surface.render();
     this.status.frameDrawn();
     requestAnimationFrame(() => {
       if (this.spinning && this.rotating) this.spin();
-      else this.spinning = false;
+      else {
+        this.spinning = false;
+        this.request();
+      }
     });
   }
 
@@ -95,5 +123,6 @@ export class FrameLoop {
     this.stopped = true;
     this.spinning = false;
     clearTimeout(this.reportTimer);
+    clearTimeout(this.settleTimer);
   }
 }

@@ -4,7 +4,7 @@
 //   createLocalModel(initialState, { send(content, buffers), save(changes, state), local })
 //     -> { get, set, on, off, send, save_changes, update(changes), message(content, buffers) }
 //   element(tag, attributes, text), hexToRgb(hex, fallback), droppedFiles(dataTransfer)
-import { PANEL_CSS } from './ui.js';
+import { STYLE } from './style.js';
 import { Viewer } from './viewer.js';
 
 export { droppedFiles, element, hexToRgb } from './helpers.js';
@@ -12,14 +12,14 @@ export { createLocalModel } from './model.js';
 
 const STYLE_ID = 'voxlite-style';
 
-/** The panel's style, once per document (or shadow root). */
+/** The widget's style, once per document (or shadow root). */
 function ensureStyle(el) {
   const root = el.getRootNode();
   const host = root.head || root;
   if (host.querySelector?.(`#${STYLE_ID}`)) return;
   const style = document.createElement('style');
   style.id = STYLE_ID;
-  style.textContent = PANEL_CSS;
+  style.textContent = STYLE;
   host.appendChild(style);
 }
 

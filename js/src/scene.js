@@ -1,62 +1,56 @@
-// The vtk.js scene: one render window, an image volume, three slice planes,
-// a label-map overlay, and point-set and mesh layers. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
-import '@kitware/vtk.js/Rendering/Profiles/Volume';
-import '@kitware/vtk.js/Rendering/Profiles/Geometry';
-import '@kitware/vtk.js/Rendering/OpenGL/RenderWindow'; // registers the 'WebGL' view
-
-import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
-import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
-import vtkInteractorStyleTrackballCamera from '@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera';
+// The 3D view's vtk.js scene, in its own renderer of the widget's render window: the image
+// volume (with the label map in the same ray cast), three slice planes, and point-set and
+// mesh layers. Pipelines are explicit: imageData -> mapper -> actor -> renderer.
 import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
 import { SlicingMode } from '@kitware/vtk.js/Rendering/Core/ImageMapper/Constants';
 import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
-import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
-import vtkRenderWindow from '@kitware/vtk.js/Rendering/Core/RenderWindow';
-import vtkRenderWindowInteractor from '@kitware/vtk.js/Rendering/Core/RenderWindowInteractor';
 import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
 import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
+import vtkVolumeProperty from '@kitware/vtk.js/Rendering/Core/VolumeProperty';
+import { ColorMixPreset } from '@kitware/vtk.js/Rendering/Core/VolumeProperty/Constants';
 
-import { colorFunction, labelFunctions, opacityFunction } from './colormaps.js';
+import { colorFunction, opacityFunction } from './colormaps.js';
 import { GeometryLayer } from './geometry.js';
+import { LabelTable } from './labels.js';
+import { toGrid, toImageData } from './volumes.js';
 
-const TYPED_ARRAYS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-};
+// Volume rendering samples per voxel (finest spacing) when refined, and in a preview.
+const SAMPLES_PER_VOXEL = 1 / 0.7;
+const PREVIEW_SAMPLES_PER_VOXEL = 1 / 2;
 
-/** Wrap a received volume ({shape, dtype, spacing, origin, direction, data}) as vtkImageData. */
-export function toImageData(volume) {
-  const ArrayType = TYPED_ARRAYS[volume.dtype];
-  if (!ArrayType) throw new Error(`unsupported voxel type ${volume.dtype}`);
-  const bytes = volume.data; // DataView (binary buffer from the kernel)
-  const values = new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
-  const [nz, ny, nx] = volume.shape;
-  if (values.length !== nx * ny * nz) {
-    throw new Error(`volume has ${values.length} voxels, expected ${nx}x${ny}x${nz}`);
+// The label map is the volume mapper's second input (a texture of its own, sampled nearest:
+// labels are never interpolated into labels that are not there), blended with the image per
+// sample in the one ray cast: the label's colour over the image's, the opacities combined
+// (1 - (1 - a)(1 - b)), lit with the image's surface normal (the label map's where the image
+// is flat). A second volume composited over the first would hide the image's surfaces.
+const LABEL_MIX = `
+  {
+    float imageHeight = volume.transferFunctionsSampleHeight[0];
+    float labelHeight = volume.transferFunctionsSampleHeight[1];
+    float imageAlpha = getOpacityFromTexture(tValue[0], 0, imageHeight);
+    float labelAlpha = getOpacityFromTexture(tValue[1], 1, labelHeight);
+    #if defined(EnabledGradientOpacity) || vtkNumberOfLights > 0
+      mat4 normals = computeMat4Normal(posIS, tValue);
+    #endif
+    #ifdef EnabledGradientOpacity
+      imageAlpha *= computeGradientOpacityFactor(normals[0].a, 0);
+    #endif
+    float alpha = 1.0 - (1.0 - imageAlpha) * (1.0 - labelAlpha);
+    if (alpha <= 0.0) {
+      return vec4(0.0);
+    }
+    vec3 imageColor = getColorFromTexture(tValue[0], 0, imageHeight);
+    vec3 labelColor = getColorFromTexture(tValue[1], 1, labelHeight);
+    vec3 color = (imageColor * imageAlpha * (1.0 - labelAlpha) + labelColor * labelAlpha) / alpha;
+    #if vtkNumberOfLights > 0
+      vec4 normal = normals[0].w > 0.0 ? normals[0] : normals[1];
+      if (normal.w > 0.0) {
+        color = applyAllLightning(color, alpha, posVC, normal);
+      }
+    #endif
+    return vec4(color, alpha);
   }
-  const imageData = vtkImageData.newInstance();
-  imageData.setDimensions(nx, ny, nz); // [z, y, x] C order == VTK's x-fastest order
-  imageData.setSpacing(volume.spacing);
-  imageData.setOrigin(volume.origin);
-  imageData.setDirection(volume.direction); // column-major, as sent by Python
-  imageData.getPointData().setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: 1, values }));
-  return imageData;
-}
-
-/** A grid without voxels ({shape, spacing, origin, direction}): maps indices to positions. */
-function toGrid({ shape, spacing, origin, direction }) {
-  const grid = vtkImageData.newInstance();
-  grid.setDimensions(shape[2], shape[1], shape[0]);
-  grid.setSpacing(spacing);
-  grid.setOrigin(origin);
-  grid.setDirection(direction);
-  return grid;
-}
+`;
 
 function makeSlicePlanes(renderer) {
   return [SlicingMode.I, SlicingMode.J, SlicingMode.K].map((mode) => {
@@ -71,50 +65,31 @@ function makeSlicePlanes(renderer) {
 }
 
 export class Scene {
-  constructor(container, { background = [0, 0, 0] } = {}) {
-    this.container = container;
-    this.renderWindow = vtkRenderWindow.newInstance();
-    this.renderer = vtkRenderer.newInstance({ background });
-    this.renderWindow.addRenderer(this.renderer);
-    this.glWindow = this.renderWindow.newAPISpecificView('WebGL');
-    this.glWindow.setContainer(container);
-    // Made before vtk.js asks for it, so vtk.js gets this context back: a drawing buffer
-    // kept after each frame lets a screenshot read the picture without rendering again.
-    const context = this.glWindow.getCanvas().getContext('webgl2', {
-      preserveDrawingBuffer: true,
-      depth: true,
-      alpha: true,
-      powerPreference: 'high-performance',
-    });
-    this.preserved = !!context && context.getContextAttributes().preserveDrawingBuffer;
-    this.gl = context;
-    this.maxTextureSide = context ? context.getParameter(context.MAX_3D_TEXTURE_SIZE) : 2048;
-    this.renderWindow.addView(this.glWindow);
-    this.interactor = vtkRenderWindowInteractor.newInstance();
-    this.interactor.setInteractorStyle(vtkInteractorStyleTrackballCamera.newInstance());
-    this.interactor.setView(this.glWindow);
-    this.interactor.initialize();
-    this.interactor.bindEvents(container);
-
+  constructor(stage, { background = [0, 0, 0] } = {}) {
+    this.stage = stage;
+    this.renderer = stage.addRenderer({ background, interactive: true });
     this.volumeMapper = vtkVolumeMapper.newInstance();
     this.volumeMapper.setSampleDistance(1.0);
+    this.volumeMapper.getViewSpecificProperties().OpenGL = {
+      ShaderReplacements: [
+        { shaderType: 'Fragment', originalValue: '//VTK::CustomColorMix', replacementValue: LABEL_MIX },
+      ],
+    };
     this.volume = vtkVolume.newInstance();
     this.volume.setMapper(this.volumeMapper);
     this.volume.setVisibility(false);
+    this.labelProperty = vtkVolumeProperty.newInstance();
+    this.labelProperty.setInterpolationTypeToNearest(); // the label texture is read nearest
+    this.volume.setProperty(1, this.labelProperty);
     this.renderer.addVolume(this.volume);
-
-    // The label map is a volume of its own, drawn with nearest-neighbour lookups.
-    this.labelMapper = vtkVolumeMapper.newInstance();
-    this.labelVolume = vtkVolume.newInstance();
-    this.labelVolume.setMapper(this.labelMapper);
-    this.labelVolume.setVisibility(false);
-    this.renderer.addVolume(this.labelVolume);
 
     this.imagePlanes = makeSlicePlanes(this.renderer);
     this.labelPlanes = makeSlicePlanes(this.renderer);
 
     this.image = null;
-    this.labels = null;
+    this.labels = null; // dense label indices (see labels.js)
+    this.table = new LabelTable();
+    this.hidden = new Set();
     // An image over the texture budget is shown from a level; `fullGrid` is its
     // full-resolution grid (no voxels), `planes` its full-resolution slices.
     this.fullGrid = null;
@@ -123,10 +98,11 @@ export class Scene {
     this.geometries = new Map(); // layer name -> GeometryLayer
     this.layerSettings = {}; // layer name -> {visible, color, opacity, size, cmap}
     this.mode = 'volume';
-    // A new image is first drawn unshaded: the shaded ray-casting shader can take
-    // seconds to compile on software or slow GPUs, and a first picture should not wait.
+    // A new image is first drawn unshaded, and so is every change while a control or a
+    // gesture moves: the shaded ray cast can take seconds on software or slow GPUs (its
+    // shader alone, the first time). The frame loop refines once things settle.
     this.preview = true;
-    this.resize();
+    this.dirty = true;
   }
 
   /**
@@ -134,11 +110,11 @@ export class Scene {
    * full-resolution grid keeps its bounds.
    */
   setImage(volume) {
-    const tooLarge = volume.shape.find((n) => n > this.maxTextureSide);
+    const tooLarge = volume.shape.find((n) => n > this.stage.maxTextureSide);
     if (tooLarge) {
       throw new Error(
         `a ${[...volume.shape].reverse().join(' × ')} volume does not fit: this browser's GPU takes ` +
-          `3D textures of at most ${this.maxTextureSide} voxels per side. Lower max_voxels, or view a region (image[z0:z1, y0:y1, x0:x1]).`,
+          `3D textures of at most ${this.stage.maxTextureSide} voxels per side. Lower max_voxels, or view a region (image[z0:z1, y0:y1, x0:x1]).`,
       );
     }
     const imageData = toImageData(volume);
@@ -148,40 +124,46 @@ export class Scene {
     this.image = imageData;
     this.volumeMapper.setInputData(imageData, 0);
     for (const { mapper } of this.imagePlanes) mapper.setInputData(imageData);
-    const spacing = Math.min(...volume.spacing);
     const property = this.volume.getProperty(0);
     property.setInterpolationTypeToLinear();
-    this.preview = true;
-    this.applyShading();
     property.setAmbient(0.25);
     property.setDiffuse(0.75);
     property.setSpecular(0.2);
-    property.setScalarOpacityUnitDistance(0, spacing * 2);
-    this.volumeMapper.setSampleDistance(spacing * 0.7);
+    property.setScalarOpacityUnitDistance(0, Math.min(...volume.spacing) * 2);
+    this.toPreview();
     this.applySlices();
     this.updateVisibility(); // before resetting: the camera fits visible props only
     if (!sameBounds) this.resetCamera();
+    this.dirty = true;
   }
 
-  /** Overlay a label map on the same grid, or remove it with null. */
-  setLabels(volume, colors) {
-    this.labels = volume ? toImageData(volume) : null;
-    this.labelColors = colors || [];
+  /** Overlay a label map (a received volume and its LabelTable), or remove it with null. */
+  setLabels(volume, table) {
+    this.labels = volume ? table.denseImage(volume) : null;
+    this.table = table || new LabelTable();
     if (this.labels) {
-      this.labelMapper.setInputData(this.labels);
-      this.labelMapper.setSampleDistance(Math.min(...volume.spacing) * 0.7);
+      const property = this.volume.getProperty(0);
+      property.setScalarOpacityUnitDistance(1, Math.min(...volume.spacing));
+      // Colour tables sampled finely enough to give each label its own colour.
+      const width = Math.min(this.stage.maxTextureWidth, Math.max(1024, 4 * (this.table.size + 1)));
+      this.volumeMapper.setColorTextureWidth(width);
+      this.volumeMapper.setOpacityTextureWidth(width);
       this.labelPlanes.forEach(({ actor }) => {
         actor.getProperty().setInterpolationTypeToNearest();
         actor.getProperty().setUseLookupTableScalarRange(true);
       });
-      const property = this.labelVolume.getProperty();
-      property.setInterpolationTypeToNearest();
-      this.applyShading();
-      property.setAmbient(0.4);
-      property.setDiffuse(0.6);
     }
     this.applySlices();
+    this.applyLabelInput();
     this.updateVisibility();
+    this.dirty = true;
+  }
+
+  /** Labels drawn or hidden ({hidden: Set of labels}); the 3D view fills labels whatever the 2D display. */
+  setLabelStyle({ hidden }) {
+    const same = hidden.size === this.hidden.size && [...hidden].every((label) => this.hidden.has(label));
+    this.hidden = hidden;
+    if (this.appearance && !same) this.setAppearance(this.appearance);
   }
 
   /** Apply colormap preset, window/level and opacity to every representation. */
@@ -208,11 +190,10 @@ export class Scene {
     });
     if (this.labels) {
       // Slices take the overlay's opacity as a whole; the volume per sample.
-      const { colors, opacities } = labelFunctions(this.labelColors);
-      const labelProperty = this.labelVolume.getProperty();
-      labelProperty.setRGBTransferFunction(0, colors);
-      labelProperty.setScalarOpacity(0, labelFunctions(this.labelColors, labelOpacity).opacities);
-      labelProperty.setScalarOpacityUnitDistance(0, Math.min(...this.labels.getSpacing()));
+      const { colors, opacities } = this.table.functions(1, this.hidden);
+      const perSample = this.table.functions(labelOpacity, this.hidden).opacities;
+      property.setRGBTransferFunction(1, colors);
+      property.setScalarOpacity(1, perSample);
       this.labelPlanes.forEach(({ actor }) => {
         const sliceProperty = actor.getProperty();
         sliceProperty.setRGBTransferFunction(0, colors);
@@ -220,36 +201,68 @@ export class Scene {
         sliceProperty.setOpacity(labelOpacity);
       });
     }
+    this.dirty = true;
   }
 
   setMode(mode) {
     this.mode = mode;
     if (mode === 'mip') this.volumeMapper.setBlendModeToMaximumIntensity();
     else this.volumeMapper.setBlendModeToComposite();
-    this.applyShading();
+    this.applyLabelInput();
+    this.applyQuality();
     if (this.appearance) this.setAppearance(this.appearance); // opacity depends on the mode
     this.updateVisibility();
+    this.dirty = true;
   }
 
-  /** Leave preview quality: shade the volume. Returns true when the picture changes. */
+  // A MIP of a label map means nothing: the labels join the ray cast in volume mode only.
+  applyLabelInput() {
+    const blended = !!this.labels && !!this.image && this.mode === 'volume' && this.shown('labels');
+    const mapper = this.volumeMapper;
+    if (blended && mapper.getNumberOfInputPorts() < 2)
+      mapper.addInputData(this.labels); // port 1
+    else if (mapper.getNumberOfInputPorts() > 1) mapper.setInputData(blended ? this.labels : null, 1);
+    const property = this.volume.getProperty(0);
+    property.setColorMixPreset(blended ? ColorMixPreset.CUSTOM : ColorMixPreset.DEFAULT);
+    property.setIndependentComponents(blended);
+  }
+
+  /** Leave preview quality: shade the volume, sample it finely. Returns true when the picture changes. */
   refine() {
     if (!this.preview) return false;
     this.preview = false;
-    this.applyShading();
-    return this.mode === 'volume';
+    this.applyQuality();
+    const changes = this.volume.getVisibility();
+    if (changes) this.dirty = true;
+    return changes;
   }
 
-  applyShading() {
-    const shade = this.mode === 'volume' && !this.preview;
-    this.volume.getProperty(0).setShade(shade);
-    this.labelVolume.getProperty().setShade(shade);
+  /** Preview quality for the next frames (a control or a gesture moves); true when it was refined. */
+  toPreview() {
+    if (this.preview) return false;
+    this.preview = true;
+    this.applyQuality();
+    return true;
+  }
+
+  applyQuality() {
+    const property = this.volume.getProperty(0);
+    property.setShade(this.mode === 'volume' && !this.preview);
+    const spacing = this.image ? Math.min(...this.image.getSpacing()) : 1;
+    const samples = this.preview ? PREVIEW_SAMPLES_PER_VOXEL : SAMPLES_PER_VOXEL;
+    this.volumeMapper.setSampleDistance(spacing / samples);
   }
 
   /** Slice positions as voxel indices (i, j, k) of the full-resolution image. */
   setSlices(indices) {
     this.sliceIndices = [...indices];
     this.applySlices();
+    if (this.mode === 'slices') this.dirty = true;
   }
+
+  // 2D views' traits: the 3D view shows the crosshair through its slice planes (slices mode).
+  setCursor() {}
+  setMeasurements() {}
 
   /** Full-resolution planes ([{axis, index, image, labels?}]) of an image shown from a level. */
   setPlanes(planes) {
@@ -257,9 +270,10 @@ export class Scene {
       axis,
       index,
       image: toImageData(image),
-      labels: labels?.shape ? toImageData(labels) : null,
+      labels: labels?.shape ? labels : null,
     }));
     this.applySlices();
+    if (this.mode === 'slices') this.dirty = true;
   }
 
   /**
@@ -276,20 +290,14 @@ export class Scene {
       if (!this.labels) return;
       const labels = this.labelPlanes[axis].mapper;
       const fromPlane = plane?.labels;
-      labels.setInputData(fromPlane ? plane.labels : this.labels);
+      labels.setInputData(fromPlane ? this.table.denseImage(plane.labels) : this.labels);
       labels.setSlice(fromPlane ? 0 : this.levelIndex(this.labels, axis, index));
     });
   }
 
   /** The slice of `grid` nearest to full-resolution index `index` along `axis`. */
   levelIndex(grid, axis, index) {
-    if (grid === this.fullGrid) return index;
-    const ijk = [0, 0, 0];
-    ijk[axis] = index;
-    const position = this.fullGrid.indexToWorld(ijk, [0, 0, 0]);
-    const levelIjk = grid.worldToIndex(position, [0, 0, 0]);
-    const last = grid.getDimensions()[axis] - 1;
-    return Math.min(last, Math.max(0, Math.round(levelIjk[axis])));
+    return levelIndex(this.fullGrid, grid, axis, index);
   }
 
   /** Replace the point-set and mesh layers (payloads as synced from Python). */
@@ -299,13 +307,16 @@ export class Scene {
     for (const geometry of this.geometries.values()) this.renderer.addActor(geometry.actor);
     this.setLayerSettings(this.layerSettings);
     if (!this.image && this.geometries.size) this.resetCamera();
+    this.dirty = true;
   }
 
   /** Per-layer settings: {image: {visible}, labels: {visible}, <name>: {visible, color, ...}}. */
   setLayerSettings(settings) {
     this.layerSettings = settings || {};
     for (const [name, geometry] of this.geometries) geometry.apply(this.layerSettings[name] || {});
+    this.applyLabelInput();
     this.updateVisibility();
+    this.dirty = true;
   }
 
   hasContent() {
@@ -323,8 +334,6 @@ export class Scene {
     this.volume.setVisibility(hasImage && !slices);
     for (const { actor } of this.imagePlanes) actor.setVisibility(hasImage && slices);
     for (const { actor } of this.labelPlanes) actor.setVisibility(hasLabels && slices);
-    // MIP of a label map means nothing: the overlay shows in volume and slice modes.
-    this.labelVolume.setVisibility(hasLabels && this.mode === 'volume');
   }
 
   /** Anterior view, superior up: the radiological coronal view of LPS data. */
@@ -334,6 +343,7 @@ export class Scene {
     camera.setPosition(0, -1, 0);
     camera.setViewUp(0, 0, 1);
     this.renderer.resetCamera();
+    this.dirty = true;
   }
 
   getCamera() {
@@ -351,46 +361,14 @@ export class Scene {
     if (focalPoint) camera.setFocalPoint(...focalPoint);
     if (viewUp) camera.setViewUp(...viewUp);
     this.renderer.resetCameraClippingRange();
+    this.dirty = true;
   }
 
   /** Turn the camera about the view-up axis (the `rotate` animation). */
   spin(degrees) {
     this.renderer.getActiveCamera().azimuth(degrees);
     this.renderer.resetCameraClippingRange();
-  }
-
-  /**
-   * Call `callback` once the GPU has finished everything drawn so far. Rendering is
-   * asynchronous: on a slow GPU (or SwiftShader) a frame reaches the screen seconds
-   * after render() returns, and work queued meanwhile would delay it further.
-   */
-  whenDrawn(callback) {
-    const gl = this.gl;
-    if (!gl) return setTimeout(callback, 0);
-    const fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
-    gl.flush();
-    // A fence's status changes between tasks only, so it is polled from timers. Once
-    // signalled, two animation frames let the compositor put the picture on screen.
-    const poll = () => {
-      if (gl.getSyncParameter(fence, gl.SYNC_STATUS) !== gl.SIGNALED) return setTimeout(poll, 15);
-      gl.deleteSync(fence);
-      return requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(callback, 0)));
-    };
-    return setTimeout(poll, 0);
-  }
-
-  /** The picture on screen: {width, height, rgba} (rows top to bottom). */
-  capture() {
-    // Without a kept drawing buffer, render and read in the same task, before it is cleared.
-    if (!this.preserved) this.render();
-    const source = this.glWindow.getCanvas();
-    const canvas = document.createElement('canvas');
-    canvas.width = source.width;
-    canvas.height = source.height;
-    const context = canvas.getContext('2d');
-    context.drawImage(source, 0, 0);
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    return { width: canvas.width, height: canvas.height, rgba: data };
+    this.dirty = true;
   }
 
   onCameraChange(callback) {
@@ -399,26 +377,24 @@ export class Scene {
 
   setBackground(rgb) {
     this.renderer.setBackground(...rgb);
-  }
-
-  resize() {
-    const { width, height } = this.container.getBoundingClientRect();
-    const ratio = window.devicePixelRatio || 1;
-    this.glWindow.setSize(Math.max(1, Math.floor(width * ratio)), Math.max(1, Math.floor(height * ratio)));
-    this.render();
-  }
-
-  render() {
-    this.renderWindow.render();
+    this.dirty = true;
   }
 
   destroy() {
-    this.interactor.unbindEvents();
-    this.interactor.delete();
-    this.glWindow.setContainer(null);
-    this.glWindow.delete();
-    this.renderWindow.delete();
+    this.stage.removeRenderer(this.renderer);
+    this.renderer.delete();
   }
+}
+
+/** The slice of `grid` (a level) nearest to index `index` of `fullGrid` along `axis`. */
+export function levelIndex(fullGrid, grid, axis, index) {
+  if (grid === fullGrid) return index;
+  const ijk = [0, 0, 0];
+  ijk[axis] = index;
+  const position = fullGrid.indexToWorld(ijk, [0, 0, 0]);
+  const levelIjk = grid.worldToIndex(position, [0, 0, 0]);
+  const last = grid.getDimensions()[axis] - 1;
+  return Math.min(last, Math.max(0, Math.round(levelIjk[axis])));
 }
 
 function sameArray(a, b) {

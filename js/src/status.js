@@ -7,6 +7,7 @@
 //   data-voxlite-level     the image level shown: 'preview', 'refined' or 'full'
 //   data-voxlite-loading   while Python computes a finer level, its progress (0..1); absent otherwise
 //   data-voxlite-reported  the frame count when the settled picture was last sent to Python
+//   data-voxlite-views     the views shown, in layout order ('axial coronal sagittal 3d', '3d' ...)
 import { element } from './helpers.js';
 
 export class Status {
@@ -41,6 +42,11 @@ export class Status {
   /** The settled picture went to Python. */
   reported() {
     this.root.dataset.voxliteReported = String(this.frames);
+  }
+
+  /** The views the layout shows, space-separated in their order. */
+  views(names) {
+    this.root.dataset.voxliteViews = names;
   }
 
   /** 'empty', 'ready' or 'error' (see error()). */

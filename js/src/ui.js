@@ -1,9 +1,11 @@
-// The control panel drawn over the render window. Plain DOM; every text set
+// The control panel, beside the views or over them. Plain DOM; every text set
 // through textContent so that names and metadata are never parsed as HTML.
 import { COLORMAPS } from './colormaps.js';
 import { element } from './helpers.js';
+import { createLegend } from './legend.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
+const VIEWS = { quad: 'Quad', row: 'Row', '3d': '3D', axial: 'Axial', coronal: 'Coronal', sagittal: 'Sagittal' };
 const AXES = ['X', 'Y', 'Z'];
 
 function select(name, options, onChange) {
@@ -26,7 +28,11 @@ function slider(name, label, onChange) {
     if (Number.isFinite(parsed)) onChange(parsed);
   };
   range.addEventListener('input', () => emit(range.value));
+  // A number applies on Enter as well as when the box loses focus.
   number.addEventListener('change', () => emit(number.value));
+  number.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') emit(number.value);
+  });
   return {
     row,
     set(value, min, max, step) {
@@ -61,8 +67,22 @@ export function createPanel(actions) {
   const mode = select('mode', MODES, (v) => actions.set('mode', v));
   const cmapOptions = Object.fromEntries(Object.entries(COLORMAPS).map(([k, v]) => [k, v.label]));
   const cmap = select('cmap', cmapOptions, (v) => actions.set('cmap', v));
-  const modeRow = element('div', { class: 'voxlite-row' });
+  const modeRow = element('div', { class: 'voxlite-row voxlite-pair' });
   modeRow.append(mode, cmap);
+  const views = select('views', VIEWS, (v) => actions.set('views', v));
+  views.title = 'Layout of the views';
+  const ruler = element(
+    'button',
+    { type: 'button', 'data-control': 'ruler', 'aria-pressed': 'false', title: 'Drag in a 2D view to measure' },
+    'Ruler',
+  );
+  ruler.addEventListener('click', () =>
+    actions.setTool(ruler.getAttribute('aria-pressed') === 'true' ? null : 'ruler'),
+  );
+  const clear = element('button', { type: 'button', 'data-control': 'clear-rulers' }, 'Clear rulers');
+  clear.addEventListener('click', () => actions.set('measurements', []));
+  const viewsRow = element('div', { class: 'voxlite-row voxlite-pair' });
+  viewsRow.append(views, ruler);
 
   const window = slider('window', 'Window', (v) => actions.set('window', Math.max(v, 1e-6)));
   const level = slider('level', 'Level', (v) => actions.set('level', v));
@@ -74,7 +94,11 @@ export function createPanel(actions) {
     slider(`slice-${axis.toLowerCase()}`, `Slice ${axis}`, (v) => actions.setSlice(i, Math.round(v))),
   );
 
-  const reset = element('button', { type: 'button', 'data-control': 'reset-camera' }, 'Reset camera');
+  const reset = element(
+    'button',
+    { type: 'button', 'data-control': 'reset-camera', title: 'Reset the 3D camera and fit the 2D views' },
+    'Reset views',
+  );
   reset.addEventListener('click', () => actions.resetCamera());
   // Local files are read by the browser and handed to Python in this page's kernel.
   const picker = element('input', { type: 'file', multiple: '', hidden: '', 'data-control': 'open-input' });
@@ -89,7 +113,8 @@ export function createPanel(actions) {
   );
   open.addEventListener('click', () => picker.click());
   const buttons = element('div', { class: 'voxlite-buttons' });
-  buttons.append(open, picker, reset);
+  buttons.append(open, picker, reset, clear);
+  const legend = createLegend(actions);
 
   // One checkbox per layer (image, labels, point sets, meshes), rebuilt when the layers change.
   const layerBox = element('div', { class: 'voxlite-layers', 'data-control': 'layers' });
@@ -116,12 +141,14 @@ export function createPanel(actions) {
 
   body.append(
     modeRow,
+    viewsRow,
     window.row,
     level.row,
     opacity.row,
     labelOpacity.row,
     ...slices.map((s) => s.row),
     layerBox,
+    legend.element,
     buttons,
   );
   const info = element('div', { class: 'voxlite-info' });
@@ -148,12 +175,17 @@ export function createPanel(actions) {
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
       info.textContent = state.info;
       updateLayers(state.layers || []);
+      views.value = state.views;
+      ruler.setAttribute('aria-pressed', String(state.tool === 'ruler'));
+      ruler.classList.toggle('active', state.tool === 'ruler');
+      clear.hidden = !state.rulers;
+      legend.update(state.legend);
     },
   };
 }
 
-/** What the panel shows of a model: its state for update(). */
-export function panelState(model) {
+/** What the panel shows of a model (and of the viewer's own state: its tool, its label table). */
+export function panelState(model, viewer = {}) {
   const image = model.get('_image');
   const labels = model.get('_labels');
   const shape = image?.shape ? fullGrid(image).shape : [1, 1, 1];
@@ -172,6 +204,15 @@ export function panelState(model) {
     hasLabels: !!labels?.shape,
     info: describe(image),
     layers: layerList(model),
+    views: model.get('views') || 'quad',
+    tool: viewer.navigation?.tool || null,
+    rulers: (model.get('measurements') || []).length,
+    legend: {
+      table: labels?.shape ? viewer.labelTable : null,
+      names: model.get('label_names') || {},
+      hidden: model.get('hidden_labels') || [],
+      display: model.get('label_display'),
+    },
   };
 }
 
@@ -204,31 +245,3 @@ function layerList(model) {
   ];
   return names.map((name) => [name, settings[name]?.visible !== false]);
 }
-
-export const PANEL_CSS = `
-.voxlite-root { position: relative; width: 100%; overflow: hidden; font: 12px system-ui, sans-serif; }
-.voxlite-canvas { position: absolute; inset: 0; }
-.voxlite-panel { position: absolute; top: 6px; left: 6px; width: 230px; padding: 4px 6px;
-  background: rgba(20, 22, 26, 0.78); color: #e8e8e8; border-radius: 4px; z-index: 2; }
-.voxlite-panel.collapsed { width: auto; }
-.voxlite-panel.collapsed .voxlite-body { display: none; }
-.voxlite-header { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
-.voxlite-title { font-weight: 600; }
-.voxlite-panel button { background: #3a3f47; color: #eee; border: 1px solid #555; border-radius: 3px; cursor: pointer; }
-.voxlite-row { display: grid; grid-template-columns: 52px 1fr 58px; align-items: center; gap: 4px; margin: 3px 0; }
-.voxlite-row:first-child { grid-template-columns: 1fr 1fr; }
-.voxlite-row[hidden] { display: none; }
-.voxlite-row input[type=number] { width: 54px; background: #222; color: #eee; border: 1px solid #555; }
-.voxlite-panel select { background: #222; color: #eee; border: 1px solid #555; }
-.voxlite-info { margin-top: 4px; color: #aab; white-space: pre-wrap; overflow-wrap: anywhere; }
-.voxlite-buttons { display: flex; gap: 6px; }
-.voxlite-layers { display: flex; flex-wrap: wrap; gap: 2px 10px; margin: 4px 0; }
-.voxlite-layers[hidden] { display: none; }
-.voxlite-layer { display: flex; align-items: center; gap: 3px; overflow-wrap: anywhere; }
-.voxlite-root.dropping { outline: 3px dashed #6af; outline-offset: -3px; }
-.voxlite-message { position: absolute; inset: auto 6px 6px 6px; color: #fbb; z-index: 3; white-space: pre-wrap; }
-.voxlite-progress { position: absolute; left: 6px; bottom: 6px; width: 220px; z-index: 3; color: #ddd;
-  font: 11px sans-serif; background: rgba(0, 0, 0, 0.55); border-radius: 3px; padding: 3px 6px; }
-.voxlite-progress[hidden] { display: none; }
-.voxlite-progress-bar { height: 3px; background: #4aa3ff; margin-bottom: 2px; transition: width 0.2s; }
-`;

@@ -1,19 +1,19 @@
-// One viewport of the widget: a host element and the vtk.js scene drawn in it, with its
-// camera. The viewer keeps a list of views; the bindings apply the model to each one's scene.
+// The 3D view: a cell of the layout, and the vtk.js scene drawn over it, with its camera
+// (rotated, zoomed and panned by vtk.js' trackball, which the Viewer binds to this cell).
 import { element } from './helpers.js';
 import { Scene } from './scene.js';
 
 const CAMERA_SYNC_DELAY_MS = 200;
 
-export class View {
+export class View3D {
   /**
-   * `hooks.resized()`: the host changed size (draw again); `hooks.cameraMoved(camera)`: the
-   * user moved the camera, reported once the motion has settled.
+   * `hooks.cameraMoved(camera)`: the user moved the camera, reported once the motion has
+   * settled; `hooks.reset()`: a double click asks for the camera to be reset.
    */
-  constructor(parent, { background, hooks }) {
-    this.host = element('div', { class: 'voxlite-canvas' });
-    parent.append(this.host); // sized before the scene measures it
-    this.scene = new Scene(this.host, { background });
+  constructor(stage, { background, hooks }) {
+    this.name = '3d';
+    this.host = element('div', { class: 'voxlite-view', 'data-view': '3d' });
+    this.scene = new Scene(stage, { background });
     this.applyingCamera = false;
     this.cameraTimer = null;
     // Clipping-range updates also modify the camera: only a moved view is reported (by the hook).
@@ -22,11 +22,7 @@ export class View {
       clearTimeout(this.cameraTimer);
       this.cameraTimer = setTimeout(() => hooks.cameraMoved(this.scene.getCamera()), CAMERA_SYNC_DELAY_MS);
     });
-    this.resizeObserver = new ResizeObserver(() => {
-      this.scene.resize();
-      hooks.resized();
-    });
-    this.resizeObserver.observe(this.host);
+    this.host.addEventListener('dblclick', () => hooks.reset());
   }
 
   /** A camera from the model: not reported back as a move. */
@@ -39,10 +35,15 @@ export class View {
     }
   }
 
+  // What 2D views do with these: the 3D view has no letters nor a 2D camera.
+  layout() {}
+  setOrientation() {}
+  syncOverlay() {}
+
   destroy() {
     clearTimeout(this.cameraTimer);
     this.cameraSubscription.unsubscribe();
-    this.resizeObserver.disconnect();
+    this.host.remove();
     this.scene.destroy();
   }
 }

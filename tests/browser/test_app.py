@@ -209,6 +209,11 @@ def test_phone_viewport_touch_rotate_and_pinch(app, browser):
         box = page.locator(".voxlite-canvas").bounding_box()
         assert box["width"] == 390 and box["height"] > 500, "the view fills the phone's screen"
         assert rendered_pixels(page, "app-phone") > 300
+        # Touch in the 3D view, alone on the screen.
+        page.evaluate(
+            "window.voxliteApp.model.set('views', '3d'); window.voxliteApp.model.save_changes()"
+        )
+        page.locator(".voxlite-root[data-voxlite-views='3d']").wait_for(state="attached")
 
         cdp = page.context.new_cdp_session(page)
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

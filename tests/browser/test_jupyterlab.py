@@ -27,6 +27,7 @@ CELLS = [
     "ct = voxlite.data.ct_phantom((48, 64, 64))\n"
     "bone = ct.replace(array=(ct.array > 500).astype(np.uint8))\n"
     "shapes = voxlite.view(ct, mode='mip', cmap='ct-bone', height=400, ui_collapsed=True,"
+    " views='3d',"
     " point_sets=np.array([[10.0, 20, 30], [40, 30, 20]]),"
     " geometries=voxlite.surface_from_labels(bone))\n"
     "shapes",
@@ -80,9 +81,10 @@ def test_notebook_renders_phantom_and_mni_and_syncs_both_ways(jupyterlab, browse
         recoloured = canvas_pixels(page, "jupyterlab-ct-hot")
         assert np.abs(recoloured - first).mean() > 1.0, "cmap change from Python shows"
 
-        # Browser -> Python: dragging the mouse moves the camera trait in the kernel.
+        # Browser -> Python: dragging the mouse in the 3D view (the quad layout's fourth)
+        # moves the camera trait in the kernel.
         before = camera_from_python(page)
-        box = page.locator(".voxlite-canvas").first.bounding_box()
+        box = page.locator(".voxlite-view[data-view='3d']").first.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         drag(page, (x, y), (150, 40), steps=10)
         page.wait_for_timeout(800)  # the widget reports the camera once motion settles

@@ -1,6 +1,5 @@
 """Point sets, meshes, layer toggles, pictures and saved views, checked by their pixels."""
 
-import base64
 import json
 import math
 
@@ -14,6 +13,7 @@ from tests.harness.browser import (
     GuardedPage,
     canvas_pixels,
     drag,
+    frame_sent,
     set_and_render,
     wait_for_frames,
 )
@@ -59,7 +59,7 @@ def scene(page, name):
 def test_points_appear_where_their_coordinates_project(show, guarded):
     corners = np.array([[12.0, CENTRE, 12.0], [52, CENTRE, 12], [12, CENTRE, 52], [52, CENTRE, 52]])
     colors = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]]
-    viewer = voxlite.view(ui_collapsed=True)
+    viewer = voxlite.view(views="3d", ui_collapsed=True)
     viewer.add_points(corners, colors=colors, size=4.0)
     page = show(viewer)
     pixels = scene(page, "points-corners")
@@ -77,7 +77,7 @@ def test_points_appear_where_their_coordinates_project(show, guarded):
 
 def test_scalars_are_coloured_through_the_colormap(show, guarded):
     line = np.column_stack([np.linspace(8, 56, 7), np.full(7, CENTRE), np.full(7, CENTRE)])
-    viewer = voxlite.view(ui_collapsed=True)
+    viewer = voxlite.view(views="3d", ui_collapsed=True)
     viewer.add_points(line, scalars=np.arange(7.0), size=5.0, cmap="hot")
     page = show(viewer)
     pixels = scene(page, "points-scalars")
@@ -98,7 +98,7 @@ def sphere_mesh():
 
 
 def test_a_mesh_sphere_renders_as_a_disc_and_its_toggle_hides_it(show, guarded):
-    viewer = voxlite.view(geometries=sphere_mesh(), ui_collapsed=True)
+    viewer = voxlite.view(geometries=sphere_mesh(), views="3d", ui_collapsed=True)
     viewer.update_layer("mesh", color="#ff3030")
     page = show(viewer)
     pixels = scene(page, "mesh-sphere")
@@ -134,25 +134,10 @@ def test_layer_checkboxes_toggle_visibility_and_report_it(show, guarded):
     assert saved["layers"]["image"]["visible"] is False
 
 
-def frame_sent(page):
-    """The last picture the view sent to Python: (content, bytes)."""
-    page.wait_for_function("window.voxlite.sent.some((m) => m.content.type === 'frame')")
-    content, data = page.evaluate(
-        """() => {
-            const { content, buffers } = window.voxlite.sent.filter(
-                (m) => m.content.type === 'frame').at(-1);
-            const bytes = new Uint8Array(buffers[0]);
-            let text = '';
-            for (let i = 0; i < bytes.length; i += 0x8000)
-                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-            return [content, btoa(text)];
-        }"""
-    )
-    return content, base64.b64decode(data)
-
-
 def test_screenshot_equals_what_the_canvas_shows(show, guarded, tmp_path):
-    viewer = voxlite.view(voxlite.data.ct_phantom((48, 64, 64)), cmap="ct-bone", ui_collapsed=True)
+    viewer = voxlite.view(
+        voxlite.data.ct_phantom((48, 64, 64)), cmap="ct-bone", views="3d", ui_collapsed=True
+    )
     viewer.add_mesh(sphere_mesh(), opacity=0.5)
     page = show(viewer)
     page.wait_for_function("document.querySelector('.voxlite-root').dataset.voxliteReported")
@@ -172,7 +157,7 @@ def test_screenshot_equals_what_the_canvas_shows(show, guarded, tmp_path):
 
 def test_a_saved_state_restores_the_same_view(show, guarded, browser, tmp_path):
     data = voxlite.data.ct_phantom((48, 64, 64))
-    viewer = voxlite.view(data, cmap="ct-bone", ui_collapsed=True)
+    viewer = voxlite.view(data, cmap="ct-bone", views="3d", ui_collapsed=True)
     viewer.add_points([[10.0, 20.0, 30.0], [40.0, 30.0, 20.0]], name="marks", size=6.0)
     page = show(viewer)
     box = page.locator(".voxlite-canvas").bounding_box()
@@ -194,7 +179,7 @@ def test_a_saved_state_restores_the_same_view(show, guarded, browser, tmp_path):
     rotated = canvas_pixels(page, "state-before")
 
     saved = json.loads(json.dumps(viewer.state))
-    again = voxlite.view(data, cmap="ct-bone", ui_collapsed=True, state=None)
+    again = voxlite.view(data, cmap="ct-bone", views="3d", ui_collapsed=True, state=None)
     again.add_points([[10.0, 20.0, 30.0], [40.0, 30.0, 20.0]], name="marks", size=6.0)
     again.state = saved
     again.save_html(tmp_path / "again.html")
@@ -207,7 +192,9 @@ def test_a_saved_state_restores_the_same_view(show, guarded, browser, tmp_path):
 
 
 def test_gradient_opacity_fades_homogeneous_regions(show, guarded):
-    page = show(voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue"))
+    page = show(
+        voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue", views="3d")
+    )
     still = canvas_pixels(page)
     set_and_render(page, "gradient_opacity", 0.9)
     edges = canvas_pixels(page, "gradient-opacity")
@@ -215,7 +202,7 @@ def test_gradient_opacity_fades_homogeneous_regions(show, guarded):
 
 
 def test_rotate_spins_the_camera_until_stopped(show, guarded):
-    page = show(voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), mode="mip"))
+    page = show(voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), mode="mip", views="3d"))
     still = canvas_pixels(page)
     before = int(page.locator(".voxlite-root").get_attribute("data-voxlite-frames"))
     page.evaluate("window.voxlite.model.set('rotate', true)")

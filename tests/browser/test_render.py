@@ -48,7 +48,7 @@ def last_saved(page):
 
 
 def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded):
-    page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
+    page = show(voxlite.view(sphere(), mode="mip", views="3d", ui_collapsed=True))
     pixels = scene_pixels(page, "mip-sphere")
     disc = bright(pixels)
     rows, cols = np.nonzero(disc)
@@ -70,7 +70,9 @@ def test_mip_of_a_sphere_is_a_centred_disc_of_the_projected_radius(show, guarded
 def test_label_map_shows_its_colour_where_the_label_is(show, guarded):
     labels = np.zeros((SIZE, SIZE, SIZE), np.uint8)
     labels[:, :, SIZE // 2 :] = sphere(1, np.uint8)[:, :, SIZE // 2 :]  # patient's left half
-    viewer = voxlite.view(sphere(), labels, mode="slices", label_opacity=0.6, ui_collapsed=True)
+    viewer = voxlite.view(
+        sphere(), labels, mode="slices", label_opacity=0.6, views="3d", ui_collapsed=True
+    )
     page = show(viewer)
     pixels = scene_pixels(page, "labels-slices")
     disc = bright(pixels)
@@ -87,7 +89,9 @@ def test_label_map_shows_its_colour_where_the_label_is(show, guarded):
 
 def test_modes_and_colormaps_change_the_picture(show, guarded):
     page = show(
-        voxlite.view(voxlite.data.ct_phantom((64, 56, 56)), cmap="ct-bone", ui_collapsed=True)
+        voxlite.view(
+            voxlite.data.ct_phantom((64, 56, 56)), cmap="ct-bone", views="3d", ui_collapsed=True
+        )
     )
     pictures = {"volume": scene_pixels(page, "ct-volume")}
     for mode in ("mip", "slices"):
@@ -103,7 +107,7 @@ def test_modes_and_colormaps_change_the_picture(show, guarded):
 
 
 def test_window_and_slices_from_the_model_move_the_picture(show, guarded):
-    page = show(voxlite.view(sphere(), mode="slices", ui_collapsed=True))
+    page = show(voxlite.view(sphere(), mode="slices", views="3d", ui_collapsed=True))
     centre = scene_pixels(page)
     set_and_render(page, "slices", [32, 5, 32])  # coronal plane outside the sphere
     assert bright(scene_pixels(page)).sum() < bright(centre).sum() / 10
@@ -129,7 +133,7 @@ def test_control_panel_changes_reach_the_model(show, guarded):
 
 
 def test_mouse_drag_rotates_and_reports_the_camera(show, guarded):
-    page = show(voxlite.view(sphere(), mode="mip", ui_collapsed=True))
+    page = show(voxlite.view(sphere(), mode="mip", views="3d", ui_collapsed=True))
     page.wait_for_function("window.voxlite.saved.some((s) => s.camera && s.camera.position)")
     start = last_saved(page)["camera"]
     box = page.locator(".voxlite-canvas").bounding_box()
@@ -148,7 +152,7 @@ def test_nan_voxels_are_masked_not_fatal(show, guarded):
     volume = sphere()
     volume[:, :, :20] = np.nan
     volume[0, 0, 0] = np.inf
-    page = show(voxlite.view(volume, mode="mip", ui_collapsed=True))
+    page = show(voxlite.view(volume, mode="mip", views="3d", ui_collapsed=True))
     assert bright(scene_pixels(page)).sum() > 1000
 
 
@@ -183,7 +187,7 @@ def test_names_are_shown_as_text_never_as_html(show, guarded):
 
 
 def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
-    viewer = voxlite.view(sphere(), mode="mip", cmap="viridis", ui_collapsed=True)
+    viewer = voxlite.view(sphere(), mode="mip", cmap="viridis", views="3d", ui_collapsed=True)
     path = viewer.save_html(tmp_path / "view.html")
     requests = []
     # The page's policy applies; a CSP violation would be logged as an error.
@@ -202,7 +206,7 @@ def test_saved_html_renders_alone_under_its_own_csp(browser, tmp_path):
 def test_slices_of_an_image_over_the_budget_come_at_full_resolution(show, guarded):
     z, _, x = np.ogrid[:96, :96, :96]
     stripes = np.broadcast_to((x % 2 * 1000 + z * 10).astype(np.uint16), (96, 96, 96))
-    viewer = voxlite.view(stripes, mode="slices", max_voxels=32**3, ui_collapsed=True)
+    viewer = voxlite.view(stripes, mode="slices", max_voxels=32**3, views="3d", ui_collapsed=True)
     assert viewer._image["shape"] == [24, 24, 48]  # the level averages the stripes away
     page = show(viewer)
     assert page.evaluate("document.querySelector('.voxlite-root').dataset.voxliteLevel") == (

@@ -8,6 +8,7 @@ fails if either is non-empty, without asking.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import pathlib
@@ -133,3 +134,20 @@ def canvas_pixels(page, name: str | None = None, selector: str = ".voxlite-canva
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / f"{name}.png").write_bytes(png)
     return np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def frame_sent(page):
+    """The last picture the view sent to Python: (content, bytes)."""
+    page.wait_for_function("window.voxlite.sent.some((m) => m.content.type === 'frame')")
+    content, data = page.evaluate(
+        """() => {
+            const { content, buffers } = window.voxlite.sent.filter(
+                (m) => m.content.type === 'frame').at(-1);
+            const bytes = new Uint8Array(buffers[0]);
+            let text = '';
+            for (let i = 0; i < bytes.length; i += 0x8000)
+                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            return [content, btoa(text)];
+        }"""
+    )
+    return content, base64.b64decode(data)

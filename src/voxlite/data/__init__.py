@@ -62,7 +62,7 @@ def mri_tissue_labels() -> Image:
     labels[(grey.array >= 128) & (grey.array >= white.array)] = 1
     labels[(white.array >= 128) & (white.array > grey.array)] = 2
     return grey.replace(
-        array=labels, name="MNI152 2009 tissue labels", metadata={"labels": TISSUE_LABELS}
+        array=labels, name="MNI152 2009 tissue labels", metadata={"label_names": TISSUE_LABELS}
     )
 
 
