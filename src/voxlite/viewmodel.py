@@ -136,6 +136,8 @@ class ViewModel(ReadingTraits, LayerTraits):
     height = traitlets.Int(480).tag(sync=True)
     time = traitlets.Int(0).tag(sync=True)
     """The time point shown of a time series (0 otherwise)."""
+    # How many time points the image has (1 unless a time series): the page's slider.
+    _time_points = traitlets.Int(1).tag(sync=True)
     fps = Number(10.0).tag(sync=True)
     """Time points per second while :attr:`playing`."""
     playing = traitlets.Bool(False).tag(sync=True)
@@ -349,6 +351,7 @@ class ViewModel(ReadingTraits, LayerTraits):
         with self.hold_sync():
             self._show(new_image, new_labels, label_colors, reset=True)
             self._source, self._shown_time = source, 0
+            self._time_points = source.frames
             self.time = 0
             self.label_names = names
 
