@@ -337,3 +337,19 @@ def test_app_serve_sends_the_policy_the_build_wrote(built):
     with serving(output) as url, urllib.request.urlopen(f"{url}/index.html") as response:
         assert response.headers["Content-Security-Policy"] == app_build.HEADER_POLICY
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_study_folder_lists_each_series(tmp_path):
+    """A DICOM study folder: each series is an item, told apart by its description."""
+    axial = write_series(BRAIN, tmp_path / "study", description="T1 axial")
+    small = Image(np.ones((3, 6, 5), np.int16), spacing=(1, 1, 4))
+    scout = write_series(small, tmp_path / "study" / "scout", description="scout")
+    app = App()
+    update = app.open([(p.name, p.read_bytes()) for p in [*axial, *scout]])
+    assert update["errors"] == []
+    names = [item["name"] for item in update["items"]]
+    assert (
+        len(names) == 2 and any("T1 axial" in n for n in names) and any("scout" in n for n in names)
+    )
+    summaries = sorted(item["summary"] for item in update["items"])
+    assert summaries == sorted([by("8", "10", "12", unit="int16"), by("5", "6", "3", unit="int16")])

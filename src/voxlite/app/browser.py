@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import numpy as np
 import traitlets
 
 from voxlite.image import Image
-from voxlite.io import read_image
+from voxlite.io import dicom, read_image
 from voxlite.received import LABEL_NAME, as_received, sources_of, write_received
 from voxlite.viewmodel import ViewModel
 
@@ -42,6 +42,8 @@ MAX_LABEL_VALUES = 64
 TIMES = " \N{MULTIPLICATION SIGN} "  # between dimensions, as in "197 x 233 x 189"
 # Failures a file can cause; the app reports them and goes on with the next file.
 READ_ERRORS = (ValueError, TypeError, OSError, EOFError, MemoryError, IndexError, KeyError)
+# A study folder's series, each an item of the list, at most this many.
+MAX_SERIES = 32
 # Traits the page owns (the viewer fills the window); never sent from Python.
 PAGE_TRAITS = frozenset({"height"})
 
@@ -106,12 +108,14 @@ class App:
                 sources = sources_of(paths)
             except READ_ERRORS as error:  # no image among them, no room in memory ...
                 return self.update(errors=[_readable(error, folder)])
-            for name, source in sources:
+            for name, source, series in _each_series(sources):
                 self._progress(f"Reading {name}…")
                 try:
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
-                        image = _read(source)
+                        image = _read(source, series)
+                        if series is not None:  # its description, orientation, slices
+                            image = image.replace(name=name)
                         item = self._add(image, name)
                 except READ_ERRORS as error:
                     errors.append(_readable(error, folder))
@@ -294,9 +298,30 @@ class App:
         return int(np.count_nonzero(np.bincount(sample))) <= MAX_LABEL_VALUES
 
 
-def _read(source: Path | list[Path]) -> Image:
-    if isinstance(source, list):
-        return read_image(source, anonymize=True)  # the app shows no patient fields
+def _each_series(
+    sources: list[tuple[str, Path | list[Path]]],
+) -> Iterator[tuple[str, Path | list[Path], int | None]]:
+    """Each source to read, the DICOM slices split into their series (a study folder:
+    a localizer, the axial series, a reformat ...), so that the list offers every one."""
+    for name, source in sources:
+        if not isinstance(source, list):
+            yield name, source, None
+            continue
+        try:
+            listed = dicom.series(source)
+        except READ_ERRORS:  # read as a whole, so that the error names the files
+            listed = []
+        if len(listed) <= 1:
+            yield name, source, None
+            continue
+        for entry in listed[:MAX_SERIES]:
+            yield str(entry), source, entry.index
+
+
+def _read(source: Path | list[Path], series: int | None = None) -> Image:
+    if isinstance(source, list):  # the app shows no patient fields
+        options = {} if series is None else {"series": series}
+        return read_image(source, anonymize=True, **options)
     return read_image(source)
 
 
