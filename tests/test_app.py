@@ -70,9 +70,14 @@ def test_a_nifti_file_is_shown_with_its_metadata(tmp_path):
     assert rows["Value range"] == "0 … 959"
     assert rows["Format"] == "NIfTI"
     assert update["items"] == [
-        {"id": 1, "name": "brain.nii.gz", "role": "image", "shown": True,
-         "summary": by("8", "10", "12", unit="int16")}
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "name": "brain.nii.gz",
+            "role": "image",
+            "shown": True,
+            "summary": by("8", "10", "12", unit="int16"),
+        }
+    ]
     assert "Reading brain.nii.gz…" in progress
     # Only what changed is sent again: the voxels are not resent for a colormap change.
     again = app.sync({"cmap": "viridis"})
@@ -239,9 +244,19 @@ def built(tmp_path_factory, voxlite_wheel):
 @needs_pyodide
 def test_build_writes_an_offline_app(built, capsys):
     output, report = built
-    for name in ("index.html", "app.js", "app.css", "worker.js", "widget.js", ".voxlite-app",
-                 "pyodide/pyodide.mjs", "pyodide/pyodide.asm.wasm", "data/mine.nii.gz",
-                 "data/mni152_t1.nii.gz", "data/ct_phantom_dicom/files.json"):  # fmt: skip
+    for name in (
+        "index.html",
+        "app.js",
+        "app.css",
+        "worker.js",
+        "widget.js",
+        ".voxlite-app",
+        "pyodide/pyodide.mjs",
+        "pyodide/pyodide.asm.wasm",
+        "data/mine.nii.gz",
+        "data/mni152_t1.nii.gz",
+        "data/ct_phantom_dicom/files.json",
+    ):
         assert (output / name).exists(), name
     assert find_outside_urls(output) == []
     assert cli(["site", "check", str(output)]) == 0

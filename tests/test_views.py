@@ -56,8 +56,11 @@ def test_conventions_radiological_and_neurological():
     axial = view_geometry(np.eye(3), "axial")
     assert axial.letters == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
     assert view_geometry(np.eye(3), "coronal").letters == {
-        "left": "R", "right": "L", "top": "S", "bottom": "I"
-    }  # fmt: skip
+        "left": "R",
+        "right": "L",
+        "top": "S",
+        "bottom": "I",
+    }
     sagittal = view_geometry(np.eye(3), "sagittal")
     assert (sagittal.letters["left"], sagittal.letters["top"]) == ("A", "S")
     neuro = view_geometry(np.eye(3), "axial", radiological=False)

@@ -70,8 +70,9 @@ def json_in_html(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def standalone_html(state: dict[str, Any], bundle: str, title: str = "voxlite",
-                    width: str = "100%") -> str:  # fmt: skip
+def standalone_html(
+    state: dict[str, Any], bundle: str, title: str = "voxlite", width: str = "100%"
+) -> str:
     """The page for a widget ``state`` (as ``Widget.get_state()`` gives it) and its bundle."""
     from ipywidgets.widgets.widget import _remove_buffers
 
