@@ -33,7 +33,8 @@ except ModuleNotFoundError:
     result["scipy"] = "ModuleNotFoundError"
 await piplite.install("tifffile")  # TIFF stacks, read by voxlite in the browser
 import numpy as np, tifffile
-tifffile.imwrite("stack.tif", np.arange(24, dtype=np.uint16).reshape(2, 3, 4), imagej=True)
+tifffile.imwrite("stack.tif", np.arange(24, dtype=np.uint16).reshape(2, 3, 4), imagej=True,
+                 metadata={"axes": "ZYX"})  # a Z stack (without axes: ImageJ channels)
 result["tiff"] = list(voxlite.read_image("stack.tif").shape)
 print("CHECKS=" + json.dumps(result))
 """
