@@ -82,7 +82,8 @@ function showImage(viewer, model) {
     scene.setCursor(model.get('cursor'));
     scene.setPlanes(model.get('_planes'));
   });
-  viewer.status.imageShown(image.level || 'full');
+  const flat = (image.full?.shape || image.shape).filter((n) => n === 1).length === 1;
+  viewer.status.imageShown(image.level || 'full', `${image.pixel || 'scalar'}${flat ? ' 2d' : ''}`);
 }
 
 function showLabels(viewer, model) {

@@ -288,3 +288,15 @@ export class ExtraVolume {
     this.volume = null;
   }
 }
+
+/** What a payload is, in words, for the panel and the status ("2D RGB colour image" ...). */
+export function describeKind(volume) {
+  const shape = volume.full?.shape || volume.shape;
+  const flat = shape.filter((n) => n === 1).length === 1;
+  const pixel = volume.pixel || 'scalar';
+  const what = { scalar: '', rgb: 'RGB colour ', rgba: 'RGBA colour ', channels: `${volume.components}-channel ` }[
+    pixel
+  ];
+  if (flat) return `2D ${what}image: one slice, in one 2D view`;
+  return what ? `3D ${what}image` : '';
+}
