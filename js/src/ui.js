@@ -177,6 +177,8 @@ export function createPanel(actions) {
       opacity.set(state.opacity, 0, 1, 0.01);
       labelOpacity.set(state.label_opacity, 0, 1, 0.01);
       labelOpacity.row.hidden = !state.hasLabels;
+      // Colour is its bytes, channels have a window each: no colormap nor window of the image.
+      for (const control of [window.row, level.row, cmap]) control.hidden = state.pixel !== 'scalar';
       for (const [i, s] of slices.entries()) s.set(state.slices[i], 0, state.size[i] - 1, 1);
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
@@ -216,6 +218,7 @@ export function panelState(model, viewer = {}) {
     views: model.get('views') || 'quad',
     tool: viewer.navigation?.tool || null,
     rulers: (model.get('measurements') || []).length,
+    pixel: image?.pixel || 'scalar',
     channels: channelsState(model),
     compare: compareState(model),
     legend: {

@@ -248,3 +248,34 @@ def test_a_checkerboard_alternates_at_its_size_and_the_panel_changes_it(guarded,
         bright, left, top, voxel = squares()
         row = [bright[int(top + 4.5 * voxel), int(left + (i + 0.5) * voxel)] for i in range(32)]
         assert row == [(i // 8) % 2 == 1 for i in range(32)]
+
+
+def test_a_blend_mixes_the_two_images_as_the_panel_slider_says(guarded, tmp_path):
+    fixed, moving = np.zeros((1, 32, 32)), np.zeros((1, 32, 32))
+    fixed[..., :16], moving[..., 16:] = 1.0, 5.0  # fixed on the left, moving on the right
+    model = ViewModel(views="axial")
+    model.compare(fixed, moving, "checkerboard")
+    with live_page(guarded, model, tmp_path) as (page, _):
+        settle(page)
+        # The panel switches to a blend: two channels, the mix their opacities.
+        page.locator("[data-control=compare_method]").select_option("blend")
+        page.wait_for_function("window.voxlite.model.get('_image').pixel === 'channels'")
+
+        def sides(mix):
+            page.locator("[data-control=image_mix]").fill(str(mix))
+            page.wait_for_function(
+                "(mix) => window.voxlite.model.get('channels')[1].opacity === mix", arg=mix
+            )
+            settle(page)
+            cell = crop(scene(page, f"kinds-blend-{mix}"), cells(page)["axial"])
+            row = cell[cell.shape[0] // 3].min(axis=1)  # grey: not the crosshair
+            lit = np.nonzero(row > 10)[0]
+            left, right = lit.min(), lit.max()
+            width = right - left
+            return row[left + width // 4], row[left + 3 * width // 4]
+
+        fixed_side, moving_side = sides(0.2)
+        assert model.image_mix == 0.2
+        assert fixed_side / moving_side == pytest.approx(4, rel=0.1), "0.8 fixed, 0.2 moving"
+        fixed_side, moving_side = sides(0.8)
+        assert moving_side / fixed_side == pytest.approx(4, rel=0.1)
