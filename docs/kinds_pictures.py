@@ -27,7 +27,7 @@ def stained_section(height=300, width=420, seed=0) -> voxlite.Image:
     """A 2D colour picture like an H&E-stained slide: pink tissue, purple nuclei, 0.5 µm pixels."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
-    tissue = np.sin(x / 37.0) + np.cos(y / 23.0) + 0.6 * rng.standard_normal((height, width))
+    tissue = np.sin(x / 37.0) + np.cos(y / 23.0) + 0.3 * rng.standard_normal((height, width))
     rgb = np.empty((height, width, 3), np.float32)
     rgb[...] = (238, 190, 214)
     rgb -= (tissue > 0.8)[..., None] * np.float32((40, 70, 30))
@@ -36,8 +36,10 @@ def stained_section(height=300, width=420, seed=0) -> voxlite.Image:
     ):
         inside = (y - cy) ** 2 + ((x - cx) * 0.8) ** 2 < r**2
         rgb[inside] = np.add((95, 60, 150), rng.normal(0, 8, 3))
-    rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
-    return voxlite.Image(rgb, spacing=(0.0005, 0.0005), name="stained section (made by code)")
+    rgb = np.clip(rgb + rng.normal(0, 2, rgb.shape), 0, 255).astype(np.uint8)
+    return voxlite.Image(
+        rgb, spacing=(0.0005, 0.0005), pixel="rgb", name="stained section (made by code)"
+    )
 
 
 def cells(n=64, seed=1) -> voxlite.Image:
@@ -52,7 +54,7 @@ def cells(n=64, seed=1) -> voxlite.Image:
         membranes += 800 * (np.abs(d - 9) < 1.2)
         for _ in range(3):
             sz, sy, sx = np.add((cz, cy, cx), rng.normal(0, 5, 3))
-            spots += 200 * np.exp(-(((z - sz) * 2) ** 2 + (y - sy) ** 2 + (x - sx) ** 2) / 3)
+            spots += 900 * np.exp(-(((z - sz) * 2) ** 2 + (y - sy) ** 2 + (x - sx) ** 2) / 4)
     array = np.stack([nuclei, membranes, spots], axis=-1) + rng.normal(20, 5, (*z.shape, 3))
     return voxlite.Image(
         array.astype(np.float32),
@@ -109,9 +111,15 @@ def main(names: list[str]) -> None:
             save(render(voxlite.view(stained_section()), browser, (900, 500)), "kinds-colour.png")
         if "channels" in names:
             viewer = voxlite.view(cells(), height=560)
+            # Each channel's ramp from above the background's noise to its bright parts.
+            tops, opacities = (2500, 900, 500), (1.0, 0.35, 1.0)
+            viewer.channels = [
+                {**channel, "window": top - 60, "level": (top + 60) / 2, "opacity": opacity}
+                for channel, top, opacity in zip(viewer.channels, tops, opacities, strict=True)
+            ]
             save(render(viewer, browser, (1000, 580)), "kinds-channels.png")
         if "time" in names:
-            model = ViewModel(beating(), views="row", window=800, level=400, height=360)
+            model = ViewModel(beating(), views="row", cmap="hot", window=800, level=400, height=360)
 
             def to_time_point(page):
                 page.locator("[data-control=time]").fill("3")
@@ -119,7 +127,7 @@ def main(names: list[str]) -> None:
 
             save(render_live(model, browser, (1100, 380), to_time_point), "kinds-time.png")
         if "compare" in names:
-            tiles = [render(viewer, browser, (560, 480)) for viewer in compared()]
+            tiles = [render(viewer, browser, (720, 440)) for viewer in compared()]
             save_sheet(tiles, pathlib.Path(__file__).parent / "images" / "kinds-compare.png")
         browser.close()
 
