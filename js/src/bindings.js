@@ -37,6 +37,7 @@ export const BINDINGS = {
   'hidden_labels label_display': applyLabelStyle,
   label_names: (viewer) => viewer.showReadout(),
   measurements: toScenes('setMeasurements', 'measurements'),
+  channels: toScenes('setChannels', 'channels'),
   radiological: () => {}, // Python computes the views' geometry (_orientation) from it
 };
 
@@ -66,7 +67,10 @@ function showImage(viewer, model) {
     viewer.status.state(viewer.hasContent() ? 'ready' : 'empty');
     return;
   }
-  viewer.eachScene((scene) => scene.setImage(image));
+  viewer.eachScene((scene) => {
+    scene.setImage(image);
+    scene.setChannels(model.get('channels'));
+  });
   // Benchmarks read this mark: the moment the voxels are a typed array in the page.
   performance.mark('voxlite:image-received', {
     detail: { bytes: image.data.byteLength, shape: image.shape, level: image.level },
@@ -78,7 +82,8 @@ function showImage(viewer, model) {
     scene.setCursor(model.get('cursor'));
     scene.setPlanes(model.get('_planes'));
   });
-  viewer.status.imageShown(image.level || 'full');
+  const flat = (image.full?.shape || image.shape).filter((n) => n === 1).length === 1;
+  viewer.status.imageShown(image.level || 'full', `${image.pixel || 'scalar'}${flat ? ' 2d' : ''}`);
 }
 
 function showLabels(viewer, model) {

@@ -95,6 +95,7 @@ function millimetres(point) {
 }
 
 function formatValue(value) {
+  if (Array.isArray(value)) return `(${value.map(formatValue).join(', ')})`;
   if (Number.isInteger(value)) return String(value);
   return Number(value.toPrecision(5)).toString();
 }

@@ -11,6 +11,7 @@ import { ColorMixPreset } from '@kitware/vtk.js/Rendering/Core/VolumeProperty/Co
 
 import { colorFunction, opacityFunction } from './colormaps.js';
 import { GeometryLayer } from './geometry.js';
+import { ExtraVolume, ImageKind } from './kinds.js';
 import { LabelTable } from './labels.js';
 import { toGrid, toImageData } from './volumes.js';
 
@@ -82,6 +83,8 @@ export class Scene {
     this.labelProperty.setInterpolationTypeToNearest(); // the label texture is read nearest
     this.volume.setProperty(1, this.labelProperty);
     this.renderer.addVolume(this.volume);
+    this.kind = new ImageKind(); // scalar, colour or channels (kinds.js)
+    this.extra = new ExtraVolume(this.renderer); // channels 5-8
 
     this.imagePlanes = makeSlicePlanes(this.renderer);
     this.labelPlanes = makeSlicePlanes(this.renderer);
@@ -122,7 +125,8 @@ export class Scene {
     const sameBounds = this.fullGrid && sameArray(this.fullGrid.getBounds(), fullGrid.getBounds());
     this.fullGrid = fullGrid;
     this.image = imageData;
-    this.volumeMapper.setInputData(imageData, 0);
+    this.kind.setImage(volume);
+    this.volumeMapper.setInputData(this.kind.textures(imageData)[0], 0);
     for (const { mapper } of this.imagePlanes) mapper.setInputData(imageData);
     const property = this.volume.getProperty(0);
     property.setInterpolationTypeToLinear();
@@ -187,7 +191,10 @@ export class Scene {
       const sliceProperty = actor.getProperty();
       sliceProperty.setRGBTransferFunction(0, ctf);
       sliceProperty.setUseLookupTableScalarRange(true);
+      this.kind.sliceProperty(sliceProperty);
     });
+    this.kind.volumeProperty(property, this.kindAppearance());
+    this.extra.sync(this);
     if (this.labels) {
       // Slices take the overlay's opacity as a whole; the volume per sample.
       const { colors, opacities } = this.table.functions(1, this.hidden);
@@ -204,6 +211,18 @@ export class Scene {
     this.dirty = true;
   }
 
+  /** The `channels` trait: each channel's colour, window, opacity and visibility. */
+  setChannels(channels) {
+    this.kind.setChannels(channels);
+    if (this.appearance) this.setAppearance(this.appearance);
+    this.applySlices();
+    this.dirty = true;
+  }
+
+  kindAppearance() {
+    return { opacity: this.appearance?.opacity ?? 1, mode: this.mode };
+  }
+
   setMode(mode) {
     this.mode = mode;
     if (mode === 'mip') this.volumeMapper.setBlendModeToMaximumIntensity();
@@ -217,14 +236,15 @@ export class Scene {
 
   // A MIP of a label map means nothing: the labels join the ray cast in volume mode only.
   applyLabelInput() {
-    const blended = !!this.labels && !!this.image && this.mode === 'volume' && this.shown('labels');
+    // Colour and channels fill the volume's components: their labels show in the slices only.
+    const blended = !!this.labels && !!this.image && this.mode === 'volume' && this.shown('labels') && this.kind.scalar;
     const mapper = this.volumeMapper;
     if (blended && mapper.getNumberOfInputPorts() < 2)
       mapper.addInputData(this.labels); // port 1
     else if (mapper.getNumberOfInputPorts() > 1) mapper.setInputData(blended ? this.labels : null, 1);
     const property = this.volume.getProperty(0);
     property.setColorMixPreset(blended ? ColorMixPreset.CUSTOM : ColorMixPreset.DEFAULT);
-    property.setIndependentComponents(blended);
+    property.setIndependentComponents(blended || this.kind.independent);
   }
 
   /** Leave preview quality: shade the volume, sample it finely. Returns true when the picture changes. */
@@ -247,10 +267,11 @@ export class Scene {
 
   applyQuality() {
     const property = this.volume.getProperty(0);
-    property.setShade(this.mode === 'volume' && !this.preview);
+    property.setShade(this.mode === 'volume' && !this.preview && this.kind.shaded);
     const spacing = this.image ? Math.min(...this.image.getSpacing()) : 1;
     const samples = this.preview ? PREVIEW_SAMPLES_PER_VOXEL : SAMPLES_PER_VOXEL;
     this.volumeMapper.setSampleDistance(spacing / samples);
+    this.extra.sync(this);
   }
 
   /** Slice positions as voxel indices (i, j, k) of the full-resolution image. */
@@ -285,8 +306,13 @@ export class Scene {
     this.sliceIndices.forEach((index, axis) => {
       const plane = this.planes.find((p) => p.axis === axis && p.index === index);
       const image = this.imagePlanes[axis].mapper;
-      image.setInputData(plane ? plane.image : this.image);
-      image.setSlice(plane ? 0 : this.levelIndex(this.image, axis, index));
+      const { input, slice } = this.kind.sliceOf(
+        plane ? plane.image : this.image,
+        axis,
+        plane ? 0 : this.levelIndex(this.image, axis, index),
+      );
+      image.setInputData(input);
+      image.setSlice(slice);
       if (!this.labels) return;
       const labels = this.labelPlanes[axis].mapper;
       const fromPlane = plane?.labels;
@@ -334,6 +360,7 @@ export class Scene {
     this.volume.setVisibility(hasImage && !slices);
     for (const { actor } of this.imagePlanes) actor.setVisibility(hasImage && slices);
     for (const { actor } of this.labelPlanes) actor.setVisibility(hasLabels && slices);
+    this.extra.sync(this);
   }
 
   /** Anterior view, superior up: the radiological coronal view of LPS data. */
@@ -381,6 +408,7 @@ export class Scene {
   }
 
   destroy() {
+    this.extra.remove();
     this.stage.removeRenderer(this.renderer);
     this.renderer.delete();
   }

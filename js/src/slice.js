@@ -11,6 +11,7 @@ import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 
 import { sliceColorFunction } from './colormaps.js';
 import { hexToRgb } from './helpers.js';
+import { ImageKind } from './kinds.js';
 import { LabelTable } from './labels.js';
 import { levelIndex } from './scene.js';
 import { toGrid, toImageData } from './volumes.js';
@@ -92,6 +93,7 @@ export class SliceScene {
     this.camera = this.renderer.getActiveCamera();
     this.camera.setParallelProjection(true);
     this.imageSlice = makeSlice(this.renderer);
+    this.kind = new ImageKind(); // scalar, colour or channels (kinds.js)
     this.labelSlice = makeSlice(this.renderer);
     this.crosshair = {}; // other view's name -> Lines
     this.rulerLines = new Lines(this.renderer, RULER_COLOR);
@@ -123,6 +125,7 @@ export class SliceScene {
     const fullGrid = volume.full ? toGrid(volume.full) : toImageData(volume);
     const sameGrid = this.fullGrid && sameArray(this.fullGrid.getBounds(), fullGrid.getBounds());
     this.image = toImageData(volume);
+    this.kind.setImage(volume);
     this.fullGrid = fullGrid;
     if (!sameGrid) this.resetView();
     this.applySlice();
@@ -176,6 +179,7 @@ export class SliceScene {
     const { preset, window, level } = appearance;
     const property = this.imageSlice.actor.getProperty();
     property.setRGBTransferFunction(0, sliceColorFunction(preset, level - window / 2, level + window / 2));
+    this.kind.sliceProperty(property);
     this.applyLabelStyle();
     this.dirty = true;
   }
@@ -185,6 +189,12 @@ export class SliceScene {
     this.hidden = hidden;
     this.display = display;
     this.applyLabelStyle();
+  }
+
+  /** The `channels` trait: each channel's colour, window, opacity and visibility. */
+  setChannels(channels) {
+    this.kind.setChannels(channels);
+    this.applySlice();
   }
 
   setMeasurements(measurements) {
@@ -222,8 +232,13 @@ export class SliceScene {
     this.fromPlane = !!plane;
     const image = this.imageSlice.mapper;
     image.setSlicingMode(axis);
-    image.setInputData(plane ? plane.image : this.image);
-    image.setSlice(plane ? 0 : levelIndex(this.fullGrid, this.image, axis, index));
+    const { input, slice } = this.kind.sliceOf(
+      plane ? plane.image : this.image,
+      axis,
+      plane ? 0 : levelIndex(this.fullGrid, this.image, axis, index),
+    );
+    image.setInputData(input);
+    image.setSlice(slice);
     if (this.labels) {
       this.labelSlice.actor.setPosition(...this.liftVector(LABEL_LIFT));
       const labels = this.labelSlice.mapper;

@@ -8,6 +8,8 @@
 //   data-voxlite-loading   while Python computes a finer level, its progress (0..1); absent otherwise
 //   data-voxlite-reported  the frame count when the settled picture was last sent to Python
 //   data-voxlite-views     the views shown, in layout order ('axial coronal sagittal 3d', '3d' ...)
+//   data-voxlite-kind      what the image is: its pixel ('scalar', 'rgb', 'rgba', 'channels') and
+//                          '2d' for a single slice ('rgb 2d' ...)
 import { element } from './helpers.js';
 
 export class Status {
@@ -54,11 +56,12 @@ export class Status {
     this.root.dataset.voxliteState = state;
   }
 
-  /** An image is shown, at `level`: any earlier message is over. */
-  imageShown(level) {
+  /** An image is shown, at `level`: any earlier message is over. `kind`: see data-voxlite-kind. */
+  imageShown(level, kind = 'scalar') {
     this.message.textContent = '';
     this.state('ready');
     this.root.dataset.voxliteLevel = level;
+    this.root.dataset.voxliteKind = kind;
   }
 
   /** A line for the user (what is happening), as text. */

@@ -65,4 +65,17 @@ export const STYLE = `
   font: 11px sans-serif; background: rgba(0, 0, 0, 0.55); border-radius: 3px; padding: 3px 6px; }
 .voxlite-progress[hidden] { display: none; }
 .voxlite-progress-bar { height: 3px; background: #4aa3ff; margin-bottom: 2px; transition: width 0.2s; }
+.voxlite-channels[hidden], .voxlite-compare[hidden] { display: none; }
+.voxlite-channels, .voxlite-compare { margin: 4px 0; }
+.voxlite-channel { margin: 2px 0 4px; }
+.voxlite-channel input[type=color] { width: 18px; height: 16px; padding: 0; border: none; background: none; }
+.voxlite-channel-window { display: grid; grid-template-columns: 1fr 1fr; gap: 4px; }
+.voxlite-channel-window input { min-width: 0; width: 100%; margin: 0; }
+.voxlite-compare-value { text-align: right; color: #aab; }
+.voxlite-timebar { position: absolute; left: 50%; bottom: 8px; transform: translateX(-50%); z-index: 2;
+  display: flex; align-items: center; gap: 6px; width: min(420px, 70%); padding: 3px 8px; border-radius: 4px;
+  background: rgba(0, 0, 0, 0.6); color: #eee; font: 11px system-ui, sans-serif; }
+.voxlite-timebar[hidden] { display: none; }
+.voxlite-timebar input { flex: 1; min-width: 0; margin: 0; }
+.voxlite-timebar button { background: #3a3f47; color: #eee; border: 1px solid #555; border-radius: 3px; cursor: pointer; width: 28px; }
 `;

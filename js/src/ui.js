@@ -1,7 +1,10 @@
 // The control panel, beside the views or over them. Plain DOM; every text set
 // through textContent so that names and metadata are never parsed as HTML.
+import { channelsState, createChannelsPanel } from './channelspanel.js';
 import { COLORMAPS } from './colormaps.js';
+import { compareState, createComparePanel } from './comparepanel.js';
 import { element } from './helpers.js';
+import { describeKind } from './kinds.js';
 import { createLegend } from './legend.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
@@ -115,6 +118,8 @@ export function createPanel(actions) {
   const buttons = element('div', { class: 'voxlite-buttons' });
   buttons.append(open, picker, reset, clear);
   const legend = createLegend(actions);
+  const channels = createChannelsPanel(actions);
+  const compare = createComparePanel(actions);
 
   // One checkbox per layer (image, labels, point sets, meshes), rebuilt when the layers change.
   const layerBox = element('div', { class: 'voxlite-layers', 'data-control': 'layers' });
@@ -148,6 +153,8 @@ export function createPanel(actions) {
     labelOpacity.row,
     ...slices.map((s) => s.row),
     layerBox,
+    compare.element,
+    channels.element,
     legend.element,
     buttons,
   );
@@ -170,6 +177,8 @@ export function createPanel(actions) {
       opacity.set(state.opacity, 0, 1, 0.01);
       labelOpacity.set(state.label_opacity, 0, 1, 0.01);
       labelOpacity.row.hidden = !state.hasLabels;
+      // Colour is its bytes, channels have a window each: no colormap nor window of the image.
+      for (const control of [window.row, level.row, cmap]) control.hidden = state.pixel !== 'scalar';
       for (const [i, s] of slices.entries()) s.set(state.slices[i], 0, state.size[i] - 1, 1);
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
@@ -180,6 +189,8 @@ export function createPanel(actions) {
       ruler.classList.toggle('active', state.tool === 'ruler');
       clear.hidden = !state.rulers;
       legend.update(state.legend);
+      channels.update(state.channels);
+      compare.update(state.compare);
     },
   };
 }
@@ -207,6 +218,9 @@ export function panelState(model, viewer = {}) {
     views: model.get('views') || 'quad',
     tool: viewer.navigation?.tool || null,
     rulers: (model.get('measurements') || []).length,
+    pixel: image?.pixel || 'scalar',
+    channels: channelsState(model),
+    compare: compareState(model),
     legend: {
       table: labels?.shape ? viewer.labelTable : null,
       names: model.get('label_names') || {},
@@ -230,7 +244,8 @@ function describe(image) {
   const name = image.name ? `${image.name}\n` : '';
   const level = image.level && image.level !== 'full' ? `\nvolume shown at ${size(image.shape)} (${image.level})` : '';
   const range = `range ${Number(low.toPrecision(4))} … ${Number(high.toPrecision(4))}`;
-  return `${name}${size(full.shape)} ${image.dtype}, spacing ${spacing}\n${range}${level}`;
+  const kind = describeKind(image) ? `\n${describeKind(image)}` : '';
+  return `${name}${size(full.shape)} ${image.dtype}, spacing ${spacing}\n${range}${level}${kind}`;
 }
 
 /** [name, visible] for every layer present, in drawing order. */

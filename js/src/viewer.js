@@ -12,6 +12,7 @@ import { Probe, Readout } from './readout.js';
 import { SliceView } from './sliceview.js';
 import { Stage } from './stage.js';
 import { Status } from './status.js';
+import { TimeBar } from './timebar.js';
 import { createPanel, panelState } from './ui.js';
 import { View3D } from './view.js';
 import { voxelOf } from './volumes.js';
@@ -39,7 +40,8 @@ export class Viewer {
     this.stage = new Stage(this.area);
     this.cells = element('div', { class: 'voxlite-views' });
     this.readout = new Readout();
-    this.area.append(this.cells, this.readout.element);
+    this.timebar = new TimeBar(model, (changes, final) => this.change(changes, final));
+    this.area.append(this.cells, this.readout.element, this.timebar.element);
     this.area.addEventListener('contextmenu', (event) => event.preventDefault());
     this.probe = new Probe();
     this.views = [];
@@ -319,6 +321,7 @@ export class Viewer {
     for (const [event, callback] of this.subscriptions) this.model.off(event, callback);
     clearTimeout(this.saveTimer);
     this.frames.stop();
+    this.timebar.destroy();
     this.resizeObserver.disconnect();
     this.animation.unsubscribe();
     for (const view of this.views) view.destroy();

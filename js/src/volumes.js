@@ -26,10 +26,16 @@ export function voxelsOf(volume) {
   }
   const values = new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
   const [nz, ny, nx] = volume.shape;
-  if (values.length !== nx * ny * nz) {
-    throw new Error(`volume has ${values.length} voxels, expected ${nx}x${ny}x${nz}`);
+  const components = componentsOf(volume);
+  if (values.length !== nx * ny * nz * components) {
+    throw new Error(`volume has ${values.length} values, expected ${nx}x${ny}x${nz}x${components}`);
   }
   return values;
+}
+
+/** Values per voxel: 1, or a colour's or the channels' count (interleaved, see transfer.py). */
+export function componentsOf(volume) {
+  return volume.pixel && volume.pixel !== 'scalar' ? volume.components : 1;
 }
 
 /** A grid without voxels ({shape, spacing, origin, direction}): maps indices to positions. */
@@ -42,10 +48,10 @@ export function toGrid({ shape, spacing, origin, direction }) {
   return grid;
 }
 
-/** `values` on the grid of `volume`, as vtkImageData. */
-export function imageDataOf(volume, values) {
+/** `values` on the grid of `volume` (`numberOfComponents` per voxel, interleaved), as vtkImageData. */
+export function imageDataOf(volume, values, numberOfComponents = 1) {
   const imageData = toGrid(volume);
-  imageData.getPointData().setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents: 1, values }));
+  imageData.getPointData().setScalars(vtkDataArray.newInstance({ name: 'scalars', numberOfComponents, values }));
   return imageData;
 }
 
@@ -53,17 +59,21 @@ export function imageDataOf(volume, values) {
 export function toImageData(volume) {
   const known = wrapped.get(volume.data);
   if (known) return known;
-  const imageData = imageDataOf(volume, voxelsOf(volume));
+  const imageData = imageDataOf(volume, voxelsOf(volume), componentsOf(volume));
   if (volume.data instanceof DataView) wrapped.set(volume.data, imageData);
   return imageData;
 }
 
-/** The value of the voxel nearest to index `ijk` (continuous), or null outside the grid. */
+/** The value (a colour's or the channels' values: an array) of the voxel nearest to index `ijk`, or null outside the grid. */
 export function valueAt(imageData, ijk) {
   const dims = imageData.getDimensions();
   const [i, j, k] = ijk.map((v) => Math.round(v));
   if ([i, j, k].some((v, axis) => v < 0 || v >= dims[axis])) return null;
-  return imageData.getPointData().getScalars().getData()[i + dims[0] * (j + dims[1] * k)];
+  const scalars = imageData.getPointData().getScalars();
+  const components = scalars.getNumberOfComponents();
+  const at = (i + dims[0] * (j + dims[1] * k)) * components;
+  const values = scalars.getData();
+  return components === 1 ? values[at] : Array.from(values.subarray(at, at + components));
 }
 
 /** The voxel of `grid` a physical point is in: continuous index, and the nearest voxel clipped to the grid. */

@@ -149,6 +149,8 @@ class Viewer(anywidget.AnyWidget, ViewModel):
         name = title or (self.image.name if self.image is not None else "") or "voxlite"
         # No kernel will send the page a finer level: it carries the finest one.
         state = {**self.get_state(), "_progress": {}, "_image": self.finest_payload()}
+        # It holds the time point shown, not the series: no time bar, no player.
+        state.update(_time_points=1, playing=False)
         bundle = BUNDLE.read_text(encoding="utf-8")
         return write_standalone(Path(path), state, bundle, title=name)
 

@@ -214,3 +214,43 @@ def test_a_512_cubed_volume_shows_a_coarse_level_first_then_a_finer_one(jupyterl
         assert (coarse.max(axis=2) > 60).sum() > 2000 and (fine.max(axis=2) > 60).sum() > 2000
         assert np.abs(fine - coarse).mean() > 1.0, "the finer level changes the picture"
         assert level_shown(page)["state"] == "ready"
+
+
+CHANNEL_CELLS = [
+    "import numpy as np, voxlite\n"
+    "z, y, x = np.indices((32, 32, 32))\n"
+    "blobs = np.stack([((z - 16) ** 2 + (y - 16) ** 2 + (x - cx) ** 2 < 25) * 1000.0"
+    " for cx in (8, 24)], axis=-1)\n"
+    "cells = voxlite.view(voxlite.Image(blobs, pixel='channels'), views='axial',"
+    " ui_collapsed=True, height=400)\n"
+    "cells",
+    "cells.channels = [{**c, 'visible': i == 0} for i, c in enumerate(cells.channels)]",
+]
+
+
+def test_a_channel_image_in_the_notebook_and_a_channel_hidden_from_python(jupyterlab, browser):
+    from tests.browser.test_kinds import colour_mask
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CHANNEL_CELLS]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, jupyterlab.root / "channels.ipynb")
+    with GuardedPage(browser, viewport=(1000, 800)) as guarded:
+        page = guarded.page
+        page.goto(f"{jupyterlab.url}/lab/tree/channels.ipynb")
+        page.wait_for_function(
+            "() => window.jupyterapp?.shell.currentWidget?.context?.path === 'channels.ipynb'"
+        )
+        wait_for_idle_kernel(page)
+        run_cell(page, 0)
+        page.locator(f"{SHOWN}[data-voxlite-kind=channels]").wait_for(timeout=60_000)
+        wait_for_frames(page, 1, root=SHOWN)
+        page.wait_for_timeout(300)
+        both = canvas_pixels(page, "jupyterlab-channels", selector=SHOWN + " .voxlite-canvas")
+        assert colour_mask(both, "green").sum() > 200 and colour_mask(both, "magenta").sum() > 200
+        count = int(page.locator(SHOWN).get_attribute("data-voxlite-frames"))
+        run_cell(page, 1)
+        wait_for_frames(page, count + 1, root=SHOWN)
+        page.wait_for_timeout(300)
+        one = canvas_pixels(page, "jupyterlab-channel-hidden", selector=SHOWN + " .voxlite-canvas")
+        assert colour_mask(one, "green").sum() > 200 and colour_mask(one, "magenta").sum() == 0
