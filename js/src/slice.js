@@ -10,6 +10,7 @@ import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
 import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 
 import { sliceColorFunction } from './colormaps.js';
+import { SliceCrop } from './crop.js';
 import { hexToRgb } from './helpers.js';
 import { LabelTable } from './labels.js';
 import { levelIndex } from './scene.js';
@@ -93,6 +94,7 @@ export class SliceScene {
     this.camera.setParallelProjection(true);
     this.imageSlice = makeSlice(this.renderer);
     this.labelSlice = makeSlice(this.renderer);
+    this.cropShade = new SliceCrop(this); // the slice dimmed outside the crop box
     this.crosshair = {}; // other view's name -> Lines
     this.rulerLines = new Lines(this.renderer, RULER_COLOR);
     this.image = null;
@@ -199,6 +201,11 @@ export class SliceScene {
 
   setBackground(rgb) {
     this.renderer.setBackground(...rgb);
+    this.dirty = true;
+  }
+
+  setCrop(crop) {
+    this.cropShade.set(crop);
     this.dirty = true;
   }
 

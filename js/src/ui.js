@@ -3,6 +3,7 @@
 import { COLORMAPS } from './colormaps.js';
 import { element } from './helpers.js';
 import { createLegend } from './legend.js';
+import { createOpacityEditor, editorState } from './opacityeditor.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
 const VIEWS = { quad: 'Quad', row: 'Row', '3d': '3D', axial: 'Axial', coronal: 'Coronal', sagittal: 'Sagittal' };
@@ -115,6 +116,7 @@ export function createPanel(actions) {
   const buttons = element('div', { class: 'voxlite-buttons' });
   buttons.append(open, picker, reset, clear);
   const legend = createLegend(actions);
+  const transfer = createOpacityEditor(actions);
 
   // One checkbox per layer (image, labels, point sets, meshes), rebuilt when the layers change.
   const layerBox = element('div', { class: 'voxlite-layers', 'data-control': 'layers' });
@@ -148,6 +150,7 @@ export function createPanel(actions) {
     labelOpacity.row,
     ...slices.map((s) => s.row),
     layerBox,
+    transfer.element,
     legend.element,
     buttons,
   );
@@ -180,6 +183,7 @@ export function createPanel(actions) {
       ruler.classList.toggle('active', state.tool === 'ruler');
       clear.hidden = !state.rulers;
       legend.update(state.legend);
+      transfer.update(state.transfer);
     },
   };
 }
@@ -213,6 +217,7 @@ export function panelState(model, viewer = {}) {
       hidden: model.get('hidden_labels') || [],
       display: model.get('label_display'),
     },
+    transfer: editorState(model, viewer),
   };
 }
 
