@@ -85,6 +85,13 @@ def test_dragging_clicking_and_double_clicking_the_editor_edit_the_points(show, 
     assert added[1][1] == pytest.approx(0.5, abs=0.03)
     page.mouse.dblclick(*middle)
     page.wait_for_function("window.voxlite.saved.at(-1).opacity_points?.length === 2")
+    # Back to the preset's curve; the first click makes it points over the value range.
+    page.click("[data-control=reset-opacity]")
+    assert last_saved(page, "opacity_points") == []
+    page.mouse.click(*middle)
+    curve = last_saved(page, "opacity_points")
+    assert curve[0][0] == 0 and curve[-1][0] == 1000 and len(curve) >= 3
+    assert [500, 0.5] in [[round(v, -1), round(a, 1)] for v, a in curve]
     before = frames(page)
     page.select_option("[data-control=cmap]", "ct-bone")  # a CT preset brings its own curve
     wait_for_frames(page, before + 1)
