@@ -84,6 +84,27 @@ def test_a_nifti_file_is_shown_with_its_metadata(tmp_path):
     assert "_image" not in again["state"] and "cmap" not in again["state"]
 
 
+def test_the_list_names_colour_multichannel_and_time_series_files(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    pil = pytest.importorskip("PIL.Image")
+    photo = np.zeros((20, 30, 3), np.uint8)
+    photo[..., 0] = 200
+    pil.fromarray(photo).save(tmp_path / "photo.png")
+    series = np.zeros((6, 5, 4, 7), np.int16)  # nibabel's [i, j, k, t]: 7 time points
+    nibabel.save(nibabel.Nifti1Image(series, np.eye(4)), tmp_path / "fmri.nii.gz")
+    vectors = np.zeros((6, 5, 4, 1, 3), np.float32)  # a NIfTI vector image: 3 channels
+    nibabel.save(nibabel.Nifti1Image(vectors, np.eye(4)), tmp_path / "channels.nii.gz")
+    names = ["photo.png", "fmri.nii.gz", "channels.nii.gz"]
+    update = App().open([(name, (tmp_path / name).read_bytes()) for name in names])
+    assert update["errors"] == []
+    summaries = {item["name"]: item["summary"] for item in update["items"]}
+    assert summaries == {
+        "photo.png": "RGB " + by("30", "20", unit="uint8"),
+        "fmri.nii.gz": by("6", "5", "4", unit="int16") + ", 7 time points",
+        "channels.nii.gz": by("6", "5", "4", unit="float32") + ", 3 channels",
+    }
+
+
 def test_a_label_map_on_the_same_grid_goes_over_the_image(tmp_path):
     app = App()
     update = app.open(

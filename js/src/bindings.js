@@ -20,7 +20,8 @@ export const BINDINGS = {
   _labels: showLabels,
   _planes: showPlanes,
   _progress: (viewer, model) => viewer.status.loading(model.get('_progress')),
-  'cmap window level opacity label_opacity gradient_opacity': applyAppearance,
+  'cmap window level opacity label_opacity gradient_opacity opacity_points': applyAppearance,
+  crop: toScenes('setCrop', 'crop'),
   _geometries: showGeometries,
   layers: toScenes('setLayerSettings', 'layers'),
   rotate: (viewer, model) => viewer.frames.rotate(model.get('rotate')),
@@ -52,6 +53,7 @@ const AT_START = [
   '_image',
   '_progress',
   'hidden_labels',
+  'crop',
   'camera',
   'rotate',
 ];
@@ -123,6 +125,7 @@ function applyAppearance(viewer, model) {
     opacity: model.get('opacity'),
     labelOpacity: model.get('label_opacity'),
     gradientOpacity: model.get('gradient_opacity'),
+    opacityPoints: model.get('opacity_points') || [],
   };
   viewer.eachScene((scene) => scene.setAppearance(appearance));
 }

@@ -42,3 +42,16 @@ export function opacityFunction(name, low, high, scale = 1, mode = 'volume') {
   for (const [x, a] of points) pwf.addPoint(low + x * width, a * scale);
   return pwf;
 }
+
+/** The preset's opacity curve over the window [low, high], as [value, opacity] points. */
+export function presetOpacityPoints(name, low, high) {
+  const width = Math.max(high - low, 1e-6);
+  return preset(name).opacity.map(([x, a]) => [low + x * width, a]);
+}
+
+/** Opacity function of the transfer-function editor's [value, opacity] points, scaled by `scale`. */
+export function pointsOpacityFunction(points, scale = 1) {
+  const pwf = vtkPiecewiseFunction.newInstance();
+  for (const [value, opacity] of points) pwf.addPoint(value, opacity * scale);
+  return pwf;
+}

@@ -14,6 +14,7 @@ import vtkColorTransferFunction from '@kitware/vtk.js/Rendering/Core/ColorTransf
 import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';
 import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
 
+import { applyCrop } from './crop.js';
 import { hexToRgb } from './helpers.js';
 import { imageDataOf } from './volumes.js';
 
@@ -271,6 +272,7 @@ export class ExtraVolume {
     if (this.mapper.getInputData() !== textures[1]) this.mapper.setInputData(textures[1]);
     this.mapper.setBlendMode(main.getBlendMode());
     this.mapper.setSampleDistance(main.getSampleDistance());
+    applyCrop([this.mapper], scene.crop);
     const property = this.volume.getProperty();
     const first = scene.volume.getProperty();
     property.setInterpolationTypeToLinear();

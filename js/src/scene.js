@@ -9,7 +9,8 @@ import vtkVolumeMapper from '@kitware/vtk.js/Rendering/Core/VolumeMapper';
 import vtkVolumeProperty from '@kitware/vtk.js/Rendering/Core/VolumeProperty';
 import { ColorMixPreset } from '@kitware/vtk.js/Rendering/Core/VolumeProperty/Constants';
 
-import { colorFunction, opacityFunction } from './colormaps.js';
+import { colorFunction, opacityFunction, pointsOpacityFunction } from './colormaps.js';
+import { applyCrop } from './crop.js';
 import { GeometryLayer } from './geometry.js';
 import { ExtraVolume, ImageKind } from './kinds.js';
 import { LabelTable } from './labels.js';
@@ -171,12 +172,17 @@ export class Scene {
   }
 
   /** Apply colormap preset, window/level and opacity to every representation. */
-  setAppearance({ preset, window, level, opacity, labelOpacity, gradientOpacity = 0 }) {
-    this.appearance = { preset, window, level, opacity, labelOpacity, gradientOpacity };
+  setAppearance({ preset, window, level, opacity, labelOpacity, gradientOpacity = 0, opacityPoints = [] }) {
+    this.appearance = { preset, window, level, opacity, labelOpacity, gradientOpacity, opacityPoints };
     const low = level - window / 2;
     const high = level + window / 2;
     const ctf = colorFunction(preset, low, high);
-    const pwf = opacityFunction(preset, low, high, opacity, this.mode);
+    // The editor's points (image units) replace the preset's curve in volume rendering;
+    // a MIP stays opaque above the window's floor.
+    const pwf =
+      opacityPoints.length && this.mode === 'volume'
+        ? pointsOpacityFunction(opacityPoints, opacity)
+        : opacityFunction(preset, low, high, opacity, this.mode);
     const property = this.volume.getProperty(0);
     property.setRGBTransferFunction(0, ctf);
     property.setScalarOpacity(0, pwf);
@@ -221,6 +227,15 @@ export class Scene {
 
   kindAppearance() {
     return { opacity: this.appearance?.opacity ?? 1, mode: this.mode };
+  }
+
+  /** The crop box ({min, max} LPS mm, or {}): six clipping planes on the volume and the slice planes. */
+  setCrop(crop) {
+    this.crop = crop?.min ? crop : null;
+    const mappers = [this.volumeMapper, ...this.imagePlanes, ...this.labelPlanes].map((m) => m.mapper || m);
+    applyCrop(mappers, this.crop);
+    this.extra.sync(this); // channels 5-8 are cut alike
+    this.dirty = true;
   }
 
   setMode(mode) {

@@ -10,6 +10,7 @@ import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
 import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
 
 import { sliceColorFunction } from './colormaps.js';
+import { SliceCrop } from './crop.js';
 import { hexToRgb } from './helpers.js';
 import { ImageKind } from './kinds.js';
 import { LabelTable } from './labels.js';
@@ -95,6 +96,7 @@ export class SliceScene {
     this.imageSlice = makeSlice(this.renderer);
     this.kind = new ImageKind(); // scalar, colour or channels (kinds.js)
     this.labelSlice = makeSlice(this.renderer);
+    this.cropShade = new SliceCrop(this); // the slice dimmed outside the crop box
     this.crosshair = {}; // other view's name -> Lines
     this.rulerLines = new Lines(this.renderer, RULER_COLOR);
     this.image = null;
@@ -209,6 +211,11 @@ export class SliceScene {
 
   setBackground(rgb) {
     this.renderer.setBackground(...rgb);
+    this.dirty = true;
+  }
+
+  setCrop(crop) {
+    this.cropShade.set(crop);
     this.dirty = true;
   }
 

@@ -40,6 +40,7 @@ export class SliceView {
   /** Place the rulers' lengths over their lines (after the camera or the rulers changed). */
   syncOverlay() {
     const scene = this.scene;
+    scene.cropShade.sync();
     const shown = scene.orientation && scene.image ? scene.visibleRulers() : [];
     const rulers = [...shown, ...(scene.draft ? [{ points: scene.draft }] : [])];
     const labels = rulers.map(({ points, length }) => {

@@ -1,5 +1,8 @@
 // The widget's style sheet, added once per document (or shadow root) by index.js.
-export const STYLE = `
+import { CROP_STYLE } from './crop.js';
+import { EDITOR_STYLE } from './opacityeditor.js';
+
+export const STYLE = `${CROP_STYLE}${EDITOR_STYLE}
 .voxlite-root { position: relative; width: 100%; overflow: hidden; font: 12px system-ui, sans-serif; outline: none; }
 .voxlite-root:focus-visible { box-shadow: inset 0 0 0 2px #4a90d9; }
 .voxlite-canvas { position: absolute; inset: 0; background: #2a2d33; }

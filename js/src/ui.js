@@ -6,6 +6,7 @@ import { compareState, createComparePanel } from './comparepanel.js';
 import { element } from './helpers.js';
 import { describeKind } from './kinds.js';
 import { createLegend } from './legend.js';
+import { createOpacityEditor, editorState } from './opacityeditor.js';
 
 const MODES = { volume: 'Volume', mip: 'MIP', slices: 'Slices' };
 const VIEWS = { quad: 'Quad', row: 'Row', '3d': '3D', axial: 'Axial', coronal: 'Coronal', sagittal: 'Sagittal' };
@@ -120,6 +121,7 @@ export function createPanel(actions) {
   const legend = createLegend(actions);
   const channels = createChannelsPanel(actions);
   const compare = createComparePanel(actions);
+  const transfer = createOpacityEditor(actions);
 
   // One checkbox per layer (image, labels, point sets, meshes), rebuilt when the layers change.
   const layerBox = element('div', { class: 'voxlite-layers', 'data-control': 'layers' });
@@ -155,6 +157,7 @@ export function createPanel(actions) {
     layerBox,
     compare.element,
     channels.element,
+    transfer.element,
     legend.element,
     buttons,
   );
@@ -191,6 +194,7 @@ export function createPanel(actions) {
       legend.update(state.legend);
       channels.update(state.channels);
       compare.update(state.compare);
+      transfer.update(state.transfer);
     },
   };
 }
@@ -227,6 +231,7 @@ export function panelState(model, viewer = {}) {
       hidden: model.get('hidden_labels') || [],
       display: model.get('label_display'),
     },
+    transfer: editorState(model, viewer),
   };
 }
 

@@ -1,5 +1,6 @@
 // The 3D view: a cell of the layout, and the vtk.js scene drawn over it, with its camera
 // (rotated, zoomed and panned by vtk.js' trackball, which the Viewer binds to this cell).
+import { CropHandles } from './crop.js';
 import { element } from './helpers.js';
 import { Scene } from './scene.js';
 
@@ -23,6 +24,12 @@ export class View3D {
       this.cameraTimer = setTimeout(() => hooks.cameraMoved(this.scene.getCamera()), CAMERA_SYNC_DELAY_MS);
     });
     this.host.addEventListener('dblclick', () => hooks.reset());
+    this.cropHandles = new CropHandles(this.host, this.scene, hooks.cropMoved);
+  }
+
+  /** The panel's Crop tool: the crop box's handles shown or hidden. */
+  setCropTool(on) {
+    this.cropHandles.setActive(on);
   }
 
   /** A camera from the model: not reported back as a move. */
@@ -38,11 +45,16 @@ export class View3D {
   // What 2D views do with these: the 3D view has no letters nor a 2D camera.
   layout() {}
   setOrientation() {}
-  syncOverlay() {}
+
+  /** Before a frame: the crop handles over the box's faces. */
+  syncOverlay() {
+    this.cropHandles.sync();
+  }
 
   destroy() {
     clearTimeout(this.cameraTimer);
     this.cameraSubscription.unsubscribe();
+    this.cropHandles.destroy();
     this.host.remove();
     this.scene.destroy();
   }

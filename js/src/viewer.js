@@ -152,6 +152,7 @@ export class Viewer {
     const made = next.filter((view) => !this.views.includes(view));
     this.views = next;
     this.main = next.find((view) => view.name === '3d') || null;
+    this.main?.setCropTool(!!this.cropTool);
     this.stage.bindTrackball(this.main?.host || null);
     this.cells.replaceChildren(...next.map((view) => view.host));
     applyGrid(this.cells, layout);
@@ -170,6 +171,7 @@ export class Viewer {
       background,
       hooks: {
         cameraMoved: (camera) => this.cameraMoved(camera),
+        cropMoved: (crop, final) => this.change({ crop }, final),
         reset: () => this.resetView(this.main),
       },
     });
@@ -271,6 +273,13 @@ export class Viewer {
     const model = this.model;
     return {
       set: (key, value) => this.commit({ [key]: value }),
+      change: (key, value, final) => this.change({ [key]: value }, final),
+      setCropTool: (on) => {
+        this.cropTool = on;
+        this.main?.setCropTool(on);
+        this.panel.update(panelState(model, this));
+        this.draw();
+      },
       setVisible: (name, visible) => {
         const layers = model.get('layers') || {};
         this.commit({ layers: { ...layers, [name]: { ...(layers[name] || {}), visible } } });

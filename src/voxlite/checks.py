@@ -22,6 +22,7 @@ __all__ = [
     "camera",
     "channel",
     "crop",
+    "crop_overlaps",
     "finite",
     "first_line",
     "floats",
@@ -171,6 +172,16 @@ def crop(crop: Any) -> dict[str, list[float]]:
     if np.any(high <= low):
         raise ValueError(f"crop's max must exceed its min on every axis, got {short(crop)}")
     return {"min": low.tolist(), "max": high.tolist()}
+
+
+def crop_overlaps(crop: dict[str, list[float]], bounds: tuple[list[float], list[float]]) -> None:
+    """Refuse a crop box that leaves nothing of the image (``bounds``: its min and max, mm)."""
+    low, high = np.maximum(crop["min"], bounds[0]), np.minimum(crop["max"], bounds[1])
+    if np.any(high < low):
+        box = ", ".join(f"{a:g}..{b:g}" for a, b in zip(*bounds, strict=True))
+        raise ValueError(
+            f"crop {short(crop)} leaves nothing of the image, which spans x, y, z = {box} mm"
+        )
 
 
 def finite(value: Any, what: str) -> float:

@@ -207,6 +207,8 @@ class ViewModel(ReadingTraits, LayerTraits):
         if mode in ITKWIDGETS_VIEWS and views is None:
             mode, views = "volume", ITKWIDGETS_VIEWS[mode]
         self._views_chosen = views is not None  # else the image chooses (a slice: face on)
+        # In the image's units and mm: set once the image is shown (a new image resets them).
+        after_image = {key: traits.pop(key) for key in ("opacity_points", "crop") if key in traits}
         super().__init__(
             mode=mode,
             views=views or "quad",
@@ -247,6 +249,8 @@ class ViewModel(ReadingTraits, LayerTraits):
                 self.slices = list(slices)
             if camera is not None:
                 self.camera = camera
+            for key, value in after_image.items():
+                setattr(self, key, value)
         if state is not None:
             self.state = state
 
@@ -354,6 +358,8 @@ class ViewModel(ReadingTraits, LayerTraits):
             self._time_points = source.frames
             self.time = 0
             self.label_names = names
+            # Values and millimetres of the previous image mean nothing for this one.
+            self.opacity_points, self.crop = [], {}
 
     def set_label_image(
         self,
@@ -649,6 +655,10 @@ class ViewModel(ReadingTraits, LayerTraits):
     def _apply_preset_window(self, change: dict[str, Any]) -> None:
         if self._image:
             self._reset_window(self._image)
+        # A preset with a window of its own (the CT ones) brings its opacity curve too;
+        # a colormap without one only recolours, keeping the user's opacity points.
+        if "window" in COLORMAPS[change["new"]]:
+            self.opacity_points = []
 
     @traitlets.validate("mode")
     def _valid_mode(self, proposal: dict[str, Any]) -> str:
@@ -746,7 +756,10 @@ class ViewModel(ReadingTraits, LayerTraits):
 
     @traitlets.validate("crop")
     def _valid_crop(self, proposal: dict[str, Any]) -> dict[str, list[float]]:
-        return checks.crop(proposal["value"])
+        crop = checks.crop(proposal["value"])
+        if crop and self._current is not None:
+            checks.crop_overlaps(crop, physical_bounds(self._current))
+        return crop
 
     @traitlets.validate("bg_color")
     def _valid_bg_color(self, proposal: dict[str, Any]) -> str:
@@ -768,6 +781,19 @@ class ViewModel(ReadingTraits, LayerTraits):
         if not 64 <= proposal["value"] <= 4096:
             raise ValueError(f"height must be 64..4096 pixels, got {proposal['value']}")
         return proposal["value"]
+
+
+def physical_bounds(image: Image) -> tuple[list[float], list[float]]:
+    """The LPS box (min, max in mm) around the centres of an image's voxels.
+
+    Example
+    -------
+    >>> physical_bounds(Image(np.zeros((2, 3, 4)), spacing=(2.0, 1.0, 1.0)))
+    ([0.0, 0.0, 0.0], [6.0, 2.0, 1.0])
+    """
+    last = np.asarray(image.size) - 1
+    corners = np.array([image.index_to_physical(last * np.array(c)) for c in np.ndindex(2, 2, 2)])
+    return corners.min(axis=0).tolist(), corners.max(axis=0).tolist()
 
 
 def _check_method(method: str) -> None:

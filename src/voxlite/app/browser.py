@@ -362,4 +362,15 @@ def _value_range(value_range: tuple[float, float] | None) -> str:
 
 
 def _summary(image: Image) -> str:
-    return TIMES.join(str(n) for n in image.size) + f" {image.array.dtype}"
+    """What the list says of an image: its kind (colour, channels, time points), its
+    size (a 2D image's two sides) and voxel type, e.g. "RGB 512 x 512 uint8"."""
+    flat = [n for n in image.size if n > 1]
+    size = flat if len(flat) == 2 else image.size  # a 2D image: its two sides
+    kind = {"rgb": "RGB ", "rgba": "RGBA "}.get(image.pixel, "")
+    extras = []
+    if image.pixel == "channels":
+        extras.append(_count(image.components, "channel"))
+    if image.timeseries:
+        extras.append(_count(image.frames, "time point"))
+    text = kind + TIMES.join(str(n) for n in size) + f" {image.array.dtype}"
+    return ", ".join([text, *extras])
