@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -92,7 +93,8 @@ def server_process(
 ) -> Iterator[None]:
     """Run ``command`` in ``root`` until the ``ready`` URL answers; stop it on leaving.
 
-    Its output goes to ``root / f"{name}.log"``, shown if it does not start in 90 s.
+    Any HTTP answer counts (an error status too). Its output goes to
+    ``root / f"{name}.log"``, shown if it does not start in 90 s.
     """
     log_path = root / f"{name}.log"
     with open(log_path, "w") as log:
@@ -108,6 +110,8 @@ def server_process(
             while True:
                 try:
                     urllib.request.urlopen(ready, timeout=2)
+                    break
+                except urllib.error.HTTPError:  # it answers: it has started
                     break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
