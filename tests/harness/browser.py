@@ -12,6 +12,7 @@ import base64
 import io
 import os
 import pathlib
+import time
 from urllib.parse import urlparse
 
 import numpy as np
@@ -114,6 +115,18 @@ def wait_for_frames(page, count: int, root: str = ".voxlite-root") -> None:
         arg=[root, count],
         timeout=60_000,
     )
+
+
+def wait_for_locator_frames(root, count: int, timeout: float = 60.0) -> None:
+    """:func:`wait_for_frames` for a locator: it finds viewers in shadow roots too
+    (marimo renders each widget in one), which ``document.querySelector`` does not."""
+    deadline = time.monotonic() + timeout
+    while int(root.get_attribute("data-voxlite-frames") or 0) < count:
+        if root.get_attribute("data-voxlite-state") == "error":
+            raise AssertionError(root.inner_text())
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {count} frames in {timeout} s")
+        time.sleep(0.1)
 
 
 def frames(page, root: str = ".voxlite-root") -> int:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -39,6 +40,30 @@ def run_cell(page, index: int, wait: bool = True) -> None:
     )
 
 
+def write_notebook(path: pathlib.Path, cells: list[str]) -> pathlib.Path:
+    """A notebook of these code cells, for the python3 kernel."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+    return path
+
+
+def printed(page, cell: int, tag: str) -> str:
+    """Run a cell that prints ``tag=...`` and return what follows the tag."""
+    run_cell(page, cell)
+    output = page.locator(".jp-OutputArea-output", has_text=f"{tag}=").first
+    output.wait_for(timeout=30_000)
+    page.wait_for_timeout(200)
+    return output.inner_text().strip().split(f"{tag}=", 1)[1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,53 +88,38 @@ def lab_extensions_without_jupyterlite(folder: pathlib.Path) -> pathlib.Path:
 
 
 @contextlib.contextmanager
-def jupyterlab_server(root: pathlib.Path, *args: str, pythonpath: str = "") -> Iterator[str]:
-    """A JupyterLab server on 127.0.0.1 serving ``root``, without a token; yields its URL.
+def server_process(
+    command: list[str], root: pathlib.Path, ready: str, name: str, env: dict | None = None
+) -> Iterator[None]:
+    """Run ``command`` in ``root`` until the ``ready`` URL answers; stop it on leaving.
 
-    ``args`` are more command-line options; ``pythonpath`` goes before the kernel's path.
+    Any HTTP answer counts (an error status too). Its output goes to
+    ``root / f"{name}.log"``, shown if it does not start in 90 s.
     """
-    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--allow-root",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.labextensions_path={extensions}",
-        "--LabApp.news_url=",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        *args,
-    ]
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(root / ".config"),
-        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")])),
-    }
-    url = f"http://127.0.0.1:{port}"
-    with open(root / "server.log", "w") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log_path = root / f"{name}.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            command,
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         try:
             deadline = time.monotonic() + 90
             while True:
                 try:
-                    urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                    urllib.request.urlopen(ready, timeout=2)
+                    break
+                except urllib.error.HTTPError:  # it answers: it has started
                     break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(
-                            f"JupyterLab did not start:\n{(root / 'server.log').read_text()}"
+                            f"{name} did not start:\n{log_path.read_text()}"
                         ) from None
                     time.sleep(0.5)
-            yield url
+            yield
         finally:
             server.terminate()
             try:
@@ -117,3 +127,63 @@ def jupyterlab_server(root: pathlib.Path, *args: str, pythonpath: str = "") -> I
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+def jupyter_environment(root: pathlib.Path, pythonpath: str = "") -> dict[str, str]:
+    """Config and runtime folders of the test's own, and ``pythonpath`` before the kernel's."""
+    return {
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")])),
+    }
+
+
+# JupyterLab and Notebook 7 are both JupyterLab applications; Notebook 7 has no news
+# feed, extension manager nor update check to turn off.
+APPLICATIONS = {
+    "jupyterlab": [
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ],
+    "notebook": ["--JupyterNotebookApp.expose_app_in_browser=True"],
+}
+
+
+@contextlib.contextmanager
+def jupyter_server(
+    root: pathlib.Path, *args: str, app: str = "jupyterlab", pythonpath: str = ""
+) -> Iterator[str]:
+    """A JupyterLab (``app="jupyterlab"``) or Notebook 7 (``"notebook"``) server on
+    127.0.0.1 serving ``root``, without a token; yields its URL.
+
+    ``args`` are more command-line options; ``pythonpath`` goes before the kernel's path.
+    """
+    extensions = lab_extensions_without_jupyterlite(root / ".labextensions")
+    port = free_port()
+    application = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
+    command = [
+        sys.executable,
+        "-m",
+        app,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--allow-root",
+        f"--ServerApp.root_dir={root}",
+        f"--{application}.labextensions_path={extensions}",
+        *APPLICATIONS[app],
+        *args,
+    ]
+    url = f"http://127.0.0.1:{port}"
+    env = jupyter_environment(root, pythonpath)
+    with server_process(command, root, f"{url}/api/status", app, env):
+        yield url
+
+
+def jupyterlab_server(root: pathlib.Path, *args: str, pythonpath: str = ""):
+    """A JupyterLab server on 127.0.0.1 serving ``root``: :func:`jupyter_server`."""
+    return jupyter_server(root, *args, app="jupyterlab", pythonpath=pythonpath)
