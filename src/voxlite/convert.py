@@ -83,6 +83,8 @@ VERSIONS = ("0.4", "0.5")
 METHODS = ("mean", "mode", "nearest")
 #: Voxels per side of a chunk: 64³ uint16 is 512 KiB, a good request for streaming.
 DEFAULT_CHUNKS = 64
+#: The most bytes of one block read from a lazy source (and at most a quarter of ``memory``).
+SOURCE_BLOCK_BYTES = 8 << 20
 #: Bytes of source voxels ngff-zarr computes at once (its z slabs).
 DEFAULT_MEMORY = 256 << 20
 _NGFF_METHODS = {
@@ -178,9 +180,11 @@ def to_ome_zarr(
     target = _checked_target(Path(path), overwrite, image)
     source = open_source(image, **read_options)
     nz = _ngff_zarr()
-    data, geometry, dropped = _aligned(source, options["oblique"])
     chunk_shape = options["chunks"]
-    array = _dask_array(data, chunk_shape)
+    block = min(SOURCE_BLOCK_BYTES, memory // 4) if isinstance(memory, int) else 0
+    source = source.replace(array=_dask_array(source.array, chunk_shape, block))
+    data, geometry, dropped = _aligned(source, options["oblique"])
+    array = data.rechunk(chunk_shape)
     ngff = nz.to_ngff_image(
         array,
         dims=("z", "y", "x"),
@@ -190,7 +194,7 @@ def to_ome_zarr(
         axes_units=dict.fromkeys("zyx", "millimeter") if _in_mm(source) else None,
     )
     factors = _factors(array.shape, chunk_shape, options["levels"])
-    with _engine(nz, memory, scheduler), _progress_to(nz, progress) as shown:
+    with _engine(nz, memory, scheduler) as client, _progress_to(nz, progress) as shown:
         multiscales = nz.to_multiscales(
             ngff,
             scale_factors=factors or [],
@@ -200,7 +204,7 @@ def to_ome_zarr(
         )
         multiscales.root_attributes = {"voxlite": _provenance(source, dropped)}
         with _staged(target, overwrite) as staging:
-            _write(nz, staging, multiscales, options, shown)
+            _write(nz, staging, multiscales, options, shown, client, memory)
     return target
 
 
@@ -400,7 +404,7 @@ def _reindexed(array: Any, axis_of: list[int], flipped: list[bool]) -> Any:
         return array
     import dask.array as da
 
-    data = array if isinstance(array, da.Array) else _dask_array(array, (DEFAULT_CHUNKS,) * 3)
+    data = da.asarray(array)
     # array axis of index axis a (x=0, y=1, z=2) is 2 - a; new array axis of physical p is 2 - p
     data = data.transpose([2 - axis_of[p] for p in (2, 1, 0)])
     flips = tuple(slice(None, None, -1) if flipped[p] else slice(None) for p in (2, 1, 0))
@@ -442,21 +446,25 @@ def _factors(
     return result
 
 
-def _dask_array(array: Any, chunks: Sequence[int]) -> Any:
-    """A dask array of ``array``, chunked as the output (its own chunks kept if dask)."""
+def _dask_array(array: Any, chunks: Sequence[int], block_bytes: int) -> Any:
+    """A dask array of ``array``, read in blocks of whole rows (and planes) where they
+    fit ``block_bytes``: a file's rows are contiguous, and a block of output chunks'
+    size would read each row in pieces."""
     import dask.array as da
 
     if isinstance(array, da.Array):
-        return array.rechunk(tuple(chunks))
-    if is_lazy(array):  # read as dask asks: a slab, a chunk, never the whole
-        return da.from_array(
-            array,
-            chunks=tuple(chunks),
-            asarray=True,
-            lock=False,
-            meta=np.empty((0, 0, 0), np.dtype(array.dtype)),
-        )
-    return da.from_array(np.asarray(array), chunks=tuple(chunks))
+        return array
+    shape = [int(n) for n in array.shape]
+    itemsize = np.dtype(array.dtype).itemsize
+    blocks = [min(c, n) for c, n in zip(chunks, shape, strict=True)]
+    for axis in (2, 1):  # widen x to whole rows, then y to whole planes
+        wider = [*blocks[:axis], shape[axis], *blocks[axis + 1 :]]
+        if math.prod(wider) * itemsize <= block_bytes:
+            blocks = wider
+    if is_lazy(array):  # read as dask asks, a block at a time, never whole
+        meta = np.empty((0, 0, 0), np.dtype(array.dtype))
+        return da.from_array(array, chunks=tuple(blocks), asarray=True, lock=False, meta=meta)
+    return da.from_array(np.asarray(array), chunks=tuple(blocks))
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -483,15 +491,26 @@ def _compressor(codec: str, version: str) -> Any:
     return LZ4()
 
 
-def _write(nz: Any, folder: Path, multiscales: Any, options: dict[str, Any], shown: Any) -> None:
+def _write(
+    nz: Any,
+    folder: Path,
+    multiscales: Any,
+    options: dict[str, Any],
+    shown: Any,
+    client: Any,
+    memory: int,
+) -> None:
+    """ngff-zarr's own engine writes; with a codec it does not encode (lz4), or on a
+    cluster (its engine's arrays do not pickle, so cannot go to workers), zarr-python."""
     version, codec = options["version"], options["codec"]
     compressor = _compressor(codec, version)
-    if codec == "lz4":
+    if codec == "lz4" or client is not None:
         # zarr warns that numcodecs' lz4 is not in the zarr v3 spec (readers need numcodecs)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Numcodecs codecs are not in", UserWarning)
             warnings.filterwarnings("ignore", "Consolidated metadata is currently", UserWarning)
-            return _write_foreign_codec(nz, folder, multiscales, version, compressor, shown)
+            _write_with_zarr(nz, folder, multiscales, options, compressor, shown, client, memory)
+        return
     codecs = (
         {"compressor": compressor}
         if version == "0.4"
@@ -505,32 +524,44 @@ def _write(nz: Any, folder: Path, multiscales: Any, options: dict[str, Any], sho
         progress=shown,
         **codecs,
     )
-    return None
 
 
-def _write_foreign_codec(
-    nz: Any, folder: Path, multiscales: Any, version: str, compressor: Any, shown: Any
+def _write_with_zarr(
+    nz: Any,
+    folder: Path,
+    multiscales: Any,
+    options: dict[str, Any],
+    compressor: Any,
+    shown: Any,
+    client: Any,
+    memory: int,
 ) -> None:
-    """A codec ngff-zarr's engine does not encode (lz4), the way its documentation says:
-    ngff-zarr writes the metadata and empty arrays, zarr-python re-creates each level
-    with the codec and dask fills it, each level from the one before, as written."""
+    """Write with zarr-python, the way ngff-zarr's documentation says for what its engine
+    does not do: ngff-zarr writes the metadata and empty arrays (``metadata_only``),
+    zarr-python re-creates each level with the codec, and dask fills it, each level
+    derived from the one before as written (so no level recomputes the source)."""
     import dask.array as da
     import zarr
 
-    nz.to_ngff_zarr(str(folder), multiscales, version=version, metadata_only=True)
+    version = options["version"]
+    nz.to_ngff_zarr(
+        str(folder),
+        multiscales,
+        version=version,
+        metadata_only=True,
+        chunks_per_shard=options["shards"],
+    )
     group = zarr.open_group(str(folder), mode="r+")
     datasets = multiscales.metadata.datasets
     previous = None
     for index, dataset in enumerate(datasets):
         image = multiscales.images[index]
-        if previous is not None:  # derived from the level written, not from the source
+        if previous is not None:
+            array, scale, translation = previous
             source = nz.to_ngff_image(
-                da.from_zarr(previous[0]),
-                dims=image.dims,
-                scale=previous[1],
-                translation=previous[2],
+                da.from_zarr(array), dims=image.dims, scale=scale, translation=translation
             )
-            factor = {d: round(image.scale[d] / previous[1][d]) for d in "zyx"}
+            factor = {d: round(image.scale[d] / scale[d]) for d in "zyx"}
             image = nz.to_multiscales(
                 source,
                 scale_factors=[factor],
@@ -540,24 +571,56 @@ def _write_foreign_codec(
                 axis_order="preserve",
             ).images[1]
         stored = group[dataset.path]
+        shards = getattr(stored, "shards", None)
         array = zarr.create_array(
             store=stored.store,
             name=stored.path,
             shape=image.data.shape,
             dtype=image.data.dtype,
             chunks=stored.chunks,
+            shards=shards,
             fill_value=0,
             overwrite=True,
             zarr_format=stored.metadata.zarr_format,
             attributes=dict(stored.attrs),
+            compressors=[compressor] if compressor is not None else None,
             **({"dimension_names": list(image.dims)} if version != "0.4" else {}),
-            compressors=[compressor],
         )
+        stage = f"Writing scale {index + 1} of {len(datasets)}"
         if shown is not None:
-            shown.add_callback_task(f"Writing scale {index + 1} of {len(datasets)} (lz4)")
-        da.store(image.data.rechunk(array.chunks), array, lock=False)
+            shown.add_callback_task(stage)
+        data = image.data.rechunk(shards or array.chunks)  # one task per stored file
+        for region in _slabs(data.shape, data.chunksize, data.dtype.itemsize, memory):
+            _store(data[region], array, region, client, shown)
         previous = (array, image.scale, image.translation)
-    zarr.consolidate_metadata(str(folder))
+    zarr.consolidate_metadata(str(folder), zarr_format=group.metadata.zarr_format)
+
+
+def _slabs(
+    shape: Sequence[int], chunks: Sequence[int], itemsize: int, memory: int
+) -> Iterator[tuple[slice, ...]]:
+    """z slabs of whole chunks, of about ``memory`` bytes (one chunk thick at least),
+    computed one after the other: a scheduler holds no more than a slab's data at once."""
+    plane = math.prod(shape[1:]) * itemsize
+    step = max(1, memory // max(plane * chunks[0], 1)) * chunks[0]
+    for z0 in range(0, shape[0], step):
+        yield (slice(z0, min(z0 + step, shape[0])), slice(None), slice(None))
+
+
+def _store(data: Any, array: Any, region: tuple, client: Any, shown: Any) -> None:
+    """Compute ``data`` into ``array[region]``: here, or on the cluster with its progress."""
+    import dask.array as da
+
+    if client is None:
+        da.store(data, array, regions=region, lock=False)
+        return
+    future = client.compute(da.store(data, array, regions=region, lock=False, compute=False))
+    if shown is not None:  # the local callback sees no task of a cluster's
+        from distributed import progress
+
+        progress(future, notebook=False)
+        sys.stdout.flush()
+    future.result()
 
 
 @contextlib.contextmanager
@@ -591,8 +654,9 @@ def _ngff_zarr() -> Any:
 
 
 @contextlib.contextmanager
-def _engine(nz: Any, memory: int, scheduler: Any) -> Iterator[None]:
-    """ngff-zarr's memory target and dask's scheduler for the block."""
+def _engine(nz: Any, memory: int, scheduler: Any) -> Iterator[Any]:
+    """ngff-zarr's memory target and dask's scheduler for the block; yields the
+    distributed Client, or None for a local scheduler."""
     import dask
 
     if isinstance(memory, bool) or not isinstance(memory, int) or memory < (1 << 20):
@@ -601,7 +665,7 @@ def _engine(nz: Any, memory: int, scheduler: Any) -> Iterator[None]:
     nz.config.memory_target = memory
     try:
         with _scheduler(scheduler) as chosen, dask.config.set(scheduler=chosen):
-            yield
+            yield None if isinstance(chosen, str) else chosen
     finally:
         nz.config.memory_target = saved
 
