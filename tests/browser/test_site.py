@@ -32,7 +32,14 @@ try:
 except ModuleNotFoundError:
     result["scipy"] = "ModuleNotFoundError"
 await piplite.install("tifffile")  # TIFF stacks, read by voxlite in the browser
+import importlib._bootstrap_external as loading
+compiled = []  # modules compiled from source here: none, the build compiled them
+source_to_code = loading.SourceLoader.source_to_code
+loading.SourceLoader.source_to_code = lambda self, data, path, **k: (
+    compiled.append(path), source_to_code(self, data, path, **k))[1]
 import numpy as np, tifffile
+loading.SourceLoader.source_to_code = source_to_code
+result["compiled in the browser"] = compiled
 tifffile.imwrite("stack.tif", np.arange(24, dtype=np.uint16).reshape(2, 3, 4), imagej=True,
                  metadata={"axes": "ZYX"})  # a Z stack (without axes: ImageJ channels)
 result["tiff"] = list(voxlite.read_image("stack.tif").shape)
@@ -251,6 +258,7 @@ def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
         "requests": "PiplitePyPIDisabled",
         "scipy": "ModuleNotFoundError",
         "tiff": [2, 3, 4],
+        "compiled in the browser": [],
     }
 
 

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import voxlite
 from voxlite.app.browser import page_trait_names
+from voxlite.builder.bytecode import compile_distribution
 from voxlite.builder.csp import APP_POLICY as HEADER_POLICY
 from voxlite.builder.csp import meta_policy, write_headers
 from voxlite.builder.files import Selection, log_skipped, publish_files
@@ -128,9 +129,9 @@ def _wheels(state: BuildState) -> None:
 
 def _pyodide(state: BuildState) -> None:
     distribution = open_distribution(state.options.pyodide, state.staged.scratch)
-    state.pyodide_packages = assemble_pyodide(
-        distribution, state.wheels, state.staged.staging / "pyodide"
-    )
+    target = state.staged.staging / "pyodide"
+    state.pyodide_packages = assemble_pyodide(distribution, state.wheels, target)
+    compile_distribution(target, LOCK, sources.bytecode_cache(), state.log)
 
 
 def _page(state: BuildState) -> None:

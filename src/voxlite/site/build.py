@@ -20,6 +20,7 @@ from pathlib import Path
 from packaging.version import Version
 
 import voxlite
+from voxlite.builder.bytecode import compile_distribution
 from voxlite.builder.csp import write_csp
 from voxlite.builder.files import Selection, log_skipped, publish_files, select_files
 from voxlite.builder.process import run_python_module
@@ -31,6 +32,7 @@ from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
 from voxlite.site.pyodide import (
     KERNEL_PACKAGES,
+    LOCK,
     Distribution,
     Wheel,
     add_wheels,
@@ -140,6 +142,7 @@ def _pyodide(state: _SiteState) -> None:
     state.pyodide_packages = assemble_pyodide(
         state.options, state.wheels, target, state.staged.scratch
     )
+    compile_distribution(target, LOCK, sources.bytecode_cache(), state.log)
 
 
 def _contents(state: _SiteState) -> None:

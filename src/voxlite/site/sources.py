@@ -56,6 +56,11 @@ def pyodide_dir() -> Path:
     return cache_dir() / f"pyodide-{PYODIDE_VERSION}"
 
 
+def bytecode_cache() -> Path:
+    """Wheels with their bytecode compiled by this Pyodide (voxlite.builder.bytecode)."""
+    return cache_dir() / f"bytecode-{PYODIDE_VERSION}"
+
+
 def wheels_dir() -> Path:
     return cache_dir() / "wheels"
 

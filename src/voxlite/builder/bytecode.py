@@ -1,0 +1,158 @@
+"""Python bytecode compiled at build time, so that Pyodide imports without compiling.
+
+Pyodide's package wheels and pure wheels carry ``.py`` sources only, so every import in
+the browser first compiles its module, in WebAssembly, at each page load: the kernel's
+start-up (IPython, ipykernel, jedi, ...) spends most of its time there. The build adds,
+next to each ``.py`` of each wheel a site or the app serves, its
+``__pycache__/NAME.cpython-312.pyc``, compiled by the very Python of the site: the
+Pyodide runtime itself, run by Node.js (``node`` on PATH, already needed by
+``voxlite site fetch``), so magic number and bytecode match exactly. The ``.pyc`` are
+*unchecked-hash* ones (PEP 552): unpacking a wheel does not keep file times, so
+timestamp ``.pyc`` would be stale at once; unchecked ones are used as they are. The
+sources stay beside them (tracebacks, ``inspect``, jedi), and their paths in the code
+objects are where Pyodide installs them (``/lib/python3.12/site-packages``).
+
+Compiled wheels are cached by the sha256 of their input under the cache folder, so a
+rebuild compiles only new wheels. Each wheel's lock entry gets its new sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+# Where Pyodide 0.27 (Python 3.12) installs "site" packages, as the code objects name it.
+SITE_PACKAGES = "/lib/python3.12/site-packages"
+CACHE_TAG = "cpython-312"
+
+# Run by Node.js: the site's own Pyodide compiles every tree under /work (one per wheel).
+_NODE_SCRIPT = r"""
+import { pathToFileURL } from 'node:url';
+const [runtime, work, sitePackages] = process.argv.slice(2);
+const { loadPyodide } = await import(pathToFileURL(`${runtime}/pyodide.mjs`).href);
+try {
+const pyodide = await loadPyodide({ indexURL: `${runtime}/` });
+pyodide.FS.mkdir('/work');
+pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: work }, '/work');
+pyodide.globals.set('SITE', sitePackages);
+pyodide.runPython(`
+import compileall, os, py_compile
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+for name in sorted(os.listdir('/work')):
+    compileall.compile_dir(f'/work/{name}', stripdir=f'/work/{name}', prependdir=SITE,
+                           quiet=2, invalidation_mode=mode, workers=1)
+`);
+} catch (error) {  // its message, not the minified line it was thrown from
+  console.error(`compile error: ${error?.message || error}`);
+  process.exit(1);
+}
+"""
+
+
+def compile_distribution(
+    folder: Path, lock_name: str, cache: Path, log: Callable[[str], None] = print
+) -> int:
+    """Add unchecked-hash ``.pyc`` to every "site" wheel a Pyodide folder's lock lists.
+
+    Parameters
+    ----------
+    folder : Path
+        A Pyodide folder (core files and ``lock_name``) whose wheels are rewritten.
+    lock_name : str
+        Its lock file (``pyodide-lock.json``); each rewritten wheel's sha256 is updated.
+    cache : Path
+        Where compiled wheels are kept, by the sha256 of their input.
+    log : callable
+        Told when bytecode could not be compiled (no Node.js), and why.
+
+    Returns
+    -------
+    int
+        How many wheels carry bytecode now.
+
+    Examples
+    --------
+    >>> compile_distribution(Path("_output/static/pyodide"), "pyodide-lock.json",
+    ...                      Path("~/.cache/voxlite/bytecode"))  # doctest: +SKIP
+    31
+    """
+    lock_path = folder / lock_name
+    lock = json.loads(lock_path.read_text())
+    entries = [
+        entry
+        for entry in lock["packages"].values()
+        if entry.get("install_dir") == "site" and entry["file_name"].endswith(".whl")
+    ]
+    cache.mkdir(parents=True, exist_ok=True)
+    todo = [e for e in entries if not (cache / f"{e['sha256']}.whl").exists()]
+    if todo and shutil.which("node") is None:
+        log("  no bytecode: Node.js (node) is not on PATH to run Pyodide at build time")
+        return 0
+    if todo:
+        _compile_into_cache(folder, [folder / e["file_name"] for e in todo], cache)
+    for entry in entries:
+        compiled = cache / f"{entry['sha256']}.whl"
+        shutil.copyfile(compiled, folder / entry["file_name"])
+        entry["sha256"] = _sha256(compiled)
+    lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
+    return len(entries)
+
+
+def _compile_into_cache(runtime: Path, wheels: list[Path], cache: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="voxlite-bytecode-") as scratch:
+        work = Path(scratch) / "work"
+        for index, wheel in enumerate(wheels):
+            with zipfile.ZipFile(wheel) as archive:
+                for name in archive.namelist():
+                    if name.endswith(".py") and ".dist-info/" not in name:
+                        archive.extract(name, work / str(index))
+        script = Path(scratch) / "compile.mjs"
+        script.write_text(_NODE_SCRIPT)
+        work.mkdir(exist_ok=True)
+        result = subprocess.run(
+            ["node", str(script), str(runtime.resolve()), str(work), SITE_PACKAGES],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            message = result.stderr.rpartition("compile error: ")[2][-2000:]
+            raise RuntimeError(f"compiling bytecode with Pyodide failed: {message}")
+        for index, wheel in enumerate(wheels):
+            digest = _sha256(wheel)
+            partial = cache / f"{digest}.partial"
+            _add_bytecode(wheel, work / str(index), partial)
+            partial.replace(cache / f"{digest}.whl")
+
+
+def _add_bytecode(wheel: Path, tree: Path, target: Path) -> None:
+    """``wheel`` plus the ``__pycache__`` files compiled into ``tree``, RECORD listing them."""
+    compiled = sorted(p for p in tree.rglob("*.pyc")) if tree.exists() else []
+    names = [p.relative_to(tree).as_posix() for p in compiled]
+    with (
+        zipfile.ZipFile(wheel) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                data = data.rstrip(b"\n") + b"\n" + "".join(f"{n},,\n" for n in names).encode()
+            out.writestr(info, data)
+        for path, name in zip(compiled, names, strict=True):
+            out.write(path, name)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+__all__ = ["CACHE_TAG", "SITE_PACKAGES", "compile_distribution"]
