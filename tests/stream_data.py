@@ -67,7 +67,5 @@ def write(
     options = {"compressor" if version == "0.4" else "compressors": compressor(codec, version)}
     if version == "0.5":
         options["compressors"] = [options["compressors"]]
-    ngff_zarr.to_ngff_zarr(
-        path, multiscales, version=version, chunks_per_shard=shards, **options
-    )
+    ngff_zarr.to_ngff_zarr(path, multiscales, version=version, chunks_per_shard=shards, **options)
     return path

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-# Nothing may be fetched; the bundle runs from a blob: URL made in the page.
-from voxlite.builder.csp import STANDALONE_POLICY as CONTENT_SECURITY_POLICY
+# Nothing may be fetched (but a stream); the bundle runs from a blob: URL made in the page.
 from voxlite.builder.csp import standalone_policy
 from voxlite.io import atomic_target
 

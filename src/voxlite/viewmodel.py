@@ -41,8 +41,14 @@ from voxlite.layers import LayerTraits
 from voxlite.multiscale import DEFAULT_MAX_VOXELS, LIMIT_MAX_VOXELS, Levels, Progress
 from voxlite.presets import COLORMAPS
 from voxlite.reading import ITKWIDGETS_VIEWS, ReadingTraits, orientations, views_for
-from voxlite.stream import DEFAULT_CACHE_MB, MAX_CACHE_MB, check_info, is_stream, stream_image
-from voxlite.stream import stream_source
+from voxlite.stream import (
+    DEFAULT_CACHE_MB,
+    MAX_CACHE_MB,
+    check_info,
+    is_stream,
+    stream_image,
+    stream_source,
+)
 
 __all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "ViewModel"]
 

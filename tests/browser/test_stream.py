@@ -47,7 +47,7 @@ def open_page(page, folder: pathlib.Path, server, url: str, **options) -> None:
 
 
 def stream_info(page) -> dict:
-    page.wait_for_function("window.voxlite.model.get('_stream_info')?.shape || window.voxlite.model.get('_stream_info')?.error")
+    page.wait_for_function("Object.keys(window.voxlite.model.get('_stream_info') || {}).length")
     return page.evaluate("window.voxlite.model.get('_stream_info')")
 
 

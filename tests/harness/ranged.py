@@ -39,9 +39,7 @@ class RangedServer(http.server.ThreadingHTTPServer):
         with self.lock:
             paths = [path for method, path in self.log if method == "GET"]
         return [
-            p
-            for p in paths
-            if p.startswith(prefix) and not (chunks_only and p.endswith(_METADATA))
+            p for p in paths if p.startswith(prefix) and not (chunks_only and p.endswith(_METADATA))
         ]
 
 
