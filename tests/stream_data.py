@@ -69,3 +69,19 @@ def write(
         options["compressors"] = [options["compressors"]]
     ngff_zarr.to_ngff_zarr(path, multiscales, version=version, chunks_per_shard=shards, **options)
     return path
+
+
+def write_bz2(folder: pathlib.Path, name: str = "bz") -> pathlib.Path:
+    """One level compressed with BZ2, which no browser codec reads, written by zarr itself
+    (ngff-zarr refuses BZ2), with OME-NGFF 0.4 attributes."""
+    import numcodecs
+    import zarr
+
+    path = folder / f"{name}.ome.zarr"
+    group = zarr.open_group(path, mode="w", zarr_format=2)
+    group.create_array("0", data=volume(), chunks=(CHUNK,) * 3, compressors=numcodecs.BZ2())
+    axes = [{"name": n, "type": "space", "unit": "millimeter"} for n in "zyx"]
+    scale = [{"type": "scale", "scale": [SPACING[n] for n in "zyx"]}]
+    datasets = [{"path": "0", "coordinateTransformations": scale}]
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": datasets}]
+    return path

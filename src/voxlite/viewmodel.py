@@ -407,6 +407,8 @@ class ViewModel(ReadingTraits, LayerTraits):
             self._comparison = None
             self._image, self._labels, self._planes, self._progress = {}, {}, [], {}
             self._stream_info = {}
+            # OME-Zarr's axes are the patient's (no rotation): the 2D views' geometry now.
+            self._orientation = orientations(np.eye(3), self.radiological)
             self._stream = source
 
     @property

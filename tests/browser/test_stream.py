@@ -88,3 +88,82 @@ def test_the_coarse_level_comes_first_then_the_finest_and_the_geometry_is_cpytho
     assert model.image.shape == image.shape and model.image.spacing == image.spacing
     assert model.slices == [n // 2 for n in image.size]
     assert model.window == info["default_window"][0]
+
+
+def level0_chunks(server, name: str = "a", z_chunk: int | None = None) -> list[str]:
+    """Chunk requests of level 0 (``scale0/<name>/z/y/x`` in zarr v2), in one z row if told."""
+    found = server.requests(f"/{name}.ome.zarr/scale0/{name}/")
+    return [p for p in found if z_chunk is None or p.split("/")[-3] == str(z_chunk)]
+
+
+def test_a_2d_view_fetches_the_chunks_of_its_slice_not_of_the_level(guarded: GuardedPage, data):
+    with ranged(data) as server:
+        open_page(guarded.page, data, server, "a.ome.zarr", views="axial", slices=[0, 0, 20])
+        page = guarded.page
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:20:0", "the axial plane")
+        needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
+        level = needed * (stream_data.SHAPE[0] // 16)
+        assert len(level0_chunks(server)) == needed < level
+        assert {p.split("/")[-3] for p in level0_chunks(server)} == {"1"}  # z 20: chunk row 1
+        pixels = canvas_pixels(page, "stream-axial")
+    assert pixels.max() > 60
+
+
+def test_moving_on_cancels_the_requests_of_the_slice_left(guarded: GuardedPage, data):
+    with ranged(data, delay=0.6) as server:
+        server.slow = "scale0"
+        open_page(guarded.page, data, server, "a.ome.zarr", views="axial", slices=[0, 0, 2])
+        page = guarded.page
+        wait_for(page, lambda: len(level0_chunks(server)) >= 6, "the first fetches")
+        page.evaluate("window.voxlite.model.set('slices', [0, 0, 30])")
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:30:0", "the plane at 30")
+        left = len(level0_chunks(server, z_chunk=0))
+        needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
+        assert left < needed, "the queued chunks of slice 2 were never fetched"
+        assert int(attribute(page, "stream-cancelled")) >= needed - left
+        assert len(level0_chunks(server, z_chunk=1)) == needed
+
+
+def error_text(page) -> str:
+    wait_for(page, lambda: attribute(page, "state") == "error", "an error")
+    return page.locator(".voxlite-message").first.text_content()
+
+
+def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path):
+    guarded.allow("voxlite:", "Failed to load resource", "CORS policy")
+    page = guarded.page
+    chunk = data / "a.ome.zarr" / "scale2" / "a" / "0" / "0" / "0"
+    with ranged(data) as server:
+        open_page(page, data, server, "nothing.ome.zarr")
+        text = error_text(page)
+        assert f"{server.url}/nothing.ome.zarr" in text and "404" in text, text
+
+        stream_data.write(data, "z", codec="zstd")  # (Blosc has no checksum to fail)
+        corrupt = data / "z.ome.zarr" / "scale2" / "z" / "0" / "0" / "0"
+        corrupt.write_bytes(corrupt.read_bytes()[:6] + bytes(range(256)) * 4)
+        open_page(page, data, server, "z.ome.zarr", views="3d")
+        text = error_text(page)
+        assert "corrupt" in text and f"{server.url}/z.ome.zarr/scale2/z/0/0/0" in text, text
+
+        original = chunk.read_bytes()
+        chunk.unlink()  # a missing chunk is the fill value, and said so
+        open_page(page, data, server, "a.ome.zarr", views="3d")
+        wait_for(page, lambda: attribute(page, "stream-missing") == "1", "the missing chunk")
+        assert "fill value 0" in page.locator(".voxlite-message").first.text_content()
+        assert attribute(page, "state") != "error"
+        chunk.write_bytes(original)
+
+        other = tmp_path / "other"
+        other.mkdir()
+        stream_data.write(other, "a")
+        with ranged(other, cors=False) as elsewhere:
+            open_page(page, data, server, f"{elsewhere.url}/a.ome.zarr")
+            text = error_text(page)
+        assert "Access-Control-Allow-Origin" in text and elsewhere.url in text, text
+        assert "CORS" in text
+
+        stream_data.write_bz2(other)
+        with ranged(other) as elsewhere:
+            open_page(page, data, server, f"{elsewhere.url}/bz.ome.zarr", views="3d")
+            text = error_text(page)
+        assert "unsupported codec" in text and "bz2" in text, text

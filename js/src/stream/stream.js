@@ -114,10 +114,8 @@ export class Stream {
 
   missing({ count, urls }) {
     const fill = this.levels?.[0]?.fillValue ?? 0;
-    this.viewer.status.missing(
-      count,
-      `${count} chunk(s) missing (404), shown as the fill value ${fill}: ${urls.at(-1)}`,
-    );
+    this.note = [count, `${count} chunk(s) missing (404), shown as the fill value ${fill}: ${urls.at(-1)}`];
+    this.viewer.status.missing(...this.note);
   }
 
   /** The full-resolution grid every level and plane stands for. */
@@ -174,6 +172,7 @@ export class Stream {
     this.volume = volume;
     this.volumeLevel = level;
     this.viewer.streamChanged('image');
+    if (this.note) this.viewer.status.missing(...this.note); // showing the image cleared it
   }
 
   /** The planes the 2D views show (payload form: {axis, index, image}). */

@@ -16,7 +16,7 @@ const METADATA = /(zarr\.json|\.zattrs|\.zarray|\.zgroup|\.zmetadata)$/;
 let loader = null;
 let arrays = [];
 let base = '';
-const urls = new WeakMap(); // AbortSignal -> the last URL fetched with it (errors name it)
+const keys = new WeakMap(); // AbortSignal -> the last key read with it (errors name its URL)
 const missing = [];
 const fetched = { requests: 0, bytes: 0 };
 
@@ -24,7 +24,6 @@ const fetched = { requests: 0, bytes: 0 };
 class FetchError extends Error {}
 
 async function tracked(request) {
-  if (request.signal) urls.set(request.signal, request.url);
   fetched.requests += 1;
   let response;
   try {
@@ -52,20 +51,31 @@ function post(message, transfer = []) {
 
 function describe(error, signal) {
   if (error instanceof FetchError || error instanceof MetadataError) return error.message;
-  const where = (signal && urls.get(signal)) || base;
+  const where = signal && keys.has(signal) ? `${base}/${keys.get(signal).replace(/^\//, '')}` : base;
   const cause = error?.cause?.message || error?.message || String(error);
   if (error instanceof zarr.UnknownCodecError || /unknown codec/i.test(cause)) {
     return `${where}: unsupported codec (${cause}); voxlite streams blosc, zstd, lz4, gzip, zlib, with v3 sharding`;
   }
   if (error instanceof zarr.CodecPipelineError || error?.name === 'CodecPipelineError') {
-    return `${where}: the chunk is corrupt (${error.codec ? `${error.codec}: ` : ''}${cause})`;
+    return `${where}: the chunk cannot be decoded, it is corrupt (${error.codec ? `${error.codec}: ` : ''}${cause})`;
   }
   return `${where}: ${cause}`;
 }
 
 async function open({ url, mmPerUnit, cacheBytes, concurrency }) {
   base = url;
-  const store = new zarr.FetchStore(url, { fetch: tracked });
+  const fetchStore = new zarr.FetchStore(url, { fetch: tracked });
+  // zarrita hands the store the chunk's own AbortSignal: it names the key being read.
+  const store = {
+    get: (key, options) => {
+      if (options?.signal) keys.set(options.signal, key);
+      return fetchStore.get(key, options);
+    },
+    getRange: (key, range, options) => {
+      if (options?.signal) keys.set(options.signal, key);
+      return fetchStore.getRange(key, range, options);
+    },
+  };
   let group;
   try {
     group = await zarr.open(store, { kind: 'group' });
@@ -98,11 +108,22 @@ async function open({ url, mmPerUnit, cacheBytes, concurrency }) {
     concurrency,
     cacheBytes,
     layout: (n) => layouts[n],
-    getChunk: (n, coords, signal) =>
-      arrays[n].getChunk(coords, { signal }).catch((error) => {
+    getChunk: async (n, coords, signal) => {
+      let chunk;
+      try {
+        chunk = await arrays[n].getChunk(coords, { signal });
+      } catch (error) {
         if (error.name === 'AbortError' || signal.aborted) throw error;
         throw new FetchError(describe(error, signal));
-      }),
+      }
+      const expected = arrays[n].chunks.reduce((a, b) => a * b, 1);
+      if (chunk.data.length !== expected) {
+        // A codec that "decodes" garbage to another size: the chunk is corrupt.
+        const where = describe(new Error(''), signal).replace(/: $/, '');
+        throw new FetchError(`${where}: the chunk is corrupt (${chunk.data.length} values, not ${expected})`);
+      }
+      return chunk;
+    },
   });
   return { image, levels };
 }

@@ -93,8 +93,10 @@ USER_CONTENT = ("files",)
 # sends it as a header from _headers, which covers the Python worker too.
 APP_DIRECTIVES: dict[str, tuple[str, ...]] = {
     "default-src": ("'none'",),
-    "script-src": ("'self'", "'wasm-unsafe-eval'"),
-    "worker-src": ("'self'", "blob:"),  # blob:: the widget's stream worker
+    # 'unsafe-eval' and blob: workers: the widget's stream worker (numcodecs' embind glue
+    # makes functions with Function(...); see STREAM_SOURCES).
+    "script-src": ("'self'", "'unsafe-eval'", "'wasm-unsafe-eval'"),
+    "worker-src": ("'self'", "blob:"),
     "connect-src": ("'self'", "https:"),
     "style-src": ("'self'", "'unsafe-inline'"),
     "img-src": ("'self'", "data:", "blob:"),
@@ -137,8 +139,10 @@ CONTENT_SECURITY_POLICY = content_security_policy()
 APP_POLICY = join_directives(APP_DIRECTIVES)
 STANDALONE_POLICY = join_directives(STANDALONE_DIRECTIVES)
 # A saved page of a streamed OME-Zarr image fetches its chunks from one origin, in a
-# worker started from a blob: URL that compiles numcodecs' WebAssembly: just that more.
-STREAM_SOURCES = {"worker-src": ("blob:",), "script-src": ("'wasm-unsafe-eval'",)}
+# worker started from a blob: URL that runs numcodecs' WebAssembly codecs (blosc, zstd,
+# lz4): their Emscripten glue (embind) makes functions with `Function(...)`, which needs
+# 'unsafe-eval' ('wasm-unsafe-eval' covers the WebAssembly itself); just that more.
+STREAM_SOURCES = {"worker-src": ("blob:",), "script-src": ("'unsafe-eval'", "'wasm-unsafe-eval'")}
 
 
 def standalone_policy(stream_origin: str | None = None) -> str:
