@@ -1,0 +1,169 @@
+"""OME-Zarr streamed by the front end from a URL (js/src/stream/), in Chromium.
+
+The images are written by ngff-zarr (zarr v2 / NGFF 0.4 and zarr v3 / NGFF 0.5, in each
+codec) and served on 127.0.0.1 by a threaded server with HTTP Range; the page is the
+saved page of a streaming viewer (its Content-Security-Policy allows the stream)."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+import voxlite
+from tests import stream_data
+from tests.harness.browser import GuardedPage, canvas_pixels
+from tests.harness.ranged import ranged
+
+pytestmark = [pytest.mark.browser]
+pytest.importorskip("ngff_zarr")
+
+ROOT = ".voxlite-root"
+
+
+def attribute(page, name: str) -> str | None:
+    return page.locator(ROOT).first.get_attribute(f"data-voxlite-{name}")
+
+
+def wait_for(page, condition, what: str, timeout: float = 60.0) -> None:
+    """Poll the widget's attributes from Python (works under the page's CSP too)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if attribute(page, "state") == "error" and "error" not in what:
+            raise AssertionError(page.locator(".voxlite-message").first.text_content())
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def open_page(page, folder: pathlib.Path, server, url: str, **options) -> None:
+    """Save a viewer streaming ``url`` into ``folder`` (served by ``server``) and open it."""
+    viewer = voxlite.Viewer(ui_collapsed=True, **options)
+    viewer.open_stream(url)
+    viewer.save_html(folder / "index.html")
+    page.goto(f"{server.url}/index.html")
+
+
+def stream_info(page) -> dict:
+    page.wait_for_function("Object.keys(window.voxlite.model.get('_stream_info') || {}).length")
+    return page.evaluate("window.voxlite.model.get('_stream_info')")
+
+
+@pytest.fixture
+def data(tmp_path):
+    stream_data.write(tmp_path, "a")
+    return tmp_path
+
+
+def test_the_coarse_level_comes_first_then_the_finest_and_the_geometry_is_cpythons(
+    guarded: GuardedPage, data
+):
+    with ranged(data, delay=1.0) as server:
+        server.slow = "scale0"  # the finest level takes a while: the coarse one shows first
+        open_page(guarded.page, data, server, "a.ome.zarr", views="3d", mode="mip")
+        page = guarded.page
+        wait_for(page, lambda: attribute(page, "level") == "preview", "the coarsest level")
+        page.wait_for_timeout(300)
+        coarse = canvas_pixels(page, "stream-coarse")
+        assert server.requests("/a.ome.zarr/scale0/") == [] or attribute(page, "level") == "preview"
+        wait_for(page, lambda: attribute(page, "level") == "full", "level 0")
+        page.wait_for_timeout(300)
+        fine = canvas_pixels(page, "stream-fine")
+        info = stream_info(page)
+    assert coarse.max() > 60 and fine.max() > 60, "both pictures show the image"
+    assert np.abs(coarse - fine).mean() > 1, "the finest level shows more (the stripes)"
+    assert len(server.requests("/a.ome.zarr/scale2/")) == 1  # the coarsest level: one chunk
+    image = voxlite.read_image(data / "a.ome.zarr")
+    assert info["shape"] == list(image.shape)
+    spacing = np.asarray(image.spacing)
+    assert np.allclose(info["spacing"], spacing)
+    assert np.all(np.abs(np.subtract(info["origin"], image.origin)) <= spacing / 2)
+    assert info["unit"] == "mm" and info["dtype"] == "uint16" and len(info["levels"]) == 3
+    # The view model takes that geometry as its image's.
+    model = voxlite.viewmodel.ViewModel()
+    model.open_stream(info["url"])
+    model._stream_info = {**info, "serial": model._stream["serial"]}
+    assert model.image.shape == image.shape and model.image.spacing == image.spacing
+    assert model.slices == [n // 2 for n in image.size]
+    assert model.window == info["default_window"][0]
+
+
+def level0_chunks(server, name: str = "a", z_chunk: int | None = None) -> list[str]:
+    """Chunk requests of level 0 (``scale0/<name>/z/y/x`` in zarr v2), in one z row if told."""
+    found = server.requests(f"/{name}.ome.zarr/scale0/{name}/")
+    return [p for p in found if z_chunk is None or p.split("/")[-3] == str(z_chunk)]
+
+
+def test_a_2d_view_fetches_the_chunks_of_its_slice_not_of_the_level(guarded: GuardedPage, data):
+    with ranged(data) as server:
+        open_page(guarded.page, data, server, "a.ome.zarr", views="axial", slices=[0, 0, 20])
+        page = guarded.page
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:20:0", "the axial plane")
+        needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
+        level = needed * (stream_data.SHAPE[0] // 16)
+        assert len(level0_chunks(server)) == needed < level
+        assert {p.split("/")[-3] for p in level0_chunks(server)} == {"1"}  # z 20: chunk row 1
+        pixels = canvas_pixels(page, "stream-axial")
+    assert pixels.max() > 60
+
+
+def test_moving_on_cancels_the_requests_of_the_slice_left(guarded: GuardedPage, data):
+    with ranged(data, delay=0.6) as server:
+        server.slow = "scale0"
+        open_page(guarded.page, data, server, "a.ome.zarr", views="axial", slices=[0, 0, 2])
+        page = guarded.page
+        wait_for(page, lambda: len(level0_chunks(server)) >= 6, "the first fetches")
+        page.evaluate("window.voxlite.model.set('slices', [0, 0, 30])")
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:30:0", "the plane at 30")
+        left = len(level0_chunks(server, z_chunk=0))
+        needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
+        assert left < needed, "the queued chunks of slice 2 were never fetched"
+        assert int(attribute(page, "stream-cancelled")) >= needed - left
+        assert len(level0_chunks(server, z_chunk=1)) == needed
+
+
+def error_text(page) -> str:
+    wait_for(page, lambda: attribute(page, "state") == "error", "an error")
+    return page.locator(".voxlite-message").first.text_content()
+
+
+def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path):
+    guarded.allow("voxlite:", "Failed to load resource", "CORS policy")
+    page = guarded.page
+    chunk = data / "a.ome.zarr" / "scale2" / "a" / "0" / "0" / "0"
+    with ranged(data) as server:
+        open_page(page, data, server, "nothing.ome.zarr")
+        text = error_text(page)
+        assert f"{server.url}/nothing.ome.zarr" in text and "404" in text, text
+
+        stream_data.write(data, "z", codec="zstd")  # (Blosc has no checksum to fail)
+        corrupt = data / "z.ome.zarr" / "scale2" / "z" / "0" / "0" / "0"
+        corrupt.write_bytes(corrupt.read_bytes()[:6] + bytes(range(256)) * 4)
+        open_page(page, data, server, "z.ome.zarr", views="3d")
+        text = error_text(page)
+        assert "corrupt" in text and f"{server.url}/z.ome.zarr/scale2/z/0/0/0" in text, text
+
+        original = chunk.read_bytes()
+        chunk.unlink()  # a missing chunk is the fill value, and said so
+        open_page(page, data, server, "a.ome.zarr", views="3d")
+        wait_for(page, lambda: attribute(page, "stream-missing") == "1", "the missing chunk")
+        assert "fill value 0" in page.locator(".voxlite-message").first.text_content()
+        assert attribute(page, "state") != "error"
+        chunk.write_bytes(original)
+
+        other = tmp_path / "other"
+        other.mkdir()
+        stream_data.write(other, "a")
+        with ranged(other, cors=False) as elsewhere:
+            open_page(page, data, server, f"{elsewhere.url}/a.ome.zarr")
+            text = error_text(page)
+        assert "Access-Control-Allow-Origin" in text and elsewhere.url in text, text
+        assert "CORS" in text
+
+        stream_data.write_bz2(other)
+        with ranged(other) as elsewhere:
+            open_page(page, data, server, f"{elsewhere.url}/bz.ome.zarr", views="3d")
+            text = error_text(page)
+        assert "unsupported codec" in text and "bz2" in text, text
