@@ -137,8 +137,11 @@ def test_the_crop_box_hides_the_cut_half_and_its_handle_moves_a_face(show, guard
     handle.wait_for()
     start = handle.bounding_box()
     x, y = start["x"] + 6, start["y"] + 6
+    camera = last_saved(page, "camera")
     drag(page, (x, y), (-40, 0))
     page.wait_for_function("window.voxlite.saved.at(-1).crop?.max?.[0] < 25")
+    page.wait_for_timeout(400)  # a camera move would be reported by now
+    assert last_saved(page, "camera") == camera, "a handle drag does not turn the view"
     crop = last_saved(page, "crop")
     assert crop["min"] == [0, 0, 0] and crop["max"][1:] == [SIZE - 1, SIZE - 1]
     viewer.crop = crop  # Python takes the box the page sent
