@@ -47,8 +47,8 @@ def scene(page, name=None):
 
 def test_moving_an_opacity_point_changes_the_volume(show, guarded):
     viewer = voxlite.view(
-        ball(), views="3d", ui_collapsed=True, opacity_points=[[0, 0], [1000, 1.0]]
-    )
+        ball(), views="3d", ui_collapsed=True, height=300, opacity_points=[[0, 0], [1000, 1.0]]
+    )  # a low widget: fewer rays to cast on the software GPU
     page = show(viewer)
     settled(page)
     opaque = scene(page, "tf-opaque")
@@ -64,7 +64,8 @@ def test_moving_an_opacity_point_changes_the_volume(show, guarded):
 
 
 def test_dragging_clicking_and_double_clicking_the_editor_edit_the_points(show, guarded):
-    viewer = voxlite.view(ball(), views="3d", opacity_points=[[0, 0], [1000, 1.0]])
+    # A 2D view only: cheap frames (the points shape the 3D volume, tested above).
+    viewer = voxlite.view(ball(), views="axial", opacity_points=[[0, 0], [1000, 1.0]])
     page = show(viewer)
     plot = page.locator("[data-control=opacity-editor]")
     box = plot.bounding_box()
@@ -100,7 +101,9 @@ def test_dragging_clicking_and_double_clicking_the_editor_edit_the_points(show, 
 
 def test_the_gradient_toggle_changes_the_picture(show, guarded):
     page = show(
-        voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue", views="3d")
+        voxlite.view(
+            voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue", views="3d", height=300
+        )
     )
     settled(page)
     still = scene(page)
