@@ -47,8 +47,8 @@ def scene(page, name=None):
 
 def test_moving_an_opacity_point_changes_the_volume(show, guarded):
     viewer = voxlite.view(
-        ball(), views="3d", ui_collapsed=True, opacity_points=[[0, 0], [1000, 1.0]]
-    )
+        ball(), views="3d", ui_collapsed=True, height=300, opacity_points=[[0, 0], [1000, 1.0]]
+    )  # a low widget: fewer rays to cast on the software GPU
     page = show(viewer)
     settled(page)
     opaque = scene(page, "tf-opaque")
@@ -64,7 +64,8 @@ def test_moving_an_opacity_point_changes_the_volume(show, guarded):
 
 
 def test_dragging_clicking_and_double_clicking_the_editor_edit_the_points(show, guarded):
-    viewer = voxlite.view(ball(), views="3d", opacity_points=[[0, 0], [1000, 1.0]])
+    # A 2D view only: cheap frames (the points shape the 3D volume, tested above).
+    viewer = voxlite.view(ball(), views="axial", opacity_points=[[0, 0], [1000, 1.0]])
     page = show(viewer)
     plot = page.locator("[data-control=opacity-editor]")
     box = plot.bounding_box()
@@ -100,7 +101,9 @@ def test_dragging_clicking_and_double_clicking_the_editor_edit_the_points(show, 
 
 def test_the_gradient_toggle_changes_the_picture(show, guarded):
     page = show(
-        voxlite.view(voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue", views="3d")
+        voxlite.view(
+            voxlite.data.ct_phantom((32, 32, 32)), cmap="ct-soft-tissue", views="3d", height=300
+        )
     )
     settled(page)
     still = scene(page)
@@ -137,13 +140,11 @@ def test_the_crop_box_hides_the_cut_half_and_its_handle_moves_a_face(show, guard
     handle.wait_for()
     start = handle.bounding_box()
     x, y = start["x"] + 6, start["y"] + 6
-    cameras = page.evaluate("window.voxlite.saved.filter((s) => s.camera).length")
+    camera = last_saved(page, "camera")
     drag(page, (x, y), (-40, 0))
     page.wait_for_function("window.voxlite.saved.at(-1).crop?.max?.[0] < 25")
     page.wait_for_timeout(400)  # a camera move would be reported by now
-    assert page.evaluate("window.voxlite.saved.filter((s) => s.camera).length") == cameras, (
-        "a handle drag does not turn the view"
-    )
+    assert last_saved(page, "camera") == camera, "a handle drag does not turn the view"
     crop = last_saved(page, "crop")
     assert crop["min"] == [0, 0, 0] and crop["max"][1:] == [SIZE - 1, SIZE - 1]
     viewer.crop = crop  # Python takes the box the page sent
