@@ -208,6 +208,8 @@ def test_a_time_series_moves_through_its_frames_and_only_the_frames_asked_for_tr
         page.locator("[data-control=play]").click()
         page.wait_for_function("!window.voxlite.model.get('playing')")
         page.wait_for_timeout(500)
+        updates = page.evaluate("window.voxlite.received")
+        assert all(set(keys) <= {"_image", "time", "playing"} for keys in updates), updates
         times = [c["time"] for c in live.asked if "time" in c]
         assert received_images(page) == len(times), "one frame per time point asked for"
         assert all(b == (a + 1) % 4 for a, b in itertools.pairwise(times))
