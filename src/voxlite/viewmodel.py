@@ -194,6 +194,8 @@ class ViewModel(ReadingTraits, LayerTraits):
         label_display: str = "outline",
         **traits: Any,
     ) -> None:
+        # Checked against the image: set once it is shown.
+        after_image = {key: traits.pop(key) for key in ("time", "channels") if key in traits}
         # Set before any trait: observers (max_voxels, slices) read them.
         self._display = Display()
         self._current: Image | None = None  # the time point shown
@@ -247,6 +249,8 @@ class ViewModel(ReadingTraits, LayerTraits):
                 self.slices = list(slices)
             if camera is not None:
                 self.camera = camera
+        for key, value in after_image.items():
+            setattr(self, key, value)
         if state is not None:
             self.state = state
 
