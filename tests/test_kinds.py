@@ -214,3 +214,15 @@ def test_compare_methods_and_their_settings():
         voxlite.compare(fixed, moving, "swirl")
     row = voxlite.compare(fixed, moving, "side-by-side")
     assert len(row.children) == 2 and row.children[0].image.same_geometry(row.children[1].image)
+
+
+def test_a_saved_page_of_a_time_series_holds_the_time_point_shown_without_a_time_bar(tmp_path):
+    series = Image(
+        np.random.default_rng(3).random((3, 4, 5, 6)).astype(np.float32), timeseries=True
+    )
+    viewer = voxlite.view(series, time=2, playing=True)
+    text = viewer.save_html(tmp_path / "view.html").read_text(encoding="utf-8")
+    start = text.index('id="voxlite-state">') + len('id="voxlite-state">')
+    state = json.loads(text[start : text.index("</script>", start)])["state"]
+    assert (state["_time_points"], state["playing"], state["time"]) == (1, False, 2)
+    assert viewer._time_points == 3 and viewer.playing, "the viewer itself keeps its series"

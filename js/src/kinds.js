@@ -91,7 +91,6 @@ export class ImageKind {
   /** The `channels` trait: [{color, window, level, opacity, visible, name}, ...]. */
   setChannels(settings) {
     this.settings = settings || [];
-    this.composed.clear();
   }
 
   channels() {

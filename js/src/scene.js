@@ -239,7 +239,9 @@ export class Scene {
   }
 
   setMode(mode) {
+    const slicesShown = mode === 'slices' && this.mode !== 'slices';
     this.mode = mode;
+    if (slicesShown) this.applySlices();
     if (mode === 'mip') this.volumeMapper.setBlendModeToMaximumIntensity();
     else this.volumeMapper.setBlendModeToComposite();
     this.applyLabelInput();
@@ -317,7 +319,8 @@ export class Scene {
    * else the shown level's nearest slice (until that plane arrives).
    */
   applySlices() {
-    if (!this.image) return;
+    // Colour and channel planes are composed on the CPU: only when they are shown.
+    if (!this.image || (!this.kind.scalar && this.mode !== 'slices')) return;
     this.sliceIndices.forEach((index, axis) => {
       const plane = this.planes.find((p) => p.axis === axis && p.index === index);
       const image = this.imagePlanes[axis].mapper;

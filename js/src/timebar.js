@@ -30,9 +30,13 @@ export class TimeBar {
     this.slider.addEventListener('change', () => this.ask(Number(this.slider.value), true));
     this.waiting = null; // {time, since}: a time point asked for, not arrived yet
     this.timer = null;
+    // One event a listener (as viewer.js subscribes): whatever the model's event syntax.
+    const follow = () => this.follow();
     this.listeners = [
       ['change:_image', () => this.arrived()],
-      ['change:playing change:fps change:_time_points', () => this.follow()],
+      ['change:playing', follow],
+      ['change:fps', follow],
+      ['change:_time_points', follow],
       ['change:time', () => this.update()],
     ];
     for (const [event, callback] of this.listeners) model.on(event, callback);

@@ -182,7 +182,10 @@ export function createPanel(actions) {
       labelOpacity.row.hidden = !state.hasLabels;
       // Colour is its bytes, channels have a window each: no colormap nor window of the image.
       for (const control of [window.row, level.row, cmap]) control.hidden = state.pixel !== 'scalar';
-      for (const [i, s] of slices.entries()) s.set(state.slices[i], 0, state.size[i] - 1, 1);
+      for (const [i, s] of slices.entries()) {
+        s.set(state.slices[i], 0, state.size[i] - 1, 1);
+        s.row.hidden = state.size[i] < 2; // a 2D image has no slices across it
+      }
       panel.classList.toggle('collapsed', state.ui_collapsed);
       toggle.textContent = state.ui_collapsed ? '▸' : '▾';
       info.textContent = state.info;

@@ -209,6 +209,13 @@ class ViewModel(ReadingTraits, LayerTraits):
         label_display: str = "outline",
         **traits: Any,
     ) -> None:
+        # Checked against the image (its time points, channels, units and extent in mm): set
+        # once it is shown (a new image resets them).
+        after_image = {
+            key: traits.pop(key)
+            for key in ("time", "channels", "opacity_points", "crop")
+            if key in traits
+        }
         # Set before any trait: observers (max_voxels, slices) read them.
         self._display = Display()
         self._current: Image | None = None  # the time point shown
@@ -223,8 +230,6 @@ class ViewModel(ReadingTraits, LayerTraits):
         if mode in ITKWIDGETS_VIEWS and views is None:
             mode, views = "volume", ITKWIDGETS_VIEWS[mode]
         self._views_chosen = views is not None  # else the image chooses (a slice: face on)
-        # In the image's units and mm: set once the image is shown (a new image resets them).
-        after_image = {key: traits.pop(key) for key in ("opacity_points", "crop") if key in traits}
         super().__init__(
             mode=mode,
             views=views or "quad",
@@ -265,8 +270,8 @@ class ViewModel(ReadingTraits, LayerTraits):
                 self.slices = list(slices)
             if camera is not None:
                 self.camera = camera
-            for key, value in after_image.items():
-                setattr(self, key, value)
+        for key, value in after_image.items():
+            setattr(self, key, value)
         if state is not None:
             self.state = state
 

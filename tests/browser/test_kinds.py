@@ -12,7 +12,7 @@ import pytest
 
 import voxlite
 from tests.browser.test_views import cells, crop, scene, settle
-from tests.harness.browser import frames, wait_for_frames
+from tests.harness.browser import frames, set_and_render, wait_for_frames
 from tests.harness.live import live_page
 from tests.test_kinds import quadrants
 from voxlite.viewmodel import ViewModel
@@ -110,6 +110,15 @@ def test_a_colour_volume_shows_colour_in_3d(show, guarded):
     red = centroid(colour_mask(pixels, "red", 150))
     green = centroid(colour_mask(pixels, "green", 150))
     assert red[0] < green[0] - 50 and abs(red[1] - green[1]) < 10
+    # Slices mode: the planes composed from the bytes; the coronal one faces us, through
+    # y = 16, the blue and white half.
+    set_and_render(page, "mode", "slices")
+    settle(page)
+    planes = scene(page, "kinds-rgb-3d-slices")
+    blue, white = colour_mask(planes, "blue", 150), planes.min(axis=2) > 200
+    assert blue.sum() > 5000 and white.sum() > 5000
+    assert centroid(blue)[0] < centroid(white)[0] - 50
+    assert colour_mask(planes, "red", 150).sum() < 1000, "only the crosshair's line is red"
 
 
 # Three blobs, one per channel, at known voxels (z, y, x): green left, magenta right, cyan front.
@@ -208,6 +217,8 @@ def test_a_time_series_moves_through_its_frames_and_only_the_frames_asked_for_tr
         page.locator("[data-control=play]").click()
         page.wait_for_function("!window.voxlite.model.get('playing')")
         page.wait_for_timeout(500)
+        updates = page.evaluate("window.voxlite.received")
+        assert all(set(keys) <= {"_image", "time", "playing"} for keys in updates), updates
         times = [c["time"] for c in live.asked if "time" in c]
         assert received_images(page) == len(times), "one frame per time point asked for"
         assert all(b == (a + 1) % 4 for a, b in itertools.pairwise(times))
