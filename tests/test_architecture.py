@@ -49,6 +49,8 @@ MAY_IMPORT = {
         *("voxlite.viewmodel", "voxlite.adapters", "voxlite.comparison"),
     },
     "voxlite.data": {"voxlite.image", "voxlite.io"},
+    # nbconvert's exporter: saved views as saved pages
+    "voxlite.notebook_html": {"voxlite.standalone", "voxlite.builder"},
 }
 # The front doors sit on top: they may import any layer, and no layer imports them.
 FRONT_DOORS = {
