@@ -1,9 +1,13 @@
 """The wheel: pure Python, and it carries the front-end bundle however it is built."""
 
+import email.message
+import email.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -63,8 +67,62 @@ def tracked_copy(destination: Path) -> Path:
     return destination
 
 
-def test_wheel_from_the_checkout_carries_the_bundle(tmp_path):
-    assert_complete(build_wheel(ROOT, tmp_path))
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> tuple[Path, Path]:
+    """The wheel and the sdist built from the checkout, as a release would be."""
+    out = tmp_path_factory.mktemp("dist")
+    wheel = build_wheel(ROOT, out)
+    command = [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out)]
+    result = subprocess.run([*command, str(ROOT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (sdist,) = out.glob("voxlite-*.tar.gz")
+    return wheel, sdist
+
+
+def test_wheel_from_the_checkout_carries_the_bundle(release):
+    assert_complete(release[0])
+
+
+def metadata_of(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+def test_release_artifacts_pass_twine_check_and_carry_their_metadata(release):
+    pytest.importorskip("twine")
+    wheel, sdist = release
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    metadata = metadata_of(wheel)
+    version = re.search(r'__version__ = "([^"]+)"', (ROOT / "src/voxlite/__init__.py").read_text())
+    assert metadata["Version"] == version[1]
+    newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert newest[1] == version[1], "CHANGELOG.md's newest entry names the version"
+    assert metadata["Requires-Python"] == ">=3.11"
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    classifiers = metadata.get_all("Classifier")
+    assert "Programming Language :: Python :: 3 :: Only" in classifiers
+    assert any(c.startswith("Development Status") for c in classifiers)
+    extras = set(metadata.get_all("Provides-Extra"))
+    assert {"site", "dicom", "surface", "test", "dev"} <= extras
+    # Every extra the README's table names exists, and the other way round.
+    table = set(re.findall(r"`voxlite\[(\w+)\]`", (ROOT / "README.md").read_text()))
+    assert table == extras
+    with zipfile.ZipFile(wheel) as archive:
+        entry_points = next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
+        assert "voxlite_html = voxlite.notebook_html:VoxliteHTMLExporter" in (
+            archive.read(entry_points).decode()
+        )
+        assert "voxlite/templates/voxlite_html/index.html.j2" in archive.namelist()
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"CHANGELOG.md", "examples/dicom_study.ipynb", "js/src/index.js"} <= names
 
 
 def test_build_hook_bundles_the_front_end_when_it_is_missing(tmp_path):

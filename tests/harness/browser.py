@@ -140,9 +140,14 @@ def set_and_render(page, key: str, value) -> None:
     wait_for_frames(page, before + 1)
 
 
-def canvas_pixels(page, name: str | None = None, selector: str = ".voxlite-canvas") -> np.ndarray:
-    """RGB pixels of the render area as shown on screen; saved under test-artifacts/."""
-    png = page.locator(selector).first.screenshot()
+def canvas_pixels(
+    page, name: str | None = None, selector: str = ".voxlite-canvas", scope=None
+) -> np.ndarray:
+    """RGB pixels of the render area as shown on screen; saved under test-artifacts/.
+
+    ``scope`` is where to look instead of the page (a frame locator, for a view in an
+    iframe)."""
+    png = (scope or page).locator(selector).first.screenshot()
     if name:
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / f"{name}.png").write_bytes(png)
