@@ -7,6 +7,7 @@ saved page of a streaming viewer (its Content-Security-Policy allows the stream)
 from __future__ import annotations
 
 import pathlib
+import shutil
 import time
 
 import numpy as np
@@ -51,9 +52,17 @@ def stream_info(page) -> dict:
     return page.evaluate("window.voxlite.model.get('_stream_info')")
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stream")
+    stream_data.write(folder, "a")
+    return folder
+
+
 @pytest.fixture
-def data(tmp_path):
-    stream_data.write(tmp_path, "a")
+def data(written, tmp_path):
+    """A copy of the written image for each test (tests break chunks)."""
+    shutil.copytree(written, tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 
@@ -162,8 +171,72 @@ def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path)
         assert "Access-Control-Allow-Origin" in text and elsewhere.url in text, text
         assert "CORS" in text
 
-        stream_data.write_bz2(other)
+        stream_data.write_with_zarr(other, "bz", "bz2")
         with ranged(other) as elsewhere:
             open_page(page, data, server, f"{elsewhere.url}/bz.ome.zarr", views="3d")
             text = error_text(page)
         assert "unsupported codec" in text and "bz2" in text, text
+
+
+CODECS = [
+    *(("0.4", codec, None) for codec in ("blosc", "zstd", "gzip")),
+    *(("zarr", codec, None) for codec in ("lz4", "zlib")),  # zarr-python itself writes these
+    *(("0.5", codec, None) for codec in ("blosc", "zstd", "gzip")),
+    ("0.5", "zstd", 2),  # zarr v3 sharding: 2³ chunks a shard, read by HTTP Range
+]
+
+
+@pytest.mark.slow
+def test_every_codec_and_format_streams_the_voxels_the_writer_wrote(guarded: GuardedPage, tmp_path):
+    names = []
+    for n, (version, codec, shards) in enumerate(CODECS):
+        names.append(f"c{n}")
+        if version == "zarr":
+            stream_data.write_with_zarr(tmp_path, names[-1], codec)
+        else:
+            stream_data.write(tmp_path, names[-1], codec=codec, version=version, shards=shards)
+    expected = stream_data.volume()
+    page = guarded.page
+    with ranged(tmp_path) as server:
+        open_page(page, tmp_path, server, f"{names[0]}.ome.zarr", views="3d", mode="slices")
+        for serial, name in enumerate(names, start=100):
+            url = f"{server.url}/{name}.ome.zarr"
+            if serial > 100:
+                page.evaluate(
+                    "([url, serial]) => window.voxlite.model.set('_stream', "
+                    "{...window.voxlite.model.get('_stream'), url, serial})",
+                    [url, serial],
+                )
+            page.wait_for_function(
+                """(url) => {
+                    const root = document.querySelector('.voxlite-root');
+                    if (root?.dataset.voxliteState === 'error')
+                        throw new Error(document.querySelector('.voxlite-message').textContent);
+                    const stream = root?.voxliteViewer?.stream;
+                    return stream?.url === url && stream.volumeLevel === 0;
+                }""",
+                arg=url,
+            )
+            checksum = page.evaluate(
+                """() => {
+                    const root = document.querySelector('.voxlite-root');
+                    const { data: d } = root.voxliteViewer.stream.volume;
+                    const values = new Uint16Array(d.buffer, d.byteOffset, d.byteLength >> 1);
+                    let sum = 0;
+                    for (let i = 0; i < values.length; i += 1) sum += values[i] * ((i % 1009) + 1);
+                    return [values.length, sum];
+                }"""
+            )
+            weights = np.arange(expected.size) % 1009 + 1
+            assert checksum == [expected.size, int((expected.ravel() * weights).sum())], name
+    assert len(server.requests("/c8.ome.zarr/scale0/c8/c/")) > 0  # shards read by range
+
+
+def test_a_saved_page_streams_under_its_content_security_policy(browser, data):
+    """numcodecs' WebAssembly (Blosc here) runs in the worker under the saved page's policy."""
+    with GuardedPage(browser, bypass_csp=False) as guarded, ranged(data) as server:
+        open_page(guarded.page, data, server, "a.ome.zarr", views="3d")
+        page = guarded.page
+        wait_for(page, lambda: attribute(page, "level") == "full", "level 0 under the policy")
+        policy = page.locator("meta[http-equiv]").get_attribute("content")
+    assert "'unsafe-eval'" in policy and "connect-src 'self'" in policy
