@@ -240,3 +240,32 @@ def test_a_saved_page_streams_under_its_content_security_policy(browser, data):
         wait_for(page, lambda: attribute(page, "level") == "full", "level 0 under the policy")
         policy = page.locator("meta[http-equiv]").get_attribute("content")
     assert "'unsafe-eval'" in policy and "connect-src 'self'" in policy
+
+
+@pytest.mark.slow
+def test_the_app_streams_url_zarr_and_python_in_the_page_takes_its_geometry(
+    browser, written, tmp_path
+):
+    from tests.browser.test_app import OPEN_TIMEOUT, app_page, wait_ready
+    from voxlite.app import AppOptions, build_app
+
+    output = tmp_path / "app"
+    options = AppOptions(output=output, files=[written / "a.ome.zarr"], demo=False)
+    build_app(options, log=lambda line: None)
+    assert (output / "data" / "a.ome.zarr" / ".zattrs").is_file()  # zarr v2's dotfiles too
+    with app_page(output, browser, "?url=data/a.ome.zarr") as page:
+        wait_ready(page)
+        page.locator(".voxlite-root[data-voxlite-level=full]").wait_for(
+            state="attached", timeout=OPEN_TIMEOUT
+        )
+        # Python (Pyodide, in the app's worker) took the geometry: it moved the slices
+        # to the middle and sent them back.
+        middle = [n // 2 for n in reversed(stream_data.SHAPE)]
+        page.wait_for_function(
+            "(middle) => JSON.stringify(window.voxliteApp.model.get('slices')) === "
+            "JSON.stringify(middle)",
+            arg=middle,
+            timeout=OPEN_TIMEOUT,
+        )
+        pixels = canvas_pixels(page, "stream-app")
+    assert pixels.max() > 60
