@@ -269,3 +269,37 @@ def test_the_app_streams_url_zarr_and_python_in_the_page_takes_its_geometry(
         )
         pixels = canvas_pixels(page, "stream-app")
     assert pixels.max() > 60
+
+
+def test_zoomed_in_a_2d_view_fetches_the_finer_chunks_in_view_only(browser, tmp_path):
+    """512² slices in 64² chunks: the whole view at level 1 (its pixels are 2 mm), then
+    zoomed in 4 times, level 0 for the part in view, the coarse level around it."""
+    _, y, x = np.mgrid[:8, :512, :512]
+    array = (100 + (x % 8 < 4) * 1000 + y).astype(np.uint16)
+    path = tmp_path / "big.ome.zarr"
+    import ngff_zarr
+
+    image = ngff_zarr.to_ngff_image(array, dims=["z", "y", "x"], name="big")
+    multiscales = ngff_zarr.to_multiscales(image, scale_factors=[2, 4], chunks=64)
+    ngff_zarr.to_ngff_zarr(path, multiscales, version="0.4")
+    with (
+        GuardedPage(browser, viewport=(420, 300)) as guarded,
+        ranged(tmp_path) as server,
+    ):
+        page = guarded.page
+        open_page(page, tmp_path, server, "big.ome.zarr", views="axial", height=240)
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:0:1", "level 1")
+        assert server.requests("/big.ome.zarr/scale0/") == []
+        page.evaluate(
+            """() => {
+                const viewer = document.querySelector('.voxlite-root').voxliteViewer;
+                const scene = viewer.views[0].scene;
+                scene.zoomBy(4, scene.size[0] / 2, scene.size[1] / 2);
+                viewer.draw();
+            }"""
+        )
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:0:0", "level 0 in view")
+        fetched = len(server.requests("/big.ome.zarr/scale0/"))
+        pixels = canvas_pixels(page, "stream-zoomed")
+    assert 0 < fetched <= 16 < 64, fetched  # the chunks in view, not the slice's 64
+    assert pixels.max() > 60
