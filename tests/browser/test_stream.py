@@ -6,6 +6,7 @@ saved page of a streaming viewer (its Content-Security-Policy allows the stream)
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
 import time
@@ -303,3 +304,43 @@ def test_zoomed_in_a_2d_view_fetches_the_finer_chunks_in_view_only(browser, tmp_
         pixels = canvas_pixels(page, "stream-zoomed")
     assert 0 < fetched <= 16 < 64, fetched  # the chunks in view, not the slice's 64
     assert pixels.max() > 60
+
+
+@pytest.mark.slow
+def test_in_jupyterlab_view_of_a_url_streams_and_the_kernel_takes_the_geometry(
+    browser, written, tmp_path
+):
+    import nbformat
+
+    from tests.harness.jupyter import jupyterlab_server, run_cell, wait_for_idle_kernel
+
+    with ranged(written) as server:  # another origin than JupyterLab's: CORS
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [
+            nbformat.v4.new_code_cell(source)
+            for source in (
+                "import json, voxlite\n"
+                f"viewer = voxlite.view('{server.url}/a.ome.zarr', height=300, ui_collapsed=True)\n"
+                "viewer",
+                "print('INFO=' + json.dumps([viewer.image.shape, viewer.slices, viewer.views]))",
+            )
+        ]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nbformat.write(notebook, tmp_path / "stream.ipynb")
+        with (
+            jupyterlab_server(tmp_path) as url,
+            GuardedPage(browser, viewport=(1100, 900)) as guarded,
+        ):
+            page = guarded.page
+            page.goto(f"{url}/lab/tree/stream.ipynb")
+            wait_for_idle_kernel(page)
+            run_cell(page, 0)
+            wait_for(page, lambda: attribute(page, "level") == "full", "level 0", timeout=120)
+            page.wait_for_timeout(500)  # the report reaches the kernel
+            run_cell(page, 1)
+            output = page.locator(".jp-OutputArea-output", has_text="INFO=").first
+            output.wait_for(timeout=30_000)
+            shape, slices, views = json.loads(output.inner_text().split("INFO=", 1)[1])
+    assert shape == list(stream_data.SHAPE)
+    assert slices == [n // 2 for n in reversed(stream_data.SHAPE)] and views == "quad"
+    assert server.requests("/a.ome.zarr/scale2/")  # the page fetched, not the kernel
