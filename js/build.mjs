@@ -8,8 +8,34 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 const staticDir = join(here, '..', 'src', 'voxlite', 'static');
 
+// The stream's Web Worker (src/stream/worker.js: zarrita and numcodecs, whose WebAssembly
+// is inlined as base64) is bundled first, then imported by the widget as a string
+// ('voxlite:stream-worker') and started from a blob: URL: one file, no CDN, no extra URL.
+const worker = await build({
+  entryPoints: [join(here, 'src', 'stream', 'worker.js')],
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  target: ['es2020'],
+  legalComments: 'none',
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+});
+const workerPlugin = {
+  name: 'stream-worker',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^voxlite:stream-worker$/ }, () => ({ path: 'stream-worker', namespace: 'voxlite' }));
+    plugin.onLoad({ filter: /.*/, namespace: 'voxlite' }, () => ({
+      contents: `export default ${JSON.stringify(worker.outputFiles[0].text)};`,
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: [join(here, 'src', 'index.js')],
+  plugins: [workerPlugin],
   outfile: join(staticDir, 'widget.js'),
   bundle: true,
   format: 'esm',
@@ -22,7 +48,7 @@ const result = await build({
 
 // node_modules/<name> or node_modules/@scope/<name> of each bundled input.
 const packages = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(worker.metafile.inputs)]) {
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match) packages.add(match[1]);
 }

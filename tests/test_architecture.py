@@ -31,6 +31,7 @@ MAY_IMPORT = {
         "voxlite.presets",
     },
     "voxlite.screenshot": {"voxlite.io"},
+    "voxlite.stream": {"voxlite.image", "voxlite.io"},
     "voxlite.display": {
         *("voxlite.image", "voxlite.multiscale", "voxlite.transfer", "voxlite.tasks"),
         "voxlite.windowing",
@@ -39,7 +40,7 @@ MAY_IMPORT = {
         *("voxlite.adapters", "voxlite.display", "voxlite.geometry", "voxlite.image"),
         *("voxlite.layers", "voxlite.multiscale", "voxlite.tasks", "voxlite.transfer"),
         *("voxlite.io", "voxlite.orientation", "voxlite.comparison", "voxlite.checks"),
-        *("voxlite.reading", "voxlite.presets"),
+        *("voxlite.reading", "voxlite.presets", "voxlite.stream"),
     },
     "voxlite.received": {"voxlite.io"},
     # A saved page's policy is the builder's, which imports nothing of voxlite.

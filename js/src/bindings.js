@@ -19,6 +19,8 @@ export const BINDINGS = {
   _image: showImage,
   _labels: showLabels,
   _planes: showPlanes,
+  _stream: (viewer, model) => viewer.openStream(model.get('_stream')),
+  cache_mb: (viewer, model) => viewer.stream?.budget(model.get('cache_mb')),
   _progress: (viewer, model) => viewer.status.loading(model.get('_progress')),
   'cmap window level opacity label_opacity gradient_opacity': applyAppearance,
   _geometries: showGeometries,
@@ -49,6 +51,7 @@ const AT_START = [
   '_orientation',
   'measurements',
   '_image',
+  '_stream',
   '_progress',
   'hidden_labels',
   'camera',
@@ -60,8 +63,12 @@ export function applyAll(viewer, model) {
   for (const trait of AT_START) handlers.get(trait)(viewer, model);
 }
 
+// A streamed image (stream/stream.js) stands in for the payloads Python sends.
+const imageOf = (viewer, model) => viewer.stream?.volume || model.get('_image');
+const planesOf = (viewer, model) => (viewer.stream ? viewer.stream.planeList : model.get('_planes'));
+
 function showImage(viewer, model) {
-  const image = model.get('_image');
+  const image = imageOf(viewer, model);
   if (!image?.shape) {
     viewer.status.state(viewer.hasContent() ? 'ready' : 'empty');
     return;
@@ -76,7 +83,7 @@ function showImage(viewer, model) {
     scene.setMode(model.get('mode'));
     scene.setSlices(model.get('slices'));
     scene.setCursor(model.get('cursor'));
-    scene.setPlanes(model.get('_planes'));
+    scene.setPlanes(planesOf(viewer, model));
   });
   viewer.status.imageShown(image.level || 'full');
 }
@@ -92,7 +99,7 @@ function showLabels(viewer, model) {
 }
 
 function showPlanes(viewer, model) {
-  viewer.eachScene((scene) => scene.setPlanes(model.get('_planes')));
+  viewer.eachScene((scene) => scene.setPlanes(planesOf(viewer, model)));
   updateProbe(viewer, model);
 }
 
@@ -106,7 +113,7 @@ function showCursor(viewer, model) {
 
 /** What the readout reads: the image, the label map and the planes received. */
 function updateProbe(viewer, model) {
-  viewer.probe.update({ image: model.get('_image'), labels: model.get('_labels'), planes: model.get('_planes') });
+  viewer.probe.update({ image: imageOf(viewer, model), labels: model.get('_labels'), planes: planesOf(viewer, model) });
   viewer.showReadout();
 }
 

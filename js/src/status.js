@@ -8,6 +8,10 @@
 //   data-voxlite-loading   while Python computes a finer level, its progress (0..1); absent otherwise
 //   data-voxlite-reported  the frame count when the settled picture was last sent to Python
 //   data-voxlite-views     the views shown, in layout order ('axial coronal sagittal 3d', '3d' ...)
+//   data-voxlite-stream-requests, -cancelled, -missing   a stream's chunk fetches so far: made,
+//                          cancelled (aborted, or dropped from the queue) and missing (404: fill value)
+//   data-voxlite-stream-planes  the planes a stream shows, 'axis:index:level' (full-resolution
+//                          index; level 0 is the finest), space-separated
 import { element } from './helpers.js';
 
 export class Status {
@@ -70,6 +74,24 @@ export class Status {
     this.say(`voxlite: ${error.message || error}`);
     this.state('error');
     console.error('voxlite:', error);
+  }
+
+  /** A stream's counts of chunk fetches ({requested, cancelled, missing}). */
+  stream({ requested = 0, cancelled = 0, missing = 0 }) {
+    this.root.dataset.voxliteStreamRequests = String(requested);
+    this.root.dataset.voxliteStreamCancelled = String(cancelled);
+    this.root.dataset.voxliteStreamMissing = String(missing);
+  }
+
+  /** The planes a stream shows ('axis:index:level' keys). */
+  streamPlanes(keys) {
+    this.root.dataset.voxliteStreamPlanes = keys.join(' ');
+  }
+
+  /** Chunks of a stream are missing (shown as the fill value): a note, not an error. */
+  missing(count, text) {
+    this.root.dataset.voxliteStreamMissing = String(count);
+    this.say(text);
   }
 
   /** A bar and a line of text while Python computes a finer level ({text, fraction}, or nothing). */

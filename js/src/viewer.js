@@ -12,6 +12,7 @@ import { Probe, Readout } from './readout.js';
 import { SliceView } from './sliceview.js';
 import { Stage } from './stage.js';
 import { Status } from './status.js';
+import { Stream } from './stream/stream.js';
 import { createPanel, panelState } from './ui.js';
 import { View3D } from './view.js';
 import { voxelOf } from './volumes.js';
@@ -47,6 +48,7 @@ export class Viewer {
     this.scope = null; // the views the bindings apply to, when not all (new views)
     this.navigation = new Navigation(this);
     this.saveTimer = null;
+    this.stream = null; // an OME-Zarr image read from a URL (the _stream trait)
     this.frames = new FrameLoop(this.surface(), this.status, {
       drawn: () => this.askForFinerLevel(),
       report: (picture) => this.sendPicture(picture),
@@ -122,6 +124,7 @@ export class Viewer {
     this.stage.render(this.redrawAll ? null : changed.map((view) => view.scene.renderer));
     this.redrawAll = false;
     for (const view of this.views) view.scene.dirty = false;
+    this.stream?.schedule(); // the views may need other chunks now (a slice, a zoom)
   }
 
   eachScene(fn) {
@@ -301,6 +304,22 @@ export class Viewer {
     this.model.send({ type: 'open', names: files.map((file) => file.name) }, undefined, buffers);
   }
 
+  /** Stream the image `source` names ({url, base, serial, ...}), or stop streaming ({}). */
+  openStream(source) {
+    if (this.stream && this.stream.source.serial === source?.serial && this.stream.source.url === source?.url) return;
+    this.stream?.destroy();
+    this.stream = null;
+    if (!source?.url) return;
+    this.stream = new Stream(this, source);
+    this.stream.open();
+  }
+
+  /** The stream read a level ('image') or a plane ('planes'): the views show it. */
+  streamChanged(what) {
+    const handler = BINDINGS[what === 'image' ? '_image' : '_planes'];
+    this.guarded(() => handler(this, this.model))();
+  }
+
   // A preview of a large image is on screen: Python computes the finer level now,
   // not earlier, so that the first frame does not share the CPU with it.
   askForFinerLevel() {
@@ -318,6 +337,7 @@ export class Viewer {
   destroy() {
     for (const [event, callback] of this.subscriptions) this.model.off(event, callback);
     clearTimeout(this.saveTimer);
+    this.stream?.destroy();
     this.frames.stop();
     this.resizeObserver.disconnect();
     this.animation.unsubscribe();

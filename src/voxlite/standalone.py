@@ -13,9 +13,10 @@ import html
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-# Nothing may be fetched; the bundle runs from a blob: URL made in the page.
-from voxlite.builder.csp import STANDALONE_POLICY as CONTENT_SECURITY_POLICY
+# Nothing may be fetched (but a stream); the bundle runs from a blob: URL made in the page.
+from voxlite.builder.csp import standalone_policy
 from voxlite.io import atomic_target
 
 _PAGE = """<!doctype html>
@@ -73,7 +74,12 @@ def json_in_html(value: Any) -> str:
 def standalone_html(
     state: dict[str, Any], bundle: str, title: str = "voxlite", width: str = "100%"
 ) -> str:
-    """The page for a widget ``state`` (as ``Widget.get_state()`` gives it) and its bundle."""
+    """The page for a widget ``state`` (as ``Widget.get_state()`` gives it) and its bundle.
+
+    A streamed image (``_stream``) is streamed by the page too: its policy allows the
+    stream's origin (an absolute URL's; a relative one, none: such a page shows nothing
+    opened from a file), and nothing else.
+    """
     from ipywidgets.widgets.widget import _remove_buffers
 
     state = {key: value for key, value in state.items() if key not in ("_esm", "_css")}
@@ -86,12 +92,19 @@ def standalone_html(
         ],
     }
     return _PAGE.format(
-        csp=CONTENT_SECURITY_POLICY,
+        csp=standalone_policy(_stream_origin(state)),
         title=html.escape(title),
         width=html.escape(width),
         bundle=json_in_html(bundle),
         state=json_in_html(document),
     )
+
+
+def _stream_origin(state: dict[str, Any]) -> str | None:
+    url = urlparse(str((state.get("_stream") or {}).get("url", "")))
+    if not state.get("_stream"):
+        return None
+    return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") else "'self'"
 
 
 def write_standalone(path: Path, state: dict[str, Any], bundle: str, **options: Any) -> Path:

@@ -41,6 +41,14 @@ from voxlite.layers import LayerTraits
 from voxlite.multiscale import DEFAULT_MAX_VOXELS, LIMIT_MAX_VOXELS, Levels, Progress
 from voxlite.presets import COLORMAPS
 from voxlite.reading import ITKWIDGETS_VIEWS, ReadingTraits, orientations, views_for
+from voxlite.stream import (
+    DEFAULT_CACHE_MB,
+    MAX_CACHE_MB,
+    check_info,
+    is_stream,
+    stream_image,
+    stream_source,
+)
 
 __all__ = ["COLORMAPS", "MODES", "STATE_KEYS", "ViewModel"]
 
@@ -158,6 +166,13 @@ class ViewModel(ReadingTraits, LayerTraits):
     crop = traitlets.Dict().tag(sync=True)
     """The part of the volume shown: ``{"min": [x, y, z], "max": [x, y, z]}``, LPS mm;
     empty: all of it."""
+    # An OME-Zarr image the front end streams from a URL (voxlite.stream): {url, base,
+    # serial, ...} set here; the geometry the front end read comes back as _stream_info.
+    _stream = traitlets.Dict().tag(sync=True)
+    _stream_info = traitlets.Dict().tag(sync=True)
+    cache_mb = traitlets.Int(DEFAULT_CACHE_MB).tag(sync=True)
+    """The page's cache of a streamed image's decoded chunks, in MiB (least recently
+    used chunks go first)."""
     max_voxels = traitlets.Int(DEFAULT_MAX_VOXELS)
     """Voxels per volume texture: a larger image is shown from a level that fits
     (see :mod:`voxlite.multiscale`), its slices at full resolution."""
@@ -202,6 +217,7 @@ class ViewModel(ReadingTraits, LayerTraits):
         self._comparison: tuple[Image, Image, bool] | None = None
         self._current_labels: Image | None = None
         self._label_colors: dict[int, Any] | None = None
+        self._streams = 0  # serial of the last stream opened
         self.sent: list[dict[str, Any]] = []
         # itkwidgets' mode="x" | "y" | "z" | "v" names a view, not a rendering.
         if mode in ITKWIDGETS_VIEWS and views is None:
@@ -335,7 +351,15 @@ class ViewModel(ReadingTraits, LayerTraits):
         >>> model.set_image(np.ones((6, 6, 6), np.int16))
         >>> model.image.shape, model.slices
         ((6, 6, 6), [3, 3, 3])
+
+        A URL of an OME-Zarr image (or, in Pyodide, a ``.zarr`` path) is streamed by the
+        front end: see :meth:`open_stream`.
         """
+        if is_stream(image):
+            if label_image is not None:
+                raise ValueError("a streamed image takes no label_image yet")
+            self.open_stream(image)
+            return
         source = as_image(image, component=component)
         self._set_image(source, label_image, label_colors, label_names)
         self._comparison = None  # a new image: no more a comparison
@@ -354,6 +378,70 @@ class ViewModel(ReadingTraits, LayerTraits):
             self._time_points = source.frames
             self.time = 0
             self.label_names = names
+
+    def open_stream(self, url: str) -> None:
+        """Show the OME-Zarr image at ``url``, streamed by the view (Python reads no voxel).
+
+        The front end reads the coarsest level first, then what its views need, and
+        reports the image's geometry, which then becomes :attr:`image` (its voxels stay
+        in the browser) and :attr:`stream_info`. See :mod:`voxlite.stream`.
+
+        Parameters
+        ----------
+        url
+            ``https://…/image.ome.zarr`` (the host must allow the page's origin: CORS),
+            a URL relative to the page, or in the JupyterLite site a path in its files.
+
+        Example
+        -------
+        >>> model = ViewModel()
+        >>> model.open_stream("https://example.org/image.ome.zarr")
+        >>> model._stream["url"], model.image is None
+        ('https://example.org/image.ome.zarr', True)
+        """
+        self._display.cancel()
+        self._streams += 1
+        source = stream_source(str(url), self._streams, self.max_voxels, self.cache_mb)
+        with self.hold_sync():
+            self._current = self._source = self._current_labels = None
+            self._comparison = None
+            self._image, self._labels, self._planes, self._progress = {}, {}, [], {}
+            self._stream_info = {}
+            # OME-Zarr's axes are the patient's (no rotation): the 2D views' geometry now.
+            self._orientation = orientations(np.eye(3), self.radiological)
+            self._stream = source
+
+    @property
+    def stream_info(self) -> dict[str, Any]:
+        """What the view read of a streamed image (shape, spacing, origin, levels, dtype,
+        range), or ``{"error": ...}`` when it could not; ``{}`` before it reported."""
+        return dict(self._stream_info)
+
+    @traitlets.observe("_stream_info")
+    def _take_stream_info(self, change: dict[str, Any]) -> None:
+        """The front end read the stream's geometry: the image is that grid from now on."""
+        info = change["new"]
+        if not info or not self._stream or info.get("serial") != self._stream.get("serial"):
+            return
+        try:
+            checked = check_info(info)
+        except ValueError as error:
+            self.send({"type": "error", "message": str(error)})
+            return
+        if "error" in checked or self._current is not None:
+            return
+        image = stream_image(checked)
+        slices = [n // 2 for n in image.size]
+        with self.hold_sync():
+            self._current = self._source = image
+            self._shown_time, self._time_points = 0, 1
+            self._orientation = orientations(image.direction, self.radiological)
+            if not self._views_chosen:
+                self.views = views_for(image)
+            self.slices = slices
+            self._sync_cursor(slices)
+            if (self.window, self.level) == (1.0, 0.5):  # not chosen (the front end's rule)
+                self._reset_window(checked)
 
     def set_label_image(
         self,
@@ -470,6 +558,8 @@ class ViewModel(ReadingTraits, LayerTraits):
             slices_mode=self._shows_planes(),
         )
         with self.hold_sync():
+            if self._stream:  # an image of its own: no more a stream
+                self._stream, self._stream_info = {}, {}
             self._current, self._current_labels = image, labels
             self._label_colors = label_colors
             self._image = shown.image
@@ -542,7 +632,9 @@ class ViewModel(ReadingTraits, LayerTraits):
 
     @traitlets.observe("max_voxels")
     def _reshow(self, change: dict[str, Any]) -> None:
-        if self._current is not None:
+        if self._stream:
+            self.open_stream(self._stream["url"])  # the view reads the level that fits now
+        elif self._current is not None:
             self._show(self._current, self._current_labels, self._label_colors, reset=False)
 
     def _check_labels(self, image: Image, label_image: Any) -> Image | None:
@@ -762,6 +854,12 @@ class ViewModel(ReadingTraits, LayerTraits):
                 "level, their slices at full resolution"
             )
         return value
+
+    @traitlets.validate("cache_mb")
+    def _valid_cache_mb(self, proposal: dict[str, Any]) -> int:
+        if not 16 <= proposal["value"] <= MAX_CACHE_MB:
+            raise ValueError(f"cache_mb must be 16..{MAX_CACHE_MB} MiB, got {proposal['value']}")
+        return proposal["value"]
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:

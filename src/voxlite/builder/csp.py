@@ -26,6 +26,8 @@ fixes a violation measured in Chromium:
 - ``style-src 'unsafe-inline'``: JupyterLab, Lumino and the widgets inject
   ``<style>`` elements and ``style=""`` attributes at run time.
 - ``img-src data:``: JupyterLab's icons are data: SVG images in its CSS.
+- ``worker-src blob:``: the widget streams OME-Zarr chunks in a Web Worker that it
+  starts from a blob: URL (its code is inside the widget's bundle).
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ DIRECTIVES: dict[str, tuple[str, ...]] = {
     "style-src": ("'self'", "'unsafe-inline'"),
     "img-src": ("'self'", "data:"),
     "connect-src": ("'self'",),
-    "worker-src": ("'self'",),  # else script-src's blob: would also allow blob: workers
+    # The site's own workers, and the widget's stream worker (made from a blob: URL).
+    "worker-src": ("'self'", "blob:"),
     "object-src": ("'none'",),
     "base-uri": ("'none'",),
     "form-action": ("'none'",),
@@ -90,8 +93,10 @@ USER_CONTENT = ("files",)
 # sends it as a header from _headers, which covers the Python worker too.
 APP_DIRECTIVES: dict[str, tuple[str, ...]] = {
     "default-src": ("'none'",),
-    "script-src": ("'self'", "'wasm-unsafe-eval'"),
-    "worker-src": ("'self'",),
+    # 'unsafe-eval' and blob: workers: the widget's stream worker (numcodecs' embind glue
+    # makes functions with Function(...); see STREAM_SOURCES).
+    "script-src": ("'self'", "'unsafe-eval'", "'wasm-unsafe-eval'"),
+    "worker-src": ("'self'", "blob:"),
     "connect-src": ("'self'", "https:"),
     "style-src": ("'self'", "'unsafe-inline'"),
     "img-src": ("'self'", "data:", "blob:"),
@@ -133,6 +138,27 @@ def content_security_policy(extra_origins: tuple[str, ...] = ()) -> str:
 CONTENT_SECURITY_POLICY = content_security_policy()
 APP_POLICY = join_directives(APP_DIRECTIVES)
 STANDALONE_POLICY = join_directives(STANDALONE_DIRECTIVES)
+# A saved page of a streamed OME-Zarr image fetches its chunks from one origin, in a
+# worker started from a blob: URL that runs numcodecs' WebAssembly codecs (blosc, zstd,
+# lz4): their Emscripten glue (embind) makes functions with `Function(...)`, which needs
+# 'unsafe-eval' ('wasm-unsafe-eval' covers the WebAssembly itself); just that more.
+STREAM_SOURCES = {"worker-src": ("blob:",), "script-src": ("'unsafe-eval'", "'wasm-unsafe-eval'")}
+
+
+def standalone_policy(stream_origin: str | None = None) -> str:
+    """A saved page's policy; with ``stream_origin``, it may also stream from there.
+
+    Examples
+    --------
+    >>> standalone_policy() == STANDALONE_POLICY
+    True
+    >>> "connect-src https://data.example.org" in standalone_policy("https://data.example.org")
+    True
+    """
+    if stream_origin is None:
+        return STANDALONE_POLICY
+    directives = {**STANDALONE_DIRECTIVES, "connect-src": (stream_origin,), "worker-src": ()}
+    return join_directives(directives, STREAM_SOURCES)
 
 
 def meta_policy(policy: str) -> str:
