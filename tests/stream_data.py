@@ -30,9 +30,7 @@ def compressor(codec: str, version: str):
         return {
             "blosc": numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE),
             "zstd": numcodecs.Zstd(level=3),
-            "lz4": numcodecs.LZ4(),
             "gzip": numcodecs.GZip(level=5),
-            "zlib": numcodecs.Zlib(level=5),
         }[codec]
     from zarr import codecs
 
@@ -71,15 +69,16 @@ def write(
     return path
 
 
-def write_bz2(folder: pathlib.Path, name: str = "bz") -> pathlib.Path:
-    """One level compressed with BZ2, which no browser codec reads, written by zarr itself
-    (ngff-zarr refuses BZ2), with OME-NGFF 0.4 attributes."""
+def write_with_zarr(folder: pathlib.Path, name: str, codec: str) -> pathlib.Path:
+    """One level in a codec ngff-zarr does not write for zarr v2 (LZ4, zlib; BZ2, which
+    no browser codec reads), written by zarr itself, with OME-NGFF 0.4 attributes."""
     import numcodecs
     import zarr
 
+    compressor = {"lz4": numcodecs.LZ4(), "zlib": numcodecs.Zlib(5), "bz2": numcodecs.BZ2(5)}
     path = folder / f"{name}.ome.zarr"
     group = zarr.open_group(path, mode="w", zarr_format=2)
-    group.create_array("0", data=volume(), chunks=(CHUNK,) * 3, compressors=numcodecs.BZ2())
+    group.create_array("0", data=volume(), chunks=(CHUNK,) * 3, compressors=compressor[codec])
     axes = [{"name": n, "type": "space", "unit": "millimeter"} for n in "zyx"]
     scale = [{"type": "scale", "scale": [SPACING[n] for n in "zyx"]}]
     datasets = [{"path": "0", "coordinateTransformations": scale}]

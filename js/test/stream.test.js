@@ -225,3 +225,40 @@ test('the opening window: CT soft tissue, else robust percentiles', () => {
   assert.deepEqual(range, [0, 999]);
   assert.ok(Math.abs(window[0] - 989.01) < 1e-6 && Math.abs(window[1] - 499.5) < 1e-6);
 });
+
+test('a zoomed plane: the region in view at its level, the coarse level around it', async () => {
+  const { composePlane, toChunks } = await import('../src/stream/compose.js');
+  const level = { shape: [1, 4, 4], spacing: [1, 1, 1], origin: [0, 0, 0] };
+  const coarse = { shape: [1, 2, 2], spacing: [2, 2, 1], origin: [0.5, 0.5, 0], values: Uint16Array.from([1, 2, 3, 4]) };
+  const part = {
+    region: [
+      [0, 1],
+      [1, 3],
+      [2, 4],
+    ],
+    data: Uint16Array.from([9, 9, 9, 9]),
+  };
+  const { region, data } = composePlane(level, 2, 0, coarse, part);
+  assert.deepEqual(region, [
+    [0, 1],
+    [0, 4],
+    [0, 4],
+  ]);
+  assert.deepEqual([...data], [1, 1, 2, 2, 1, 1, 9, 9, 3, 3, 9, 9, 3, 3, 4, 4]);
+  assert.deepEqual(
+    toChunks(
+      [
+        [5, 6],
+        [17, 40],
+        [0, 3],
+      ],
+      [16, 16, 16],
+      [20, 40, 100],
+    ),
+    [
+      [0, 16],
+      [16, 40],
+      [0, 16],
+    ],
+  );
+});

@@ -83,6 +83,8 @@ VERSIONS = ("0.4", "0.5")
 METHODS = ("mean", "mode", "nearest")
 #: Voxels per side of a chunk: 64³ uint16 is 512 KiB, a good request for streaming.
 DEFAULT_CHUNKS = 64
+#: How long to try to reach a scheduler address.
+SCHEDULER_TIMEOUT = "10s"
 #: The most bytes of one block read from a lazy source (and at most a quarter of ``memory``).
 SOURCE_BLOCK_BYTES = 8 << 20
 #: Bytes of source voxels ngff-zarr computes at once (its z slabs).
@@ -177,9 +179,11 @@ def to_ome_zarr(
     [(64, 64, 64), (32, 32, 32)]
     """
     options = _checked_options(codec, version, shards, method, labels, chunks, levels, oblique)
+    _check_scheduler(scheduler)
     target = _checked_target(Path(path), overwrite, image)
     source = open_source(image, **read_options)
     nz = _ngff_zarr()
+    _check_method_needs(options["method"])
     chunk_shape = options["chunks"]
     block = min(SOURCE_BLOCK_BYTES, memory // 4) if isinstance(memory, int) else 0
     source = source.replace(array=_dask_array(source.array, chunk_shape, block))
@@ -190,7 +194,7 @@ def to_ome_zarr(
         dims=("z", "y", "x"),
         scale=dict(zip("zyx", geometry["spacing"], strict=True)),
         translation=dict(zip("zyx", geometry["origin"], strict=True)),
-        name=source.name or Path(path).name,
+        name="image",  # also the arrays' names (scale0/image ...): the source's is an attribute
         axes_units=dict.fromkeys("zyx", "millimeter") if _in_mm(source) else None,
     )
     factors = _factors(array.shape, chunk_shape, options["levels"])
@@ -590,21 +594,33 @@ def _write_with_zarr(
         if shown is not None:
             shown.add_callback_task(stage)
         data = image.data.rechunk(shards or array.chunks)  # one task per stored file
-        for region in _slabs(data.shape, data.chunksize, data.dtype.itemsize, memory):
+        for region in _regions(data.shape, data.chunksize, data.dtype.itemsize, memory):
             _store(data[region], array, region, client, shown)
         previous = (array, image.scale, image.translation)
     zarr.consolidate_metadata(str(folder), zarr_format=group.metadata.zarr_format)
 
 
-def _slabs(
+def _regions(
     shape: Sequence[int], chunks: Sequence[int], itemsize: int, memory: int
 ) -> Iterator[tuple[slice, ...]]:
-    """z slabs of whole chunks, of about ``memory`` bytes (one chunk thick at least),
-    computed one after the other: a scheduler holds no more than a slab's data at once."""
-    plane = math.prod(shape[1:]) * itemsize
-    step = max(1, memory // max(plane * chunks[0], 1)) * chunks[0]
-    for z0 in range(0, shape[0], step):
-        yield (slice(z0, min(z0 + step, shape[0])), slice(None), slice(None))
+    """Boxes of whole chunks of about ``memory`` bytes (a chunk at least), z slabs first,
+    then rows of them, then pieces of rows, computed one after the other: a scheduler
+    holds little more than one box's data at once (a cluster's runs all it is given)."""
+    steps = [int(n) for n in shape]
+    for axis in range(3):  # thin the box along z, then y, then x, to whole chunks
+        others = math.prod(steps) // steps[axis] * itemsize  # the box's bytes per plane
+        steps[axis] = min(
+            shape[axis], max(1, memory // max(others * chunks[axis], 1)) * chunks[axis]
+        )
+        if math.prod(steps) * itemsize <= memory or steps[axis] > chunks[axis]:
+            break
+    for z0 in range(0, shape[0], steps[0]):
+        for y0 in range(0, shape[1], steps[1]):
+            for x0 in range(0, shape[2], steps[2]):
+                yield tuple(
+                    slice(start, min(start + step, n))
+                    for start, step, n in zip((z0, y0, x0), steps, shape, strict=True)
+                )
 
 
 def _store(data: Any, array: Any, region: tuple, client: Any, shown: Any) -> None:
@@ -653,6 +669,17 @@ def _ngff_zarr() -> Any:
     return ngff_zarr
 
 
+def _check_method_needs(method: str) -> None:
+    if method == "nearest":
+        try:
+            import dask_image  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "method 'nearest' is ngff-zarr's dask_image_nearest, which needs dask-image: "
+                "pip install dask-image (or use method 'mode', the default for labels)"
+            ) from None
+
+
 @contextlib.contextmanager
 def _engine(nz: Any, memory: int, scheduler: Any) -> Iterator[Any]:
     """ngff-zarr's memory target and dask's scheduler for the block; yields the
@@ -685,16 +712,21 @@ def _scheduler(scheduler: Any) -> Iterator[Any]:
                 "a scheduler address needs distributed: pip install 'voxlite[convert]'"
             ) from None
         try:
-            client = Client(scheduler, timeout="10s", set_as_default=False)
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise ValueError(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
         try:
             yield client
         finally:
             client.close()
-    elif hasattr(scheduler, "submit") and hasattr(scheduler, "scheduler_info"):
-        yield scheduler  # a dask.distributed.Client
     else:
+        yield scheduler  # a dask.distributed.Client (checked by _check_scheduler)
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    if scheduler is None or isinstance(scheduler, str):
+        return
+    if not (hasattr(scheduler, "submit") and hasattr(scheduler, "scheduler_info")):
         raise ValueError(
             f"scheduler={scheduler!r}: 'threads', 'synchronous', a scheduler address "
             "(tcp://host:8786) or a dask.distributed.Client"

@@ -6,7 +6,9 @@ saved page of a streaming viewer (its Content-Security-Policy allows the stream)
 
 from __future__ import annotations
 
+import json
 import pathlib
+import shutil
 import time
 
 import numpy as np
@@ -51,9 +53,17 @@ def stream_info(page) -> dict:
     return page.evaluate("window.voxlite.model.get('_stream_info')")
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stream")
+    stream_data.write(folder, "a")
+    return folder
+
+
 @pytest.fixture
-def data(tmp_path):
-    stream_data.write(tmp_path, "a")
+def data(written, tmp_path):
+    """A copy of the written image for each test (tests break chunks)."""
+    shutil.copytree(written, tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 
@@ -162,8 +172,175 @@ def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path)
         assert "Access-Control-Allow-Origin" in text and elsewhere.url in text, text
         assert "CORS" in text
 
-        stream_data.write_bz2(other)
+        stream_data.write_with_zarr(other, "bz", "bz2")
         with ranged(other) as elsewhere:
             open_page(page, data, server, f"{elsewhere.url}/bz.ome.zarr", views="3d")
             text = error_text(page)
         assert "unsupported codec" in text and "bz2" in text, text
+
+
+CODECS = [
+    *(("0.4", codec, None) for codec in ("blosc", "zstd", "gzip")),
+    *(("zarr", codec, None) for codec in ("lz4", "zlib")),  # zarr-python itself writes these
+    *(("0.5", codec, None) for codec in ("blosc", "zstd", "gzip")),
+    ("0.5", "zstd", 2),  # zarr v3 sharding: 2³ chunks a shard, read by HTTP Range
+]
+
+
+@pytest.mark.slow
+def test_every_codec_and_format_streams_the_voxels_the_writer_wrote(guarded: GuardedPage, tmp_path):
+    names = []
+    for n, (version, codec, shards) in enumerate(CODECS):
+        names.append(f"c{n}")
+        if version == "zarr":
+            stream_data.write_with_zarr(tmp_path, names[-1], codec)
+        else:
+            stream_data.write(tmp_path, names[-1], codec=codec, version=version, shards=shards)
+    expected = stream_data.volume()
+    page = guarded.page
+    with ranged(tmp_path) as server:
+        open_page(page, tmp_path, server, f"{names[0]}.ome.zarr", views="3d", mode="slices")
+        for serial, name in enumerate(names, start=100):
+            url = f"{server.url}/{name}.ome.zarr"
+            if serial > 100:
+                page.evaluate(
+                    "([url, serial]) => window.voxlite.model.set('_stream', "
+                    "{...window.voxlite.model.get('_stream'), url, serial})",
+                    [url, serial],
+                )
+            page.wait_for_function(
+                """(url) => {
+                    const root = document.querySelector('.voxlite-root');
+                    if (root?.dataset.voxliteState === 'error')
+                        throw new Error(document.querySelector('.voxlite-message').textContent);
+                    const stream = root?.voxliteViewer?.stream;
+                    return stream?.url === url && stream.volumeLevel === 0;
+                }""",
+                arg=url,
+            )
+            checksum = page.evaluate(
+                """() => {
+                    const root = document.querySelector('.voxlite-root');
+                    const { data: d } = root.voxliteViewer.stream.volume;
+                    const values = new Uint16Array(d.buffer, d.byteOffset, d.byteLength >> 1);
+                    let sum = 0;
+                    for (let i = 0; i < values.length; i += 1) sum += values[i] * ((i % 1009) + 1);
+                    return [values.length, sum];
+                }"""
+            )
+            weights = np.arange(expected.size) % 1009 + 1
+            assert checksum == [expected.size, int((expected.ravel() * weights).sum())], name
+    assert len(server.requests("/c8.ome.zarr/scale0/c8/c/")) > 0  # shards read by range
+
+
+def test_a_saved_page_streams_under_its_content_security_policy(browser, data):
+    """numcodecs' WebAssembly (Blosc here) runs in the worker under the saved page's policy."""
+    with GuardedPage(browser, bypass_csp=False) as guarded, ranged(data) as server:
+        open_page(guarded.page, data, server, "a.ome.zarr", views="3d")
+        page = guarded.page
+        wait_for(page, lambda: attribute(page, "level") == "full", "level 0 under the policy")
+        policy = page.locator("meta[http-equiv]").get_attribute("content")
+    assert "'unsafe-eval'" in policy and "connect-src 'self'" in policy
+
+
+@pytest.mark.slow
+def test_the_app_streams_url_zarr_and_python_in_the_page_takes_its_geometry(
+    browser, written, tmp_path
+):
+    from tests.browser.test_app import OPEN_TIMEOUT, app_page, wait_ready
+    from voxlite.app import AppOptions, build_app
+
+    output = tmp_path / "app"
+    options = AppOptions(output=output, files=[written / "a.ome.zarr"], demo=False)
+    build_app(options, log=lambda line: None)
+    assert (output / "data" / "a.ome.zarr" / ".zattrs").is_file()  # zarr v2's dotfiles too
+    with app_page(output, browser, "?url=data/a.ome.zarr") as page:
+        wait_ready(page)
+        page.locator(".voxlite-root[data-voxlite-level=full]").wait_for(
+            state="attached", timeout=OPEN_TIMEOUT
+        )
+        # Python (Pyodide, in the app's worker) took the geometry: it moved the slices
+        # to the middle and sent them back.
+        middle = [n // 2 for n in reversed(stream_data.SHAPE)]
+        page.wait_for_function(
+            "(middle) => JSON.stringify(window.voxliteApp.model.get('slices')) === "
+            "JSON.stringify(middle)",
+            arg=middle,
+            timeout=OPEN_TIMEOUT,
+        )
+        pixels = canvas_pixels(page, "stream-app")
+    assert pixels.max() > 60
+
+
+def test_zoomed_in_a_2d_view_fetches_the_finer_chunks_in_view_only(browser, tmp_path):
+    """512² slices in 64² chunks: the whole view at level 1 (its pixels are 2 mm), then
+    zoomed in 4 times, level 0 for the part in view, the coarse level around it."""
+    _, y, x = np.mgrid[:8, :512, :512]
+    array = (100 + (x % 8 < 4) * 1000 + y).astype(np.uint16)
+    path = tmp_path / "big.ome.zarr"
+    import ngff_zarr
+
+    image = ngff_zarr.to_ngff_image(array, dims=["z", "y", "x"], name="big")
+    multiscales = ngff_zarr.to_multiscales(image, scale_factors=[2, 4], chunks=64)
+    ngff_zarr.to_ngff_zarr(path, multiscales, version="0.4")
+    with (
+        GuardedPage(browser, viewport=(420, 300)) as guarded,
+        ranged(tmp_path) as server,
+    ):
+        page = guarded.page
+        open_page(page, tmp_path, server, "big.ome.zarr", views="axial", height=240)
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:0:1", "level 1")
+        assert server.requests("/big.ome.zarr/scale0/") == []
+        page.evaluate(
+            """() => {
+                const viewer = document.querySelector('.voxlite-root').voxliteViewer;
+                const scene = viewer.views[0].scene;
+                scene.zoomBy(4, scene.size[0] / 2, scene.size[1] / 2);
+                viewer.draw();
+            }"""
+        )
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:0:0", "level 0 in view")
+        fetched = len(server.requests("/big.ome.zarr/scale0/"))
+        pixels = canvas_pixels(page, "stream-zoomed")
+    assert 0 < fetched <= 16 < 64, fetched  # the chunks in view, not the slice's 64
+    assert pixels.max() > 60
+
+
+@pytest.mark.slow
+def test_in_jupyterlab_view_of_a_url_streams_and_the_kernel_takes_the_geometry(
+    browser, written, tmp_path
+):
+    import nbformat
+
+    from tests.harness.jupyter import jupyterlab_server, run_cell, wait_for_idle_kernel
+
+    with ranged(written) as server:  # another origin than JupyterLab's: CORS
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [
+            nbformat.v4.new_code_cell(source)
+            for source in (
+                "import json, voxlite\n"
+                f"viewer = voxlite.view('{server.url}/a.ome.zarr', height=300, ui_collapsed=True)\n"
+                "viewer",
+                "print('INFO=' + json.dumps([viewer.image.shape, viewer.slices, viewer.views]))",
+            )
+        ]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nbformat.write(notebook, tmp_path / "stream.ipynb")
+        with (
+            jupyterlab_server(tmp_path) as url,
+            GuardedPage(browser, viewport=(1100, 900)) as guarded,
+        ):
+            page = guarded.page
+            page.goto(f"{url}/lab/tree/stream.ipynb")
+            wait_for_idle_kernel(page)
+            run_cell(page, 0)
+            wait_for(page, lambda: attribute(page, "level") == "full", "level 0", timeout=120)
+            page.wait_for_timeout(500)  # the report reaches the kernel
+            run_cell(page, 1)
+            output = page.locator(".jp-OutputArea-output", has_text="INFO=").first
+            output.wait_for(timeout=30_000)
+            shape, slices, views = json.loads(output.inner_text().split("INFO=", 1)[1])
+    assert shape == list(stream_data.SHAPE)
+    assert slices == [n // 2 for n in reversed(stream_data.SHAPE)] and views == "quad"
+    assert server.requests("/a.ome.zarr/scale2/")  # the page fetched, not the kernel

@@ -9,6 +9,7 @@
 // `_stream_info` trait, so that points, meshes, the readout and `slices` use it.
 import { COLORMAPS } from '../colormaps.js';
 import { WorkerClient } from './client.js';
+import { composePlane, toChunks } from './compose.js';
 import { defaultWindow, finestWithin, indexAt, levelForPixel, regionGrid, sliceRegion } from './plan.js';
 
 // Fetches under way at once (a browser opens 6 connections per HTTP/1.1 host).
@@ -200,7 +201,7 @@ export class Stream {
       if (view === viewer.main || !scene.orientation || !scene.size) continue;
       const { axis } = scene.orientation;
       wanted.add(axis);
-      this.wantPlane(axis, slices[axis], scene.pixelSize() / (globalThis.devicePixelRatio || 1));
+      this.wantPlane(axis, slices[axis], scene);
     }
     for (const [purpose, entry] of this.jobs) {
       if (purpose !== 'volume' && !wanted.has(purpose)) this.client.cancel(entry.job);
@@ -217,33 +218,69 @@ export class Stream {
     );
   }
 
-  /** The plane at full-resolution `index` along `axis`, at the level for `pixelSize` mm per pixel. */
-  wantPlane(axis, index, pixelSize) {
-    const level = levelForPixel(this.levels, axis, pixelSize);
-    const key = `${axis}:${index}:${level}`;
+  /** What `scene` shows of `level`: [[x0, x1], [y0, y1], [z0, z1]] in its continuous indices. */
+  visibleWindow(scene, level) {
+    const [width, height] = scene.size;
+    const corners = [
+      scene.toWorld(0, 0),
+      scene.toWorld(width, height),
+      scene.toWorld(0, height),
+      scene.toWorld(width, 0),
+    ];
+    if (corners.some((corner) => !corner)) return null;
+    return [0, 1, 2].map((a) => {
+      const at = corners.map((p) => (p[a] - level.origin[a]) / level.spacing[a]);
+      return [Math.min(...at), Math.max(...at)];
+    });
+  }
+
+  /**
+   * The slice at full-resolution `index` along `axis` that `scene` shows, at the level for
+   * its pixels; of that slice, the chunks in view (zoomed in: the coarse level around them).
+   */
+  wantPlane(axis, index, scene) {
+    const level = levelForPixel(this.levels, axis, scene.pixelSize() / (globalThis.devicePixelRatio || 1));
+    const label = `${axis}:${index}:${level}`;
     if (level >= this.volumeLevel) {
       // The volume is as fine as this view needs: no plane (a stale one would hide it).
-      if (this.planes.delete(axis)) {
-        this.viewer.streamChanged('planes');
-        this.viewer.status.streamPlanes(this.planeList.map((plane) => plane.key));
-      }
+      if (this.planes.delete(axis)) this.planesChanged();
       return;
     }
-    if (this.planes.get(axis)?.key === key || this.jobs.get(axis)?.key === key) return;
-    const at = indexAt(this.levels[0], this.levels[level], axis, index);
-    const region = sliceRegion(this.levels[level], axis, at);
+    const chosen = this.levels[level];
+    const at = indexAt(this.levels[0], chosen, axis, index);
+    const region = toChunks(
+      sliceRegion(chosen, axis, at, this.visibleWindow(scene, chosen)),
+      chosen.chunks,
+      chosen.shape,
+    );
+    region[2 - axis] = [at, at + 1];
+    const whole = region.every(([a, b], n) => n === 2 - axis || (a === 0 && b === chosen.shape[n]));
+    const key = `${label}:${region.flat().join(',')}`;
+    const shown = this.planes.get(axis);
+    if (shown?.key === key || this.jobs.get(axis)?.key === key) return;
+    if (shown && shown.label === label && shown.covers && covered(shown.covers, region)) return; // in view already
     this.run(axis, key, level, region).then(
       (result) => {
         if (!result) return;
-        const grid = regionGrid(this.levels[level], region);
+        let read = { region, data: typed(result.dtype, result.data) };
+        if (!whole) {
+          const coarse = { ...this.volume, values: voxelsOf(this.volume) };
+          read = composePlane(chosen, axis, at, coarse, read);
+        }
+        const grid = regionGrid(chosen, read.region);
         const full = this.levels[0];
         grid.origin[axis] = full.origin[axis] + index * full.spacing[axis]; // drawn at the slice
-        this.planes.set(axis, { axis, index, key, level, image: this.payload(grid, result, 'plane') });
-        this.viewer.streamChanged('planes');
-        this.viewer.status.streamPlanes(this.planeList.map((plane) => plane.key));
+        const image = this.payload(grid, { data: read.data.buffer, dtype: result.dtype }, 'plane');
+        this.planes.set(axis, { axis, index, key, label, level, covers: region, image });
+        this.planesChanged();
       },
       (error) => this.fail(error),
     );
+  }
+
+  planesChanged() {
+    this.viewer.streamChanged('planes');
+    this.viewer.status.streamPlanes(this.planeList.map((plane) => plane.label));
   }
 
   budget(cacheMb) {
@@ -257,9 +294,20 @@ export class Stream {
   }
 }
 
+/** Does region `outer` hold region `inner`? */
+function covered(outer, inner) {
+  return inner.every(([a, b], n) => a >= outer[n][0] && b <= outer[n][1]);
+}
+
+const TYPES = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array };
+Object.assign(TYPES, { int32: Int32Array, uint32: Uint32Array, float32: Float32Array });
+
+/** The voxels of an ArrayBuffer of `dtype`. */
+function typed(dtype, buffer, offset = 0, bytes = buffer.byteLength) {
+  const ArrayType = TYPES[dtype];
+  return new ArrayType(buffer, offset, bytes / ArrayType.BYTES_PER_ELEMENT);
+}
+
 function voxelsOf({ data, dtype }) {
-  const types = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array };
-  const more = { int32: Int32Array, uint32: Uint32Array, float32: Float32Array };
-  const ArrayType = types[dtype] || more[dtype];
-  return new ArrayType(data.buffer, data.byteOffset, data.byteLength / ArrayType.BYTES_PER_ELEMENT);
+  return typed(dtype, data.buffer, data.byteOffset, data.byteLength);
 }

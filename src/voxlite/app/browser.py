@@ -124,6 +124,12 @@ class App:
                 notes += [f"{item.name}: {note}" for note in item.notes]
         return self.update(errors=errors, notes=notes)
 
+    def stream(self, url: str) -> dict[str, Any]:
+        """Stream the OME-Zarr image at ``url`` (``?url=…zarr``): the page reads its chunks."""
+        self.viewer.open_stream(str(url))
+        self.shown = self.overlay = None
+        return self.update(notes=[f"Streaming {url}"])
+
     def show(self, item_id: int) -> dict[str, Any]:
         """Show an image item, or put a label-map item over the image shown (or take it off)."""
         item = self._item(item_id)
@@ -165,7 +171,8 @@ class App:
         """
         accepted = {}
         for key, value in changes.items():
-            if key not in self._names or key.startswith("_"):
+            # The page owns no private trait but what a stream read (_stream_info).
+            if key not in self._names or (key.startswith("_") and key != "_stream_info"):
                 continue
             try:
                 setattr(self.viewer, key, value)

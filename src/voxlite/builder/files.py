@@ -6,7 +6,8 @@ A folder given with ``--files`` is copied with what is really in it:
   folder; a link out of it (``id_rsa -> ~/.ssh/id_rsa``, ``parent -> ..``) is not;
 - a folder is copied once, so a link back into it (``again -> .``) is no loop;
 - names starting with a dot (``.env``, ``.git/``, ``.ssh/``) are left out, as are
-  sockets, pipes and devices;
+  sockets, pipes and devices, but for zarr v2's metadata files (``.zarray``,
+  ``.zattrs``, ``.zgroup``, ``.zmetadata``: an OME-Zarr published to stream);
 - the total size is capped (:data:`MAX_FILES_BYTES`, or ``--max-files-size``),
   checked before anything is copied.
 
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: zarr v2's metadata, the dotfiles an OME-Zarr folder needs (published, to be streamed).
+ZARR_METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
 MAX_FILES_BYTES = 1 << 30  # 1 GiB: more than a static host takes (GitHub Pages: 1 GB a site)
 _SIZE = re.compile(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -145,7 +148,7 @@ def _walk(
 
 def _left_out(path: Path, root: Path, seen: set[Path]) -> str | None:
     """Why ``path`` is not published, or None."""
-    if path.name.startswith("."):
+    if path.name.startswith(".") and path.name not in ZARR_METADATA:
         return "a dotfile"
     if path.is_symlink():
         real = path.resolve()

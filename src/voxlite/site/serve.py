@@ -6,7 +6,8 @@ It serves one built folder on 127.0.0.1 (or the ``--host`` given) and nothing el
   ``localhost``, ``[::1]`` with its port, or the ``--host``): a web page on another
   site cannot reach it by pointing a DNS name of its own at 127.0.0.1 (DNS rebinding);
 - it serves only files inside the folder: no link out of it is followed, no name
-  starting with a dot (``.git``, ``.env``, the build's marker) is served, and no
+  starting with a dot (``.git``, ``.env``, the build's marker) is served but zarr v2's
+  metadata files (``.zattrs`` ...: an OME-Zarr to stream), and no
   folder is listed (JupyterLite reads its own JSON listings, the app its files.json);
 - every response says ``X-Content-Type-Options: nosniff``, and a voxlite build is
   served with the Content-Security-Policy its build wrote (``_headers``; see
@@ -29,6 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from voxlite.builder.csp import site_policy, written_policy
+from voxlite.builder.files import ZARR_METADATA
 from voxlite.site.build import MARKER
 
 # Where a browser posts the violations of a policy served with reports on (tests).
@@ -104,7 +106,11 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         root = Path(self.directory).resolve()
         # The URL's path as translate_path reads it: "." and ".." are refused with the rest.
         url_path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
-        if any(part.startswith(".") for part in url_path.split("/")):
+        parts = url_path.split("/")
+        # zarr v2's metadata (.zattrs ...) is the one kind of dotfile served: as a file's name.
+        if any(p.startswith(".") for p in parts[:-1]) or (
+            parts[-1].startswith(".") and parts[-1] not in ZARR_METADATA
+        ):
             return False
         if path.is_dir():
             path = path / "index.html"  # a folder is its index page, never a listing

@@ -164,7 +164,7 @@ async function act(message, transfer = [], { fromWidget = false, label = '' } = 
     if (!timings.ready) setStatus(`Loading Python… ${label || 'your file'} opens when it is ready`);
     const update = await request(message, transfer);
     const before = frames();
-    const newImage = update.state && '_image' in update.state;
+    const newImage = update.state && ('_image' in update.state || '_stream' in update.state);
     if (newImage) setStatus('Rendering…');
     apply(update);
     if (fromWidget && update.errors?.length) {
@@ -232,8 +232,13 @@ const PROGRESS_EVERY_MS = 100;
 const count = (n) => n.toLocaleString('en-US');
 
 /** ?url=a&url=b: datasets beside the app (or on a CORS-enabled https host). A URL ending
- *  in / is a folder (a DICOM series) whose files.json lists its files. */
-async function openUrls(urls) {
+ *  in / is a folder (a DICOM series) whose files.json lists its files; one ending in
+ *  .zarr (an OME-Zarr image) is streamed by the viewer, chunk by chunk, not downloaded. */
+async function openUrls(all) {
+  const zarr = all.filter((url) => /\.zarr\/?$/i.test(url.split(/[?#]/)[0]));
+  for (const url of zarr) act({ type: 'stream', url: new URL(url, window.location.href).href }, [], { label: url });
+  const urls = all.filter((url) => !zarr.includes(url));
+  if (!urls.length) return;
   setStatus(`Downloading ${urls.length === 1 ? urls[0] : `${urls.length} datasets`}…`);
   try {
     const given = urls.map(httpUrl);

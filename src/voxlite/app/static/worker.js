@@ -2,6 +2,7 @@
 // the page. It runs voxlite.app.browser.App and answers the page's messages in order:
 //   page -> worker  {id, type: 'open', names, buffers} | {id, type: 'sync', changes}
 //                   | {id, type: 'show', item} | {id, type: 'role', item, role}
+//                   | {id, type: 'stream', url}
 //   worker -> page  {type: 'progress', step?, text} | {type: 'ready', update, seconds}
 //                   | {id, type: 'update', update} | {type: 'failed', text}
 import { loadPyodide } from './pyodide/pyodide.mjs';
@@ -92,6 +93,8 @@ async function handle({ pyodide, app }, message) {
       return app.show(message.item);
     case 'role':
       return app.set_role(message.item, message.role);
+    case 'stream':
+      return app.stream(message.url);
     default:
       throw new Error(`unknown request ${message.type}`);
   }
