@@ -262,3 +262,10 @@ test('a zoomed plane: the region in view at its level, the coarse level around i
     ],
   );
 });
+
+test('non-finite values become the lowest finite one', async () => {
+  const { maskNonFinite } = await import('../src/stream/loader.js');
+  const values = Float32Array.from([3, Number.NaN, -2, Number.POSITIVE_INFINITY]);
+  maskNonFinite(values);
+  assert.deepEqual([...values], [3, -2, -2, -2]);
+});

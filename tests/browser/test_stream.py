@@ -344,3 +344,40 @@ def test_in_jupyterlab_view_of_a_url_streams_and_the_kernel_takes_the_geometry(
     assert shape == list(stream_data.SHAPE)
     assert slices == [n // 2 for n in reversed(stream_data.SHAPE)] and views == "quad"
     assert server.requests("/a.ome.zarr/scale2/")  # the page fetched, not the kernel
+
+
+@pytest.mark.slow
+def test_in_the_jupyterlite_site_a_zarr_in_its_files_streams_from_its_files_url(
+    browser, written, tmp_path
+):
+    """Pyodide has no zarr codecs: a .zarr path there is streamed from the site's files/."""
+    import nbformat
+
+    from tests.browser.test_site import notebook_page
+    from voxlite.site import SiteOptions, build_site
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import voxlite\n"
+            "viewer = voxlite.view('a.ome.zarr', height=300, ui_collapsed=True)\n"
+            "viewer"
+        )
+    ]
+    nbformat.write(notebook, tmp_path / "stream.ipynb")
+    output = tmp_path / "_output"
+    options = SiteOptions(
+        output=output, notebooks=[tmp_path / "stream.ipynb"], files=[written / "a.ome.zarr"]
+    )
+    build_site(options, log=lambda line: None)
+    with notebook_page(output, browser, "stream.ipynb") as page:
+        page.locator(".voxlite-root[data-voxlite-level=full]").wait_for(
+            state="attached", timeout=300_000
+        )
+        page.wait_for_function(
+            "() => document.querySelector('.voxlite-root').voxliteViewer.model"
+            ".get('slices').join() === '32,24,16'",  # Pyodide took the geometry
+            timeout=60_000,
+        )
+        pixels = canvas_pixels(page, "stream-site")
+    assert pixels.max() > 60

@@ -78,6 +78,7 @@ export class ChunkLoader {
         progress(done, wanted.length);
       }),
     );
+    if (out instanceof Float32Array) maskNonFinite(out);
     return { data: out, shape, dtype: WIRE_TYPES[layout.dtype] };
   }
 
@@ -142,6 +143,14 @@ export class ChunkLoader {
       entry.reject(new Cancelled());
     }
   }
+}
+
+/** NaN and ±inf become the lowest finite value (transparent, dark), as Python sends them. */
+export function maskNonFinite(values) {
+  let low = Number.POSITIVE_INFINITY;
+  for (const v of values) if (Number.isFinite(v) && v < low) low = v;
+  const fill = Number.isFinite(low) ? low : 0;
+  for (let i = 0; i < values.length; i += 1) if (!Number.isFinite(values[i])) values[i] = fill;
 }
 
 /** Copy the part of `chunk` (stored axes, strided) that lies in `region` into `out` ([z, y, x], C order). */
