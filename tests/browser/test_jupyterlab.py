@@ -225,10 +225,16 @@ CHANNEL_CELLS = [
     " ui_collapsed=True, height=400)\n"
     "cells",
     "cells.channels = [{**c, 'visible': i == 0} for i, c in enumerate(cells.channels)]",
+    "series = np.stack([((z - 16) ** 2 + (y - 16) ** 2 + (x - 8 - 4 * t) ** 2 < 16) * 1000.0"
+    " for t in range(4)])\n"
+    "cine = voxlite.view(voxlite.Image(series, timeseries=True), views='axial',"
+    " ui_collapsed=True, height=300)\n"
+    "cine",
+    "print('TIME=' + str(cine.time))",
 ]
 
 
-def test_a_channel_image_in_the_notebook_and_a_channel_hidden_from_python(jupyterlab, browser):
+def test_channels_hidden_from_python_and_a_time_bar_asking_the_kernel(jupyterlab, browser):
     from tests.browser.test_kinds import colour_mask
 
     notebook = nbformat.v4.new_notebook()
@@ -254,3 +260,16 @@ def test_a_channel_image_in_the_notebook_and_a_channel_hidden_from_python(jupyte
         page.wait_for_timeout(300)
         one = canvas_pixels(page, "jupyterlab-channel-hidden", selector=SHOWN + " .voxlite-canvas")
         assert colour_mask(one, "green").sum() > 200 and colour_mask(one, "magenta").sum() == 0
+
+        # A time series: the time bar asks the kernel for a time point, which sends its frame.
+        run_cell(page, 2)
+        cine = page.locator(SHOWN).nth(1)
+        cine.locator("[data-control=timebar]").wait_for(timeout=60_000)
+        received = "performance.getEntriesByName('voxlite:image-received').length"
+        before = page.evaluate(received)
+        cine.locator("[data-control=time]").fill("2")
+        page.wait_for_function(f"{received} > {before}", timeout=30_000)
+        run_cell(page, 3)
+        output = page.locator(".jp-OutputArea-output", has_text="TIME=").first
+        output.wait_for(timeout=30_000)
+        assert output.inner_text().strip() == "TIME=2"
