@@ -161,6 +161,11 @@ def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path)
         wait_for(page, lambda: attribute(page, "stream-missing") == "1", "the missing chunk")
         assert "fill value 0" in page.locator(".voxlite-message").first.text_content()
         assert attribute(page, "state") != "error"
+
+        chunk.write_bytes(b"\x02\x01garbage" * 20)  # a Blosc header that claims 1.7 GB
+        open_page(page, data, server, "a.ome.zarr", views="3d")
+        text = error_text(page)
+        assert "blosc says the chunk decodes to 1734435442 bytes" in text, text
         chunk.write_bytes(original)
 
         other = tmp_path / "other"

@@ -9,10 +9,19 @@
 // and reports failures as {type: 'failed', job, message, cancelled}, chunks missing from
 // the store (read as the fill value) as {type: 'missing', urls}, and fetch counts in `stats`.
 import * as zarr from 'zarrita';
+import { boundedCodec } from './bounds.js';
 import { ChunkLoader } from './loader.js';
 import { describeLevels, MetadataError, parseMultiscales } from './ngff.js';
 
 const METADATA = /(zarr\.json|\.zattrs|\.zarray|\.zgroup|\.zmetadata)$/;
+// numcodecs' WebAssembly codecs, bounded (bounds.js): a lying header allocates nothing.
+for (const name of ['blosc', 'lz4', 'zstd']) {
+  for (const key of [name, `numcodecs.${name}`]) {
+    const load = zarr.registry.get(key);
+    if (load) zarr.registry.set(key, () => Promise.resolve(load()).then((Codec) => boundedCodec(name, Codec)));
+  }
+}
+
 let loader = null;
 let arrays = [];
 let base = '';
