@@ -10,6 +10,7 @@
 //   data-voxlite-views     the views shown, in layout order ('axial coronal sagittal 3d', '3d' ...)
 //   data-voxlite-stream-requests, -cancelled, -missing   a stream's chunk fetches so far: made,
 //                          cancelled (aborted, or dropped from the queue) and missing (404: fill value)
+//   data-voxlite-stream-bytes  the bytes a stream's responses carried so far (Content-Length)
 //   data-voxlite-stream-planes  the planes a stream shows, 'axis:index:level' (full-resolution
 //                          index; level 0 is the finest), space-separated
 import { element } from './helpers.js';
@@ -77,7 +78,8 @@ export class Status {
   }
 
   /** A stream's counts of chunk fetches ({requested, cancelled, missing}). */
-  stream({ requested = 0, cancelled = 0, missing = 0 }) {
+  stream({ requested = 0, cancelled = 0, missing = 0, bytes = 0 }) {
+    this.root.dataset.voxliteStreamBytes = String(bytes);
     this.root.dataset.voxliteStreamRequests = String(requested);
     this.root.dataset.voxliteStreamCancelled = String(cancelled);
     this.root.dataset.voxliteStreamMissing = String(missing);

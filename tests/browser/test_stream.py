@@ -114,6 +114,9 @@ def test_a_2d_view_fetches_the_chunks_of_its_slice_not_of_the_level(guarded: Gua
         needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
         level = needed * (stream_data.SHAPE[0] // 16)
         assert len(level0_chunks(server)) == needed < level
+        files = [data / p.lstrip("/") for p in server.requests("/a.ome.zarr/", chunks_only=False)]
+        served = sum(f.stat().st_size if f.is_file() else len(b"not found") for f in files)
+        assert int(attribute(page, "stream-bytes")) == served  # what the benchmark reads
         assert {p.split("/")[-3] for p in level0_chunks(server)} == {"1"}  # z 20: chunk row 1
         pixels = canvas_pixels(page, "stream-axial")
     assert pixels.max() > 60

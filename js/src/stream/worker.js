@@ -45,6 +45,7 @@ async function tracked(request) {
         `"Access-Control-Allow-Origin: ${self.location.origin}" (or "*"): CORS`,
     );
   }
+  fetched.bytes += Number(response.headers.get('Content-Length')) || 0;
   if (response.status === 404 && !METADATA.test(new URL(request.url).pathname)) {
     missing.push(request.url);
     post({ type: 'missing', urls: missing.slice(-20), count: missing.length });
