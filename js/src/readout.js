@@ -26,6 +26,7 @@ export class Probe {
       index: plane.index,
       image: toImageData(plane.image),
       labels: plane.labels?.shape ? toImageData(plane.labels) : null,
+      approximate: plane.level > 0, // a streamed plane read at a coarser level
     }));
   }
 
@@ -41,6 +42,7 @@ export class Probe {
     const centre = this.grid.indexToWorld(voxel, [0, 0, 0]);
     const plane = this.planes.find((p) => p.index === voxel[p.axis]);
     const image = this.read(plane?.image, this.level, centre);
+    if (plane?.approximate) image.approximate = true;
     const labels = this.labels ? this.read(plane?.labels, this.labels, centre) : null;
     return {
       ...result,

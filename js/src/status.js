@@ -12,6 +12,7 @@
 //                          '2d' for a single slice ('rgb 2d' ...)
 //   data-voxlite-stream-requests, -cancelled, -missing   a stream's chunk fetches so far: made,
 //                          cancelled (aborted, or dropped from the queue) and missing (404: fill value)
+//   data-voxlite-stream-bytes  the bytes a stream's responses carried so far (Content-Length)
 //   data-voxlite-stream-planes  the planes a stream shows, 'axis:index:level' (full-resolution
 //                          index; level 0 is the finest), space-separated
 import { element } from './helpers.js';
@@ -80,7 +81,8 @@ export class Status {
   }
 
   /** A stream's counts of chunk fetches ({requested, cancelled, missing}). */
-  stream({ requested = 0, cancelled = 0, missing = 0 }) {
+  stream({ requested = 0, cancelled = 0, missing = 0, bytes = 0 }) {
+    this.root.dataset.voxliteStreamBytes = String(bytes);
     this.root.dataset.voxliteStreamRequests = String(requested);
     this.root.dataset.voxliteStreamCancelled = String(cancelled);
     this.root.dataset.voxliteStreamMissing = String(missing);

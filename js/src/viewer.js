@@ -318,8 +318,10 @@ export class Viewer {
   /** Stream the image `source` names ({url, base, serial, ...}), or stop streaming ({}). */
   openStream(source) {
     if (this.stream && this.stream.source.serial === source?.serial && this.stream.source.url === source?.url) return;
-    this.stream?.destroy();
+    const ended = this.stream;
+    ended?.destroy();
     this.stream = null;
+    if (ended) this.streamChanged('image'); // the views show Python's image (if any) again
     if (!source?.url) return;
     this.stream = new Stream(this, source);
     this.stream.open();

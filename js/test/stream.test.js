@@ -269,3 +269,21 @@ test('non-finite values become the lowest finite one', async () => {
   maskNonFinite(values);
   assert.deepEqual([...values], [3, -2, -2, -2]);
 });
+
+test('a chunk that claims more bytes than a chunk of its array is refused before decoding', async () => {
+  const { boundedCodec, claimedSize } = await import('../src/stream/bounds.js');
+  const blosc = new Uint8Array(16);
+  new DataView(blosc.buffer).setUint32(4, 1 << 30, true);
+  assert.equal(claimedSize('blosc', blosc), 1 << 30);
+  // A Zstandard frame with a 4-byte content size (FCS flag 2, single segment).
+  const zstd = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x00, 0x10, 0x00, 0x00]);
+  assert.equal(claimedSize('zstd', zstd), 4096);
+  assert.equal(claimedSize('zstd', Uint8Array.from([1, 2, 3, 4, 5, 6])), Number.POSITIVE_INFINITY);
+  let decoded = 0;
+  const Codec = { fromConfig: () => ({ decode: () => (decoded += 1) }) };
+  const codec = boundedCodec('blosc', Codec).fromConfig({}, { dataType: 'uint16', shape: [16, 16, 16] });
+  assert.throws(() => codec.decode(blosc), /1073741824 bytes, more than the 8192/);
+  new DataView(blosc.buffer).setUint32(4, 8192, true);
+  codec.decode(blosc);
+  assert.equal(decoded, 1);
+});

@@ -114,6 +114,9 @@ def test_a_2d_view_fetches_the_chunks_of_its_slice_not_of_the_level(guarded: Gua
         needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
         level = needed * (stream_data.SHAPE[0] // 16)
         assert len(level0_chunks(server)) == needed < level
+        files = [data / p.lstrip("/") for p in server.requests("/a.ome.zarr/", chunks_only=False)]
+        served = sum(f.stat().st_size if f.is_file() else len(b"not found") for f in files)
+        assert int(attribute(page, "stream-bytes")) == served  # what the benchmark reads
         assert {p.split("/")[-3] for p in level0_chunks(server)} == {"1"}  # z 20: chunk row 1
         pixels = canvas_pixels(page, "stream-axial")
     assert pixels.max() > 60
@@ -161,6 +164,11 @@ def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path)
         wait_for(page, lambda: attribute(page, "stream-missing") == "1", "the missing chunk")
         assert "fill value 0" in page.locator(".voxlite-message").first.text_content()
         assert attribute(page, "state") != "error"
+
+        chunk.write_bytes(b"\x02\x01garbage" * 20)  # a Blosc header that claims 1.7 GB
+        open_page(page, data, server, "a.ome.zarr", views="3d")
+        text = error_text(page)
+        assert "blosc says the chunk decodes to 1734435442 bytes" in text, text
         chunk.write_bytes(original)
 
         other = tmp_path / "other"

@@ -9,10 +9,19 @@
 // and reports failures as {type: 'failed', job, message, cancelled}, chunks missing from
 // the store (read as the fill value) as {type: 'missing', urls}, and fetch counts in `stats`.
 import * as zarr from 'zarrita';
+import { boundedCodec } from './bounds.js';
 import { ChunkLoader } from './loader.js';
 import { describeLevels, MetadataError, parseMultiscales } from './ngff.js';
 
 const METADATA = /(zarr\.json|\.zattrs|\.zarray|\.zgroup|\.zmetadata)$/;
+// numcodecs' WebAssembly codecs, bounded (bounds.js): a lying header allocates nothing.
+for (const name of ['blosc', 'lz4', 'zstd']) {
+  for (const key of [name, `numcodecs.${name}`]) {
+    const load = zarr.registry.get(key);
+    if (load) zarr.registry.set(key, () => Promise.resolve(load()).then((Codec) => boundedCodec(name, Codec)));
+  }
+}
+
 let loader = null;
 let arrays = [];
 let base = '';
@@ -36,6 +45,7 @@ async function tracked(request) {
         `"Access-Control-Allow-Origin: ${self.location.origin}" (or "*"): CORS`,
     );
   }
+  fetched.bytes += Number(response.headers.get('Content-Length')) || 0;
   if (response.status === 404 && !METADATA.test(new URL(request.url).pathname)) {
     missing.push(request.url);
     post({ type: 'missing', urls: missing.slice(-20), count: missing.length });
