@@ -70,9 +70,14 @@ def write_all(image: voxlite.Image, folder: Path) -> dict[str, Path]:
 
 def simpleitk_reader(path: Path):
     if path.is_dir():
-        reader = sitk.ImageSeriesReader()
-        reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path)))
-        return lambda: sitk.GetArrayViewFromImage(reader.Execute())
+        # Both sides find the series' files and their order from the folder, as a user's
+        # read of a folder does (GDCM reads every file's header for it), then read them.
+        def read_series():
+            reader = sitk.ImageSeriesReader()
+            reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path)))
+            return sitk.GetArrayViewFromImage(reader.Execute())
+
+        return read_series
     if path.suffix == ".npy":
         return None
     return lambda: sitk.GetArrayViewFromImage(sitk.ReadImage(str(path)))
