@@ -293,9 +293,8 @@ def phases(events: list[dict]) -> dict[str, float]:
     return {
         "page open -> notebook shown (JupyterLab's own load)": shown,
         "notebook shown -> kernel worker asks for pyodide.asm.wasm": wasm["at"] - shown,
-        "pyodide.asm.wasm download (compiled while it streams)": wasm["until"] - wasm["at"],
-        "wasm compile ends, Python starts (until the first package request)": first_package
-        - wasm["until"],
+        "Pyodide's runtime: pyodide.asm.wasm downloaded and compiled as it streams, Python "
+        "started (until the first package request)": first_package - wasm["at"],
         f"{len(packages)} preloaded packages: fetched, unpacked, their wasm libraries "
         "compiled (until loadPyodide returns)": loaded - first_package,
         "kernel start: piplite, pyodide_kernel imports (ipykernel, IPython ...) -> idle": idle

@@ -17,13 +17,16 @@ from voxlite.site.build import MARKER
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-CHECKS = """import json, piplite, voxlite  # preloaded: no install step
+CHECKS = """import importlib, json, piplite, voxlite  # preloaded: no install step
 from pyodide_js import loadedPackages
 readers = ("nibabel", "pydicom", "pynrrd")
 result = {"voxlite": voxlite.__version__,
           "readers loaded at start": [n for n in readers if hasattr(loadedPackages, n)]}
-import nibabel, nrrd  # unpacked from the site on first import (voxlite.on_demand)
-result["readers loaded on import"] = [n for n in readers if hasattr(loadedPackages, n)]
+# As voxlite's readers import them (an import statement in a cell would have the kernel
+# load its package before the cell runs): unpacked from the site by voxlite.on_demand.
+importlib.import_module("nibabel"), importlib.import_module("nrrd")
+result["readers loaded on import"] = [n for n in ("nibabel", "pynrrd")
+                                      if hasattr(loadedPackages, n)]
 await piplite.install("jupyterlab-widgets")  # in the site, not preloaded
 import jupyterlab_widgets
 result["local install"] = jupyterlab_widgets.__version__
