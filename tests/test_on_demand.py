@@ -16,17 +16,32 @@ IMPORTS = {"reader": "pyreader", "compiled": "compiled"}
 READERS = ("nibabel", "pydicom", "nrrd", "tifffile", "zarr", "PIL")
 
 
-def test_import_voxlite_imports_no_reader_nor_build_machinery():
-    """What `import voxlite` costs every kernel: no reader, no widget, no site/app builder."""
-    code = "import sys, voxlite; print(sorted(sys.modules))"
+@pytest.mark.parametrize("module", ["voxlite", "voxlite.app.browser"])
+def test_import_voxlite_imports_no_reader_nor_build_machinery(module):
+    """What `import voxlite` costs every kernel (and the app's worker its import of
+    voxlite.app.browser): no reader, no widget, no site/app builder."""
+    code = f"import sys, {module}; print(sorted(sys.modules))"
     loaded = json.loads(
         subprocess.run(
             [sys.executable, "-c", code.replace("print(", "import json; print(json.dumps(")
              + ")"], capture_output=True, text=True, check=True,
         ).stdout
     )  # fmt: skip
-    heavy = (*READERS, "anywidget", "ipywidgets", "IPython", "voxlite.site", "voxlite.app",
-             "voxlite.builder", "voxlite.widget", "scipy", "skimage")  # fmt: skip
+    heavy = (
+        *READERS,
+        "anywidget",
+        "ipywidgets",
+        "IPython",
+        "voxlite.site",
+        "packaging",
+        "voxlite.app.build",
+        "voxlite.builder",
+        "voxlite.widget",
+        "scipy",
+        "skimage",
+    )
+    if module == "voxlite":
+        heavy = (*heavy, "voxlite.app")  # fmt: skip
     imported = [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
     assert imported == []
 
