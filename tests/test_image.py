@@ -133,3 +133,22 @@ def test_mri_demo_is_the_mni_template_in_lps():
     assert labels.same_geometry(mri)
     counts = np.bincount(labels.array.ravel())
     assert counts[1] > 500_000 and counts[2] > 400_000  # grey and white matter
+
+
+def test_the_mri_comes_from_a_sites_data_folder_when_the_wheel_has_no_volumes(
+    tmp_path, monkeypatch
+):
+    """A demo site's copy of voxlite's wheel leaves the MNI152 volumes out (its data/
+    folder has them): voxlite.data reads them there, or says what is missing."""
+    from voxlite import data
+
+    written = data.write_demo_files(tmp_path / "data")
+    monkeypatch.setattr(data, "_packaged", lambda kind: None)
+    monkeypatch.chdir(tmp_path)
+    assert data.mri().shape == (189, 233, 197)
+    labels = data.mri_tissue_labels()
+    assert labels.metadata["label_names"] == {1: "grey matter", 2: "white matter"}
+    assert sorted(np.unique(labels.array).tolist()) == [0, 1, 2]
+    written["mri"].unlink()
+    with pytest.raises(FileNotFoundError, match="no data/mni152_t1.nii.gz was found"):
+        data.mri()

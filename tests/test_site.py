@@ -309,7 +309,7 @@ def test_cdn_site_builds_and_check_lists_the_cdn(tmp_path):
     output = tmp_path / "cdn-site"
     lines = []
     report = build_site(SiteOptions(output=output, pyodide="cdn"), log=lines.append)
-    assert any(line.startswith("[5/8] jupyter lite build") for line in lines)  # progress
+    assert any(line.startswith("[5/9] jupyter lite build") for line in lines)  # progress
     assert (output / site_build.MARKER).exists()
     assert report.total_bytes < 40e6  # no vendored Pyodide
     urls = [url for _, url in find_outside_urls(output)]
@@ -466,3 +466,26 @@ def test_serve_sends_the_sites_policy_and_collects_reports(tmp_path):
         with urllib.request.urlopen(request) as response:
             assert response.status == 204
     assert reports == [report["csp-report"]]
+
+
+def test_a_site_that_needs_no_tls_gets_an_empty_ssl(tmp_path):
+    """The kernel preloads `ssl` by name; nothing of the site imports it, and its openssl
+    costs seconds of WebAssembly compiling at each start: the lock's ssl is an empty one."""
+    target = tmp_path / "pyodide"
+    target.mkdir()
+    packages = {}
+    for name, file_name in (("ssl", "ssl-1.0.0-cp312-cp312-pyodide_2024_0_wasm32.whl"),
+                            ("openssl", "openssl-1.1.1w.zip")):  # fmt: skip
+        (target / file_name).write_bytes(b"compiled")
+        packages[name] = {"name": name, "file_name": file_name, "depends": []}
+    packages["ssl"]["depends"] = ["openssl"]
+    (target / LOCK).write_text(json.dumps({"packages": packages}))
+    site_build.without_tls(target)
+    lock = json.loads((target / LOCK).read_text())["packages"]
+    assert sorted(lock) == ["ssl"] and lock["ssl"]["depends"] == []
+    assert sorted(p.name for p in target.iterdir()) == [LOCK, lock["ssl"]["file_name"]]
+    assert lock["ssl"]["sha256"] == digest(target / lock["ssl"]["file_name"])
+    with zipfile.ZipFile(target / lock["ssl"]["file_name"]) as archive:
+        module = archive.read("ssl.py").decode()
+    with pytest.raises(ModuleNotFoundError, match="built without TLS"):
+        exec(module, {})

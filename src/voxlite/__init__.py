@@ -7,12 +7,15 @@ Example:
     'ct-bone'
 """
 
-from voxlite import data
+from voxlite import data, on_demand
 from voxlite.adapters import as_image
 from voxlite.geometry import Mesh, PointSet, as_mesh, as_points, surface_from_labels
 from voxlite.image import Image
 from voxlite.io import ImageIOError, read_image, write_image
 from voxlite.viewmodel import COLORMAPS, MODES
+
+# In Pyodide: the readers' packages (nibabel, pydicom ...) are unpacked on first import.
+on_demand.install()
 
 
 def __getattr__(name: str) -> object:

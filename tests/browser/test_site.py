@@ -17,9 +17,16 @@ from voxlite.site.build import MARKER
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-CHECKS = """import json, voxlite  # preloaded: no install step
-result = {"voxlite": voxlite.__version__}
-import piplite
+CHECKS = """import importlib, json, piplite, voxlite  # preloaded: no install step
+from pyodide_js import loadedPackages
+readers = ("nibabel", "pydicom", "pynrrd")
+result = {"voxlite": voxlite.__version__,
+          "readers loaded at start": [n for n in readers if hasattr(loadedPackages, n)]}
+# As voxlite's readers import them (an import statement in a cell would have the kernel
+# load its package before the cell runs): unpacked from the site by voxlite.on_demand.
+importlib.import_module("nibabel"), importlib.import_module("nrrd")
+result["readers loaded on import"] = [n for n in ("nibabel", "pynrrd")
+                                      if hasattr(loadedPackages, n)]
 await piplite.install("jupyterlab-widgets")  # in the site, not preloaded
 import jupyterlab_widgets
 result["local install"] = jupyterlab_widgets.__version__
@@ -254,6 +261,8 @@ def test_packages_install_from_the_site_and_nothing_else(offline_site, browser):
         result = json.loads(output.inner_text().split("CHECKS=", 1)[1])
     assert result == {
         "voxlite": voxlite.__version__,
+        "readers loaded at start": [],
+        "readers loaded on import": ["nibabel", "pynrrd"],
         "local install": "3.0.15",
         "requests": "PiplitePyPIDisabled",
         "scipy": "ModuleNotFoundError",

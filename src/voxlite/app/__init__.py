@@ -15,6 +15,19 @@ Example (needs ``voxlite site fetch`` once)::
     print(build_app(AppOptions(output=Path("app"))).summary())
 """
 
-from voxlite.app.build import AppError, AppOptions, AppReport, build_app
+from typing import Any
+
+_BUILD = ("AppError", "AppOptions", "AppReport", "build_app")
+
+
+def __getattr__(name: str) -> Any:
+    # The builder (packaging, the site's machinery) is imported only when asked for: the
+    # app's own Python, voxlite.app.browser in Pyodide, runs without it.
+    if name in _BUILD:
+        from voxlite.app import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'voxlite.app' has no attribute {name!r}")
+
 
 __all__ = ["AppError", "AppOptions", "AppReport", "build_app"]

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 import voxlite
+from voxlite import on_demand
 from voxlite.app.browser import page_trait_names
 from voxlite.builder.bytecode import compile_distribution
 from voxlite.builder.csp import APP_POLICY as HEADER_POLICY
@@ -33,7 +34,7 @@ from voxlite.builder.files import Selection, log_skipped, publish_files
 from voxlite.builder.report import BuildReport
 from voxlite.builder.run import REPLACE, BuildOptions, BuildState, build_target, check_paths
 from voxlite.builder.steps import BuildError, Step, Target
-from voxlite.builder.wheel import build_voxlite_wheel
+from voxlite.builder.wheel import build_voxlite_wheel, is_demo_volume
 from voxlite.site import sources
 from voxlite.site.build import open_distribution
 from voxlite.site.check import find_outside_urls
@@ -52,15 +53,13 @@ MARKER = ".voxlite-app"
 PAGE_FILES = ("index.html", "app.js", "app.css", "worker.js")
 # The pinned browser wheels the app's Python imports (voxlite's readers and theirs).
 APP_WHEELS = ("nibabel", "pydicom", "pynrrd", "tifffile", "typing-extensions")
-# Readers voxlite does not depend on (its optional ones): in the app's lock with their
-# dependencies, but loading `voxlite` does not load them; the worker loads each when a
-# file needs it (pyodide.loadPackage): tifffile for .tif/.tiff stacks.
-ON_DEMAND = ("tifffile",)
+# The readers' packages: in the app's lock with their dependencies, but loading `voxlite`
+# does not load them (its lock entry leaves them out), so the app is ready sooner; each is
+# unpacked on its first import (voxlite.on_demand), the worker warming up the common ones.
+ON_DEMAND = tuple(name for name in APP_WHEELS if name in on_demand.PACKAGES.values())
 # voxlite's dependencies the app leaves out: anywidget (and with it ipywidgets, comm,
 # IPython ...), since the app drives the view model (voxlite.viewmodel) without a widget.
 LEFT_OUT = frozenset({"anywidget"})
-# The MNI152 demo volumes inside voxlite's wheel (5 MB): the app serves them as data/.
-_WHEEL_DATA = ("voxlite/data/mni152/",)
 DEMO_LINKS = (
     ("MRI (NIfTI)", ("data/mni152_t1.nii.gz",)),
     ("MRI + tissue labels", ("data/mni152_t1.nii.gz", "data/mni152_tissue_labels.nii.gz")),
@@ -182,6 +181,8 @@ def assemble_pyodide(distribution: Any, wheels: list[Wheel], target: Path) -> li
     available = set(lock["packages"]) | names
     for wheel in wheels:
         depends = [d for d in wheel.runtime_dependencies() if d not in LEFT_OUT]
+        if wheel.name == "voxlite":
+            depends = [d for d in depends if d not in ON_DEMAND]
         missing = [d for d in depends if d not in available]
         if missing:
             raise DistributionError(
@@ -195,9 +196,7 @@ def assemble_pyodide(distribution: Any, wheels: list[Wheel], target: Path) -> li
 
 def copy_wheel(source: Path, target: Path) -> None:
     """Copy a wheel without its test suites and voxlite's demo volumes (RECORD kept valid)."""
-    copy_without_tests(
-        source, target, lambda name: name.startswith(_WHEEL_DATA) and name.endswith(".nii.gz")
-    )
+    copy_without_tests(source, target, is_demo_volume)
 
 
 def page_defaults() -> dict[str, Any]:

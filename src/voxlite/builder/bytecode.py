@@ -12,6 +12,12 @@ timestamp ``.pyc`` would be stale at once; unchecked ones are used as they are. 
 sources stay beside them (tracebacks, ``inspect``, jedi), and their paths in the code
 objects are where Pyodide installs them (``/lib/python3.12/site-packages``).
 
+The kernel's own machinery (IPython, ipykernel, jedi, parso, pygments, prompt_toolkit
+...), which nobody reads in the browser, ships bytecode only, ``NAME.pyc`` in place of
+``NAME.py``, as Pyodide's standard library does: a site stays about as large as with
+sources only. The packages a user calls (:data:`KEEP_SOURCES`: voxlite, numpy, the
+widgets, the readers) keep their sources beside the bytecode.
+
 Compiled wheels are cached by the sha256 of their input under the cache folder, so a
 rebuild compiles only new wheels. Each wheel's lock entry gets its new sha256.
 """
@@ -30,6 +36,12 @@ from pathlib import Path
 # Where Pyodide 0.27 (Python 3.12) installs "site" packages, as the code objects name it.
 SITE_PACKAGES = "/lib/python3.12/site-packages"
 CACHE_TAG = "cpython-312"
+# Lock names of the packages whose sources stay beside their bytecode (what users call,
+# read, step into); the others ship bytecode only.
+KEEP_SOURCES = frozenset({
+    "voxlite", "numpy", "anywidget", "ipywidgets", "traitlets", "nibabel", "pydicom",
+    "pynrrd", "tifffile", "zarr", "pillow", "scipy", "pandas", "matplotlib",
+})  # fmt: skip
 
 # Run by Node.js: the site's own Pyodide compiles every tree under /work (one per wheel).
 _NODE_SCRIPT = r"""
@@ -90,24 +102,31 @@ def compile_distribution(
         if entry.get("install_dir") == "site" and entry["file_name"].endswith(".whl")
     ]
     cache.mkdir(parents=True, exist_ok=True)
-    todo = [e for e in entries if not (cache / f"{e['sha256']}.whl").exists()]
+    cached = {e["name"]: cache / _cache_name(e) for e in entries}
+    todo = [e for e in entries if not cached[e["name"]].exists()]
     if todo and shutil.which("node") is None:
         log("  no bytecode: Node.js (node) is not on PATH to run Pyodide at build time")
         return 0
     if todo:
-        _compile_into_cache(folder, [folder / e["file_name"] for e in todo], cache)
+        _compile_into_cache(folder, [(folder / e["file_name"], cached[e["name"]]) for e in todo])
     for entry in entries:
-        compiled = cache / f"{entry['sha256']}.whl"
+        compiled = cached[entry["name"]]
         shutil.copyfile(compiled, folder / entry["file_name"])
         entry["sha256"] = _sha256(compiled)
     lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
     return len(entries)
 
 
-def _compile_into_cache(runtime: Path, wheels: list[Path], cache: Path) -> None:
+def _cache_name(entry: dict) -> str:
+    kind = "sources" if entry["name"] in KEEP_SOURCES else "sourceless"
+    return f"{entry['sha256']}-{kind}.whl"
+
+
+def _compile_into_cache(runtime: Path, wheels: list[tuple[Path, Path]]) -> None:
+    """Compile each (wheel, cached copy to write) pair's modules in one Pyodide run."""
     with tempfile.TemporaryDirectory(prefix="voxlite-bytecode-") as scratch:
         work = Path(scratch) / "work"
-        for index, wheel in enumerate(wheels):
+        for index, (wheel, _) in enumerate(wheels):
             with zipfile.ZipFile(wheel) as archive:
                 for name in archive.namelist():
                     if name.endswith(".py") and ".dist-info/" not in name:
@@ -123,25 +142,33 @@ def _compile_into_cache(runtime: Path, wheels: list[Path], cache: Path) -> None:
         if result.returncode != 0:
             message = result.stderr.rpartition("compile error: ")[2][-2000:]
             raise RuntimeError(f"compiling bytecode with Pyodide failed: {message}")
-        for index, wheel in enumerate(wheels):
-            digest = _sha256(wheel)
-            partial = cache / f"{digest}.partial"
-            _add_bytecode(wheel, work / str(index), partial)
-            partial.replace(cache / f"{digest}.whl")
+        for index, (wheel, cached) in enumerate(wheels):
+            partial = cached.with_suffix(".partial")
+            _add_bytecode(wheel, work / str(index), partial, "-sources" in cached.name)
+            partial.replace(cached)
 
 
-def _add_bytecode(wheel: Path, tree: Path, target: Path) -> None:
-    """``wheel`` plus the ``__pycache__`` files compiled into ``tree``, RECORD listing them."""
-    compiled = sorted(p for p in tree.rglob("*.pyc")) if tree.exists() else []
+def _add_bytecode(wheel: Path, tree: Path, target: Path, keep_sources: bool) -> None:
+    """``wheel`` with the bytecode compiled into ``tree``, RECORD listing what it holds:
+    ``__pycache__/NAME.cpython-312.pyc`` beside each source, or (without sources)
+    ``NAME.pyc`` in place of ``NAME.py``, where Python finds bytecode without source."""
+    compiled = sorted(tree.rglob("*.pyc")) if tree.exists() else []
     names = [p.relative_to(tree).as_posix() for p in compiled]
+    if not keep_sources:  # a/__pycache__/b.cpython-312.pyc -> a/b.pyc
+        names = [n.replace("__pycache__/", "").replace(f".{CACHE_TAG}", "") for n in names]
+    replaced = set() if keep_sources else {n.removesuffix("c") for n in names}
     with (
         zipfile.ZipFile(wheel) as source,
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
     ):
         for info in source.infolist():
+            if info.filename in replaced:
+                continue
             data = source.read(info)
             if info.filename.endswith(".dist-info/RECORD"):
-                data = data.rstrip(b"\n") + b"\n" + "".join(f"{n},,\n" for n in names).encode()
+                lines = [ln for ln in data.decode().splitlines()
+                         if ln.split(",", 1)[0] not in replaced]  # fmt: skip
+                data = "".join(f"{ln}\n" for ln in [*lines, *(f"{n},," for n in names)]).encode()
             out.writestr(info, data)
         for path, name in zip(compiled, names, strict=True):
             out.write(path, name)

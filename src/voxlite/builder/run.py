@@ -104,7 +104,7 @@ def build_target(
     with staged_output(target, options.output, log) as staged:
         state = new_state(options, staged, log)
         run_steps(target, steps, state, log)
-    total, largest = size_report(staged.output)
+    total, largest, sent, sent_parts = size_report(staged.output)
     return BuildReport(
         target,
         staged.output,
@@ -113,6 +113,8 @@ def build_target(
         state.pyodide_packages,
         [wheel.name for wheel in state.wheels],
         time.monotonic() - started,
+        sent,
+        sent_parts,
     )
 
 

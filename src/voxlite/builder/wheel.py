@@ -8,6 +8,23 @@ import voxlite
 from voxlite.builder.process import run_python_module
 from voxlite.builder.steps import BuildError
 
+# The MNI152 volumes inside voxlite's wheel (5 MB): a demo site or the app serves the demo
+# files in data/ instead, so their copy of the wheel leaves these out.
+DEMO_VOLUMES = "voxlite/data/mni152/"
+
+
+def is_demo_volume(name: str) -> bool:
+    """Whether a wheel member is one of the MNI152 volumes (see :data:`DEMO_VOLUMES`).
+
+    Examples
+    --------
+    >>> is_demo_volume("voxlite/data/mni152/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz")
+    True
+    >>> is_demo_volume("voxlite/data/mni152/LICENSE")
+    False
+    """
+    return name.startswith(DEMO_VOLUMES) and name.endswith(".nii.gz")
+
 
 def build_voxlite_wheel(folder: Path) -> Path:
     """voxlite's wheel: built from the source tree, else the installed release from PyPI.

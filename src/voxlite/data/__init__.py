@@ -28,13 +28,32 @@ MNI152_FILES = {
     "wm": "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
 }
 TISSUE_LABELS = {1: "grey matter", 2: "white matter"}
+# What write_demo_files names the MRI and its labels. A zero-server demo site serves them in
+# data/ and leaves the volumes out of its copy of voxlite's wheel (no second copy to load).
+DEMO_FILES = {"t1": "mni152_t1.nii.gz", "labels": "mni152_tissue_labels.nii.gz"}
+# Where the demo's data/ folder is in a site's kernel: beside the notebook, or the drive's root.
+DEMO_FOLDERS = ("data", "/drive/data")
+
+
+def _packaged(kind: str) -> Path | None:
+    path = resources.files("voxlite.data").joinpath("mni152", MNI152_FILES[kind])
+    return Path(str(path)) if path.is_file() else None
+
+
+def _demo_file(kind: str) -> Path:
+    for folder in DEMO_FOLDERS:
+        if (Path(folder) / DEMO_FILES[kind]).is_file():
+            return Path(folder) / DEMO_FILES[kind]
+    raise FileNotFoundError(
+        f"this voxlite carries no MNI152 volumes (a zero-server site serves them in data/ "
+        f"instead) and no data/{DEMO_FILES[kind]} was found beside the notebook or in the "
+        "site's root: build the site with its demo (voxlite site build, without --no-demo)"
+    )
 
 
 def _mni152(kind: str) -> Image:
-    path = resources.files("voxlite.data").joinpath("mni152", MNI152_FILES[kind])
-    with resources.as_file(path) as file:
-        image = read_image(file)
-    return image.replace(name=f"MNI152 2009 {kind.upper()}", metadata={})
+    path = _packaged(kind) or _demo_file(kind)
+    return read_image(path).replace(name=f"MNI152 2009 {kind.upper()}", metadata={})
 
 
 def mri() -> Image:
@@ -57,6 +76,10 @@ def mri_tissue_labels() -> Image:
         >>> sorted(set(mri_tissue_labels().array.ravel().tolist()))
         [0, 1, 2]
     """
+    if _packaged("gm") is None:  # in a site: the labels the build wrote from these
+        labels = read_image(_demo_file("labels"))
+        return labels.replace(name="MNI152 2009 tissue labels",
+                              metadata={"label_names": TISSUE_LABELS})  # fmt: skip
     grey, white = _mni152("gm"), _mni152("wm")
     labels = np.zeros(grey.shape, np.uint8)
     labels[(grey.array >= 128) & (grey.array >= white.array)] = 1

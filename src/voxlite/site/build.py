@@ -20,6 +20,7 @@ from pathlib import Path
 from packaging.version import Version
 
 import voxlite
+from voxlite import on_demand
 from voxlite.builder.bytecode import compile_distribution
 from voxlite.builder.csp import write_csp
 from voxlite.builder.files import Selection, log_skipped, publish_files, select_files
@@ -27,7 +28,7 @@ from voxlite.builder.process import run_python_module
 from voxlite.builder.report import BuildReport
 from voxlite.builder.run import REPLACE, BuildOptions, BuildState, build_target, check_paths
 from voxlite.builder.steps import BuildError, Step, Target
-from voxlite.builder.wheel import build_voxlite_wheel
+from voxlite.builder.wheel import build_voxlite_wheel, is_demo_volume
 from voxlite.site import sources
 from voxlite.site.check import find_outside_urls
 from voxlite.site.pyodide import (
@@ -36,7 +37,9 @@ from voxlite.site.pyodide import (
     Distribution,
     Wheel,
     add_wheels,
+    lock_entry,
     prune,
+    write_wheel,
 )
 
 MARKER = ".voxlite-site"
@@ -157,6 +160,10 @@ def _jupyterlite(state: _SiteState) -> None:
     run_jupyterlite(state.lite_dir, state.staged.staging)
 
 
+def _fonts(state: _SiteState) -> None:
+    drop_font_fallbacks(state.staged.staging / "build")
+
+
 def _csp(state: _SiteState) -> None:
     # _headers and a meta tag in each page: docs/site.md, "Content-Security-Policy".
     write_csp(state.staged.staging)
@@ -172,6 +179,7 @@ STEPS = (
     Step("contents", _contents),
     Step("config", _config),
     Step("jupyter lite build", _jupyterlite),
+    Step("font fallbacks", _fonts),
     Step("content security policy", _csp),
     Step("verify", _verify),
     REPLACE,
@@ -199,16 +207,56 @@ def assemble_pyodide(
     distribution = open_distribution(options.pyodide, scratch)
     wheels = [*wheels, *kernel_wheels()]
     wheel_names = {wheel.name for wheel in wheels}
-    roots = set(KERNEL_PACKAGES)
+    roots: set[str] = set()
     for wheel in wheels:  # Pyodide packages the wheels import (numpy, traitlets, ...)
         roots.update(d for d in wheel.runtime_dependencies() if d not in wheel_names)
     for requirement in options.requirements:
         name = requirement_in_distribution(requirement, distribution, wheel_names)
         if name:
             roots.add(name)
-    names = prune(distribution, sorted(roots), target)
-    add_wheels(target, wheels)
+    tls = bool(set(distribution.closure(roots)) & {"ssl", "openssl"})
+    names = prune(distribution, sorted(roots | set(KERNEL_PACKAGES)), target)
+    # A demo site serves the MNI152 volumes in files/data: not a second time in voxlite's wheel.
+    add_wheels(target, wheels, is_demo_volume if options.demo else lambda name: False)
+    defer_readers(target / LOCK)
+    if not tls:  # nothing of the site's asks for ssl: the kernel's preload of it costs seconds
+        without_tls(target)
+        names = [name for name in names if name != "openssl"]
     return names
+
+
+NO_TLS_VERSION = "0+voxlite.no.tls"
+NO_TLS_MODULE = (
+    '"""Left out of this offline site (it talks to no other host): no TLS here."""\n'
+    "raise ModuleNotFoundError(\n"
+    "    \"No module named 'ssl': this voxlite site was built without TLS (nothing of it\"\n"
+    "    \" needs ssl); build it with --requirements naming ssl to have it\", name='ssl')\n"
+)
+
+
+def without_tls(target: Path) -> None:
+    """Replace the lock's ``ssl`` (and ``openssl``, 2 MB of WebAssembly compiled at every
+    start) with an empty package: the kernel preloads ``ssl`` by name (jupyterlite-pyodide-
+    kernel 0.6 installs it otherwise), but neither it nor IPython, ipykernel or voxlite imports
+    it, and an offline site talks to no other host. ``import ssl`` then fails, as for a
+    module left out, so ``try: import ssl`` code runs without it."""
+    lock_path = target / LOCK
+    lock = json.loads(lock_path.read_text())
+    packages = lock["packages"]
+    for name in ("ssl", "openssl"):
+        (target / packages.pop(name)["file_name"]).unlink()
+    wheel = write_wheel(target, "ssl", NO_TLS_VERSION, {"ssl.py": NO_TLS_MODULE})
+    packages["ssl"] = lock_entry(Wheel.read(wheel), wheel, [])
+    lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+
+def defer_readers(lock_path: Path) -> None:
+    """voxlite's lock entry without the readers' packages: the kernel's preload of voxlite
+    leaves them, and their first import unpacks them from the site (voxlite.on_demand)."""
+    lock = json.loads(lock_path.read_text())
+    entry = lock["packages"]["voxlite"]
+    entry["depends"] = [d for d in entry["depends"] if d not in on_demand.PACKAGES.values()]
+    lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
 
 
 def kernel_wheels() -> list[Wheel]:
@@ -387,6 +435,33 @@ def run_jupyterlite(lite_dir: Path, output: Path) -> None:
     if result.returncode != 0:
         tail = "\n".join(result.stdout.splitlines()[-25:])
         raise SiteError(f"jupyter lite build failed:\n{tail}")
+
+
+# Older formats of JupyterLab's icon fonts (Font Awesome): every browser that runs
+# WebAssembly takes the .woff2 listed first, so these 2.9 MB are never fetched.
+FONT_FALLBACKS = (".eot", ".svg", ".ttf", ".woff")
+
+
+def drop_font_fallbacks(build: Path) -> list[str]:
+    """Remove the fallback formats of each font that JupyterLab's build also has as .woff2.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("fa-solid-900.woff2", "fa-solid-900.ttf", "logo.svg"):
+    ...     _ = (folder / name).write_text("x")
+    >>> drop_font_fallbacks(folder), sorted(p.name for p in folder.iterdir())
+    (['fa-solid-900.ttf'], ['fa-solid-900.woff2', 'logo.svg'])
+    """
+    dropped = []
+    for woff2 in sorted(build.glob("*.woff2")):
+        for suffix in FONT_FALLBACKS:
+            fallback = woff2.with_suffix(suffix)
+            if fallback.exists():
+                fallback.unlink()
+                dropped.append(fallback.name)
+    return dropped
 
 
 def verify(output: Path, offline: bool) -> None:

@@ -258,10 +258,13 @@ def _is_test_file(name: str) -> bool:
     )
 
 
-def add_wheels(target: Path, wheels: Iterable[Wheel]) -> None:
+def add_wheels(
+    target: Path, wheels: Iterable[Wheel], also_drop: Callable[[str], bool] = lambda name: False
+) -> None:
     """Copy pure wheels into a pruned distribution and list them in its lock.
 
-    Every dependency must be in the lock already or among ``wheels``.
+    Every dependency must be in the lock already or among ``wheels``; the files
+    ``also_drop`` names are left out of the copies (as their tests are).
     """
     lock_path = target / LOCK
     lock = json.loads(lock_path.read_text())
@@ -276,9 +279,34 @@ def add_wheels(target: Path, wheels: Iterable[Wheel]) -> None:
                     f"{wheel.path.name} needs {dependency!r}, which is neither a Pyodide "
                     "package of this site nor one of its wheels: add it to the requirements"
                 )
-        copy_without_tests(wheel.path, target / wheel.path.name)
+        copy_without_tests(wheel.path, target / wheel.path.name, also_drop)
         packages[wheel.name] = lock_entry(wheel, target / wheel.path.name, depends)
     lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+
+def write_wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """A minimal pure wheel of ``files`` (path -> text), with its metadata and RECORD.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> wheel = write_wheel(Path(tempfile.mkdtemp()), "ssl", "0", {"ssl.py": "x = 1\\n"})
+    >>> Wheel.read(wheel).top_level
+    ('ssl',)
+    """
+    info = f"{name}-{version}.dist-info"
+    contents = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: voxlite\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    contents[f"{info}/RECORD"] = "".join(f"{n},,\n" for n in [*contents, f"{info}/RECORD"])
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file_name, text in contents.items():
+            archive.writestr(file_name, text)
+    return path
 
 
 def lock_entry(wheel: Wheel, file: Path, depends: list[str]) -> dict[str, Any]:

@@ -26,17 +26,6 @@ function toJs(update) {
   }
 }
 
-// Readers whose package is loaded only when a file needs it: each is in the app's lock
-// (voxlite/app/build.py's ON_DEMAND, which the build checks).
-const ON_DEMAND = [{ suffixes: ['.tif', '.tiff'], packages: ['tifffile'] }];
-
-async function loadReadersFor(pyodide, names) {
-  const lower = names.map((name) => name.toLowerCase());
-  const needed = ON_DEMAND.filter(({ suffixes }) => lower.some((name) => suffixes.some((s) => name.endsWith(s))));
-  const packages = needed.flatMap(({ packages }) => packages);
-  if (packages.length) await pyodide.loadPackage(packages, { messageCallback: () => {} });
-}
-
 // Seconds since the worker started, at the end of each start-up phase.
 const phases = {};
 const phase = (name) => (phases[name] = Math.round(performance.now() - started) / 1000);
@@ -45,8 +34,9 @@ async function start() {
   progress('Loading Python…', 'python');
   const pyodide = await loadPyodide({ indexURL: new URL('./pyodide/', import.meta.url).href });
   phase('pyodide');
-  progress('Loading the image readers…', 'readers');
-  // The lock lists voxlite with exactly the packages the app needs (numpy, nibabel, pydicom ...).
+  progress('Loading voxlite…', 'readers');
+  // The lock lists voxlite with numpy only: the readers' packages (nibabel, pydicom ...)
+  // are unpacked on their first import (voxlite.on_demand), after the app is ready.
   await pyodide.loadPackage(['voxlite'], { messageCallback: () => {}, errorCallback: (m) => progress(m) });
   phase('packages');
   const browser = pyodide.pyimport('voxlite.app.browser');
@@ -70,7 +60,6 @@ ready.catch((error) => self.postMessage({ type: 'failed', text: String(error?.me
 async function handle({ pyodide, app }, message) {
   switch (message.type) {
     case 'open': {
-      await loadReadersFor(pyodide, message.names);
       const files = pyodide.toPy(
         message.names.map((name, i) => [name, message.buffers[i]]),
         { depth: 2 },
