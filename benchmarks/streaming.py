@@ -324,18 +324,24 @@ def measure(args: argparse.Namespace, generated: dict[str, Any]) -> None:
     runs: dict[str, list[dict[str, Any]]] = {"big": [], "small": [], "axial": []}
     with ranged(data) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first_frame(browser, server, data, pages["small"])  # a warm-up: not measured
         for run in range(args.runs):
             for name in ("small", "big"):  # alternated: the machine's load hits both
                 runs[name].append(first_frame(browser, server, data, pages[name]))
                 print(f"run {run + 1} {name}: {runs[name][-1]}", flush=True)
-            runs["axial"].append(slice_step(browser, server, data, pages["axial"], args.side))
+            try:
+                step = slice_step(browser, server, data, pages["axial"], args.side)
+            except (TimeoutError, RuntimeError) as error:  # recorded, and the run goes on
+                step = {"error": str(error)}
+            runs["axial"].append(step)
             print(f"run {run + 1} axial: {runs['axial'][-1]}", flush=True)
         browser.close()
     report(args, generated, runs)
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 def report(args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, list]) -> None:
@@ -357,7 +363,8 @@ def report(args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, 
         "level_first_frame_big": big[0]["level_first_frame"],
         "refined_3d_s": median(big, "refined"),
         "slice_step_full_resolution_s": median(axial, "step"),
-        "slice_step_level": axial[0]["plane_level"],
+        "slice_step_level": axial[0].get("plane_level"),
+        "first_plane_full_resolution_s": median(axial, "first_plane"),
         "slice_step_requests": median(axial, "step_requests"),
         "renderer_peak_big_mib": median(big, "renderer_peak") / 2**20,
         "renderer_peak_small_mib": median(small, "renderer_peak") / 2**20,
