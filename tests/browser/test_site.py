@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import pathlib
 
 import nbformat
 import numpy as np
@@ -54,6 +55,8 @@ print("CHECKS=" + json.dumps(result))
 """
 
 
+# A gallery notebook that fits Pyodide (pydicom, ipywidgets): run as it is in the site.
+GALLERY = pathlib.Path(__file__).parents[2] / "examples"
 OPEN = "import voxlite\nvoxlite.view(voxlite.data.ct_phantom((32, 28, 28)), height=400)"
 
 # 512³ uint16 (256 MB) in Pyodide's heap, shown from a 128³ preview, then a 256³ level.
@@ -78,7 +81,8 @@ def offline_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     notebooks = [write_notebook(folder / "checks.ipynb", CHECKS),
                  write_notebook(folder / "open.ipynb", OPEN),
-                 write_notebook(folder / "large.ipynb", LARGE)]  # fmt: skip
+                 write_notebook(folder / "large.ipynb", LARGE),
+                 GALLERY / "dicom_study.ipynb"]  # fmt: skip
     output = folder / "_output"
     options = SiteOptions(output=output, notebooks=notebooks)
     report = build_site(options, log=lambda line: None)
@@ -320,3 +324,15 @@ def test_a_file_uploaded_to_the_file_browser_opens_by_name(offline_site, browser
         wait_for_frames(page, 1)
         page.wait_for_timeout(1000)
         assert (canvas_pixels(page, "site-upload").max(axis=2) > 40).sum() > 3000
+
+
+def test_a_gallery_notebook_runs_in_the_site(offline_site, browser):
+    # examples/dicom_study.ipynb: a study written and read back, series by series, in Pyodide.
+    with notebook_page(offline_site, browser, "dicom_study.ipynb") as page:
+        page.locator(".voxlite-root").first.wait_for(timeout=180_000)
+        page.locator(".jp-OutputArea-output", has_text="T1 brain: (").wait_for(timeout=180_000)
+        wait_for_frames(page, 1)
+        page.locator(".voxlite-root").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        pixels = canvas_pixels(page, "site-gallery-dicom")
+        assert (pixels.max(axis=2) > 60).sum() > 2000, "the study's CT is rendered"

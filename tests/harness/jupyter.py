@@ -130,9 +130,11 @@ def server_process(
 
 
 def jupyter_environment(root: pathlib.Path, pythonpath: str = "") -> dict[str, str]:
-    """Config and runtime folders of the test's own, and ``pythonpath`` before the kernel's."""
+    """Config, data and runtime folders of the test's own (nothing written to the user's:
+    settings, workspaces, notebook signatures), and ``pythonpath`` before the kernel's."""
     return {
         "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_DATA_DIR": str(root / ".data"),
         "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
         "PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")])),
     }

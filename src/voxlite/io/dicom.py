@@ -817,7 +817,8 @@ def write_series(
     folder.mkdir(parents=True, exist_ok=True)
     array = np.asarray(image.array)
     if array.dtype != np.int16:
-        array = np.clip(np.round(array), -32768, 32767).astype(np.int16)
+        # In float: NumPy 2.0 (Pyodide 0.27's) refuses int16 bounds for a uint8 array.
+        array = np.clip(np.round(array.astype(np.float64)), -32768, 32767).astype(np.int16)
     study, series_uid, frame = generate_uid(), generate_uid(), generate_uid()
     normal = image.direction[:, 2]
     paths = []
