@@ -36,7 +36,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def installed_bundle() -> str:
-    """The installed front end (``voxlite/static/widget.js``)."""
+    """The installed front end (``voxlite/static/widget.js``).
+
+    Example
+    -------
+    >>> "createLocalModel" in installed_bundle()  # what a page without a kernel needs
+    True
+    """
     bundle = resources.files("voxlite").joinpath("static", "widget.js")
     if not bundle.is_file():
         raise FileNotFoundError("the front-end bundle is missing: run `npm run build` in js/")
