@@ -226,3 +226,20 @@ def test_a_saved_page_of_a_time_series_holds_the_time_point_shown_without_a_time
     state = json.loads(text[start : text.index("</script>", start)])["state"]
     assert (state["_time_points"], state["playing"], state["time"]) == (1, False, 2)
     assert viewer._time_points == 3 and viewer.playing, "the viewer itself keeps its series"
+
+
+def test_view_takes_channel_names_rgb_and_timeseries():
+    """view()/ViewModel pass how to read the array on to as_image, and name the channels."""
+    from voxlite.viewmodel import ViewModel
+
+    cells = np.zeros((3, 4, 5, 6), np.float32)  # 3 channels of 4 x 5 x 6
+    model = ViewModel(cells.transpose(1, 2, 3, 0), channel_names=["nuclei", "membranes", "spots"])
+    assert model.image.pixel == "channels"
+    assert [channel["name"] for channel in model.channels] == ["nuclei", "membranes", "spots"]
+    with pytest.raises(ValueError, match="channel_names gives 2 names for 3"):
+        ViewModel(cells.transpose(1, 2, 3, 0), channel_names=["a", "b"])
+    photo = np.zeros((20, 30, 3), np.uint8)
+    assert ViewModel(photo).image.pixel == "rgb"
+    assert ViewModel(photo, rgb=False).image.pixel != "rgb"
+    series = np.zeros((4, 5, 6, 7), np.float32)
+    assert ViewModel(series, timeseries=True)._time_points == 4

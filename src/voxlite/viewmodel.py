@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -207,6 +207,9 @@ class ViewModel(ReadingTraits, LayerTraits):
         radiological: bool = True,
         label_names: dict[int, str] | None = None,
         label_display: str = "outline",
+        rgb: bool | None = None,
+        timeseries: bool | None = None,
+        channel_names: Sequence[str] | None = None,
         **traits: Any,
     ) -> None:
         # Checked against the image (its time points, channels, units and extent in mm): set
@@ -252,6 +255,9 @@ class ViewModel(ReadingTraits, LayerTraits):
                 component=component,
                 label_colors=label_colors,
                 label_names=label_names,
+                rgb=rgb,
+                timeseries=timeseries,
+                channel_names=channel_names,
             )
         elif label_image is not None:
             raise ValueError("label_image needs an image to overlay")
@@ -321,6 +327,9 @@ class ViewModel(ReadingTraits, LayerTraits):
         component: int | None = None,
         label_colors: dict[int, Any] | None = None,
         label_names: dict[int, str] | None = None,
+        rgb: bool | None = None,
+        timeseries: bool | None = None,
+        channel_names: Sequence[str] | None = None,
     ) -> None:
         """Replace the image (and label map) shown, keeping the view.
 
@@ -352,6 +361,12 @@ class ViewModel(ReadingTraits, LayerTraits):
             ``{label: name}`` for the legend and the readout, or the path of a label
             table (ITK-SNAP, 3D Slicer, FreeSurfer; its colours apply too). Default:
             the names the label map's file gives (a DICOM SEG's segments ...).
+        rgb, timeseries
+            Override how a 4th axis (or a 3D array's last axis of 3 or 4 bytes) is read:
+            see :func:`voxlite.as_image`.
+        channel_names
+            A name for each channel of a multichannel image (default: the file's, such
+            as OME-Zarr's omero labels, else "channel 0", ...).
 
         Example
         -------
@@ -369,7 +384,9 @@ class ViewModel(ReadingTraits, LayerTraits):
                 raise ValueError("a streamed image takes no label_image yet")
             self.open_stream(image)
             return
-        source = as_image(image, component=component)
+        source = as_image(image, component=component, rgb=rgb, timeseries=timeseries)
+        if channel_names is not None:
+            source = source.replace(channel_names=tuple(channel_names))
         self._set_image(source, label_image, label_colors, label_names)
         self._comparison = None  # a new image: no more a comparison
         self.compare_method = ""

@@ -199,8 +199,10 @@ def view(
         The :class:`Viewer`'s: ``cmap``, ``vmin``/``vmax`` or ``window``/``level``,
         ``mode``, ``opacity``, ``gradient_opacity``, ``label_opacity``,
         ``label_colors``, ``slices``, ``camera``, ``bg_color``, ``ui_collapsed``,
-        ``rotate``, ``height``, ``component`` (for 4D inputs), ``max_voxels`` and
-        ``state`` (a saved :attr:`Viewer.state`).
+        ``rotate``, ``height``, ``component`` (for 4D inputs), ``rgb``/``timeseries``
+        (how a 4th axis is read), ``channel_names``, ``views``, ``time``, ``channels``,
+        ``opacity_points``, ``crop``, ``max_voxels`` and ``state`` (a saved
+        :attr:`Viewer.state`).
 
     Example
     -------
