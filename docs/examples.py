@@ -19,9 +19,8 @@ from docs.pictures import render, save
 from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
-# Traits set on a notebook's viewer for its picture: green-magenta is two channels, which
-# the front end on main does not draw yet (the checkerboard, one image, it does).
-PICTURE_TRAITS = {"registration_check": {"compare_method": "checkerboard"}}
+# Traits set on a notebook's viewer for its picture (none so far).
+PICTURE_TRAITS: dict[str, dict] = {}
 
 
 def final_viewer(path: pathlib.Path):

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_the_gallery_is_there():
     names = {path.stem for path in NOTEBOOKS}
     assert {"segmentation_check", "dicom_study", "microscopy_channels"} <= names
-    assert {"registration_check", "voila_dashboard"} <= names
+    assert {"registration_check", "voila_dashboard", "ome_zarr_streaming"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
