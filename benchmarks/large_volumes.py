@@ -1,6 +1,7 @@
 """Large volumes in a real JupyterLab: transfer, first frame, a peer, and memory.
 
     .venv/bin/python -m benchmarks.large_volumes [--runs 2] [--sizes 128 256 512] [--quick]
+    .venv/bin/python -m benchmarks.large_volumes --only transfer --runs 3
 
 A JupyterLab server runs on 127.0.0.1 (the kernel is this venv's Python) and Debian's
 chromium, driven by Playwright, opens one fresh notebook per measurement, each in a
@@ -12,7 +13,11 @@ ratio against a baseline measured in the same run:
    already on screen, in the kernel (``time.time()`` before the call), to the voxels
    being a typed array in the page
    (the widget's ``performance.mark('voxlite:image-received')``, read as epoch time),
-   against ``np.copy`` of the same array in the kernel (best of 5);
+   against ``np.copy`` of the same array in the kernel (best of 5), and against the
+   transport's own floor, in the same page right after: the same bytes as one binary
+   message over a raw websocket on 127.0.0.1 from a tiny tornado server (a Python
+   process the benchmark starts), timed the same way, from ``time.time()`` before
+   ``write_message`` to ``onmessage`` having them as a Float32Array (epoch time);
 2. first frame: from triggering the view cell to a non-blank 3D canvas on screen (a
    page screenshot clipped to the canvas), for smooth uint16 blobs of each size; the
    largest size over the smallest. For the largest size, also until the widget has
@@ -46,6 +51,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
@@ -71,7 +77,8 @@ RESULTS = HERE / "results"
 PEER_LIB = WORK / "peer-lib"
 TIMEOUT = 180.0  # seconds for any one wait in the page
 VIEWPORT = (1280, 1000)
-SECONDS = ("seconds", "encode_seconds", "first_frame", "refined")  # shown as progress
+# shown as progress
+SECONDS = ("seconds", "websocket_floor_seconds", "encode_seconds", "first_frame", "refined")
 
 # A smooth blob plus noise, made slab by slab so that making it peaks at about its size.
 VOLUME = """\
@@ -134,6 +141,60 @@ MEMORY_CELLS = [
         " rss_before=rss_before, rss_after=rss())"
     ),
 ]
+
+# The transport's floor: a tornado websocket server in its own Python process (as the
+# kernel is) that holds the transfer's bytes and, on each "go", records time.time() and
+# sends them as one binary message, then that time as text.
+FLOOR_SERVER = """\
+import json, sys, time
+import numpy as np
+import tornado.httpserver, tornado.ioloop, tornado.netutil, tornado.web, tornado.websocket
+n = int(sys.argv[1])
+data = np.random.default_rng(0).random((n, n, n), dtype=np.float32).tobytes()
+class Echo(tornado.websocket.WebSocketHandler):
+    def check_origin(self, origin):
+        return True
+    async def on_message(self, message):
+        t0 = time.time()
+        await self.write_message(data, binary=True)
+        await self.write_message(json.dumps(dict(t0=t0, nbytes=len(data))))
+app = tornado.web.Application([('/floor', Echo)], websocket_max_message_size=2**31)
+sockets = tornado.netutil.bind_sockets(0, '127.0.0.1')
+tornado.httpserver.HTTPServer(app).add_sockets(sockets)
+print(sockets[0].getsockname()[1], flush=True)
+tornado.ioloop.IOLoop.current().start()
+"""
+# In the page: on the binary message, the time it is a Float32Array (as voxlite's mark).
+FLOOR_PAGE = """(url) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    let received = null;
+    ws.onopen = () => ws.send('go');
+    ws.onerror = () => reject(new Error('websocket error'));
+    ws.onmessage = (event) => {
+        if (typeof event.data !== 'string') {
+            const voxels = new Float32Array(event.data);
+            received = { at: performance.timeOrigin + performance.now(), bytes: voxels.byteLength };
+        } else {
+            ws.close();
+            resolve({ ...received, ...JSON.parse(event.data) });
+        }
+    };
+})"""
+
+
+@contextmanager
+def floor_server(size: int) -> Iterator[str]:
+    """The websocket floor's server for size³ float32, as a ``ws://127.0.0.1`` URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_SERVER, str(size)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = int(process.stdout.readline())
+        yield f"ws://127.0.0.1:{port}/floor"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -366,7 +427,7 @@ def run_setup(page) -> None:
     wait_for_idle_kernel(page, timeout=TIMEOUT * 1000)
 
 
-def measure_transfer(session: Session, size: int) -> dict[str, Any]:
+def measure_transfer(session: Session, size: int, floor_url: str) -> dict[str, Any]:
     with session.notebook(TRANSFER_CELLS, size, "transfer") as page:
         run_setup(page)
         start_cell(page, 1)
@@ -375,7 +436,11 @@ def measure_transfer(session: Session, size: int) -> dict[str, Any]:
         received = received_at(page, size)
         run_cell(page, 3)
         kernel = bench_output(page)
+        floor = page.evaluate(FLOOR_PAGE, floor_url)  # the same page, the same bytes
+    if floor["bytes"] != kernel["nbytes"]:
+        raise RuntimeError(f"the floor sent {floor['bytes']} bytes, voxlite {kernel['nbytes']}")
     seconds = received - kernel["t0"]
+    floor_seconds = floor["at"] / 1000 - floor["t0"]
     encode = kernel["encode_s"]
     return {
         "bytes": kernel["nbytes"],
@@ -384,6 +449,8 @@ def measure_transfer(session: Session, size: int) -> dict[str, Any]:
         "memcpy_seconds": kernel["copy_s"],
         "memcpy_bandwidth": kernel["nbytes"] / kernel["copy_s"],
         "encode_seconds": encode if isinstance(encode, float) else None,
+        "websocket_floor_seconds": floor_seconds,
+        "floor_over_voxlite": floor_seconds / seconds,
     }
 
 
@@ -423,10 +490,12 @@ def one_run(session: Session, args: argparse.Namespace, run: int) -> dict[str, A
     result: dict[str, Any] = {
         "transfer": session.attempt(
             f"transfer {args.transfer_size}³",
-            partial(measure_transfer, session, args.transfer_size),
+            partial(measure_transfer, session, args.transfer_size, args.floor_url),
         ),
         "first_frame": frames,
     }
+    if args.only == "transfer":
+        return result
     for size in args.sizes:  # both tools at one size, one after the other: the same load
         for tool in tools:
             refine = tool == "voxlite" and size == max(args.sizes)
@@ -452,11 +521,36 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def summarize(runs: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
-    transfer = {
-        key: median_of([r["transfer"] for r in runs], key)
-        for key in ("bandwidth", "memcpy_bandwidth", "seconds", "encode_seconds")
+TRANSFER_KEYS = (
+    "bandwidth",
+    "memcpy_bandwidth",
+    "seconds",
+    "encode_seconds",
+    "websocket_floor_seconds",
+)
+
+
+def websocket_floor(runs: list[dict[str, Any]], size: int) -> dict[str, Any]:
+    """voxlite's transfer against the raw websocket's, over the runs (medians)."""
+    transfers = [r["transfer"] for r in runs]
+    voxlite = median_of(transfers, "seconds")
+    floor = median_of(transfers, "websocket_floor_seconds")
+    return {
+        "what": f"{size}^3 float32 Python -> page: voxlite set_image -> typed array, against one"
+        " binary websocket message of the same bytes from a tornado server on 127.0.0.1"
+        " to the same page (time.time() before the send -> onmessage as a Float32Array)",
+        "size": size,
+        "runs": len(runs),
+        "voxlite_seconds": voxlite,
+        "websocket_floor_seconds": floor,
+        "floor_over_voxlite": ratio(floor, voxlite),
+        "target": ">= 0.5",
+        "raw": transfers,
     }
+
+
+def summarize(runs: list[dict[str, Any]], sizes: list[int], transfer_size: int) -> dict[str, Any]:
+    transfer = {key: median_of([r["transfer"] for r in runs], key) for key in TRANSFER_KEYS}
     frames = {
         tool: {
             size: {
@@ -483,6 +577,7 @@ def summarize(runs: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
     peer = {size: frames["ipyniivue"][size]["first_frame"] for size in sizes}
     return {
         "transfer": transfer,
+        "websocket_floor": websocket_floor(runs, transfer_size),
         "first_frame": frames,
         "memory": memory,
         "ratios": {
@@ -512,6 +607,13 @@ def print_table(summary: dict[str, Any], args: argparse.Namespace) -> None:
             "≥ 0.5",
         ),
         ("  view → received (s)", cell(transfer["seconds"]), "", "", ""),
+        (
+            "  against the websocket floor (s)",
+            cell(transfer["seconds"]),
+            f"floor  {cell(transfer['websocket_floor_seconds'], 2, 6)}",
+            cell(summary["websocket_floor"]["floor_over_voxlite"], 3),
+            "≥ 0.5",
+        ),
         ("  encode in Python (s)", cell(transfer["encode_seconds"]), "", "", ""),
     ]
     for size in args.sizes:
@@ -566,6 +668,39 @@ def failures(runs: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
                 yield f"run {number}, {label} failed", result["error"]
 
 
+def print_floor(floor: dict[str, Any]) -> None:
+    x, y = floor["voxlite_seconds"], floor["websocket_floor_seconds"]
+    print(
+        f"\n{floor['size']}³ float32 Python → page: voxlite {cell(x, 2, 0)} s,"
+        f" websocket floor {cell(y, 2, 0)} s, ratio Y/X {cell(floor['floor_over_voxlite'], 3, 0)}"
+        f" (medians of {floor['runs']}; target ≥ 0.5)"
+    )
+
+
+def load() -> dict[str, Any]:
+    """The machine's load average now (it is shared): beside every figure."""
+    one, five, fifteen = os.getloadavg()
+    return {"1min": one, "5min": five, "15min": fifteen, "cores": os.cpu_count()}
+
+
+def write_floor(runs, session: Session, args: argparse.Namespace) -> Path:
+    """``--only transfer``: the floor's figures added to the results, the others kept."""
+    out = RESULTS / "large_volumes.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["websocket_floor"] = {
+        **websocket_floor(runs, args.transfer_size),
+        "outside_requests": session.outside_requests,
+        "page_errors": session.errors,
+        "seconds_total": args.took,
+        "load_before": args.load_before,
+        "load_after": load(),
+        "machine": describe_machine(),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    return out
+
+
 def write_results(runs, summary, session: Session, args: argparse.Namespace) -> Path:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "large_volumes.json"
@@ -588,7 +723,10 @@ def write_results(runs, summary, session: Session, args: argparse.Namespace) -> 
                 },
                 "outside_requests": session.outside_requests,
                 "page_errors": session.errors,
+                "websocket_floor": summary["websocket_floor"],
                 "seconds_total": args.took,
+                "load_before": args.load_before,
+                "load_after": load(),
                 "machine": describe_machine(),
             },
             indent=2,
@@ -615,14 +753,20 @@ def main() -> None:
     parser.add_argument("--transfer-size", type=int, default=256)
     parser.add_argument("--memory-size", type=int, default=512)
     parser.add_argument("--quick", action="store_true", help="small volumes: checks the harness")
+    parser.add_argument(
+        "--only", choices=["transfer"], help="only the transfer and its websocket floor"
+    )
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.transfer_size, args.memory_size = [32, 64], 64, 64
     args.sizes = sorted(args.sizes)
     began = time.perf_counter()
+    args.load_before = load()
+    print(f"load average {args.load_before['1min']:.1f} on {os.cpu_count()} cores", flush=True)
     root = lab_root()
     runs: list[dict[str, Any]] = []
-    with jupyterlab(root, peer_lib()) as url:
+    with jupyterlab(root, peer_lib()) as url, floor_server(args.transfer_size) as floor_url:
+        args.floor_url = floor_url
         session = Session(url, root)
         try:
             for run in range(args.runs):
@@ -631,11 +775,16 @@ def main() -> None:
         finally:
             session.close()
     args.took = time.perf_counter() - began
-    summary = summarize(runs, args.sizes)
-    print_table(summary, args)
-    for label, error in failures(runs):
-        print(f"  {label}: {error}")
-    out = write_results(runs, summary, session, args)
+    if args.only == "transfer":
+        out = write_floor(runs, session, args)
+    else:
+        summary = summarize(runs, args.sizes, args.transfer_size)
+        print_table(summary, args)
+        for label, error in failures(runs):
+            print(f"  {label}: {error}")
+        out = write_results(runs, summary, session, args)
+    print_floor(websocket_floor(runs, args.transfer_size))
+    print(f"load average {load()['1min']:.1f} after (before {args.load_before['1min']:.1f})")
     print(f"\nwrote {out} ({args.took / 60:.1f} min)")
     if session.errors:
         print(f"{len(session.errors)} page error(s), in the JSON; the first: {session.errors[0]}")
