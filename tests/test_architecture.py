@@ -50,6 +50,7 @@ MAY_IMPORT = {
         *("voxlite.viewmodel", "voxlite.adapters", "voxlite.comparison"),
     },
     "voxlite.data": {"voxlite.image", "voxlite.io"},
+    "voxlite.convert": {"voxlite.image", "voxlite.io", "voxlite.adapters"},
 }
 # The front doors sit on top: they may import any layer, and no layer imports them.
 FRONT_DOORS = {

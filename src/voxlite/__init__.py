@@ -22,6 +22,10 @@ def __getattr__(name: str) -> object:
         from voxlite import widget
 
         return getattr(widget, name)
+    if name == "to_ome_zarr":  # ngff-zarr and dask are imported when a conversion starts
+        from voxlite.convert import to_ome_zarr
+
+        return to_ome_zarr
     raise AttributeError(f"module 'voxlite' has no attribute {name!r}")
 
 
@@ -42,6 +46,7 @@ __all__ = [
     "data",
     "read_image",
     "surface_from_labels",
+    "to_ome_zarr",
     "view",
     "write_image",
 ]

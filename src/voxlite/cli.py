@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_site_commands(commands)
     add_app_commands(commands)
+    add_convert_command(commands)
     return parser
 
 
@@ -248,11 +249,94 @@ def add_site_commands(commands: argparse._SubParsersAction) -> None:
     fetch.set_defaults(run=cmd_site_fetch)
 
 
+def add_convert_command(commands: argparse._SubParsersAction) -> None:
+    """``voxlite convert INPUT OUT.ome.zarr`` (:mod:`voxlite.convert`)."""
+    from voxlite import convert  # numpy and voxlite's readers; ngff-zarr only when run
+
+    parser = commands.add_parser(
+        "convert",
+        help="write an image as a multiscale OME-Zarr (out of core, on dask)",
+        description="Write any image voxlite reads as a multiscale OME-Zarr for static "
+        "hosting and streaming, with ngff-zarr on dask: NIfTI, DICOM, TIFF and zarr are "
+        "read slab by slab, never whole (pip install 'voxlite[convert]').",
+    )
+    parser.add_argument("input", help="an image file, a DICOM folder, an OME-Zarr or zarr")
+    parser.add_argument("output", help="the .ome.zarr folder to write")
+    parser.add_argument("--codec", default="blosc-zstd", choices=convert.CODECS)
+    parser.add_argument(
+        "--ngff-version", default="0.4", choices=convert.VERSIONS, help="0.4: zarr v2; 0.5: v3"
+    )
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        nargs="+",
+        default=[convert.DEFAULT_CHUNKS],
+        metavar="N",
+        help="voxels per chunk side, or Z Y X (default: 64)",
+    )
+    parser.add_argument("--shards", type=int, metavar="N", help="chunks per shard side (0.5)")
+    parser.add_argument("--levels", type=int, help="levels, full resolution included")
+    parser.add_argument("--labels", action="store_true", help="a label map: levels by mode")
+    parser.add_argument("--method", choices=convert.METHODS, help="mean, mode or nearest")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a dask scheduler (tcp://host:8786), or threads"
+    )
+    parser.add_argument(
+        "--memory",
+        type=_size,
+        default=convert.DEFAULT_MEMORY,
+        metavar="SIZE",
+        help="source bytes computed at once (default: 256M)",
+    )
+    parser.add_argument(
+        "--oblique",
+        choices=("refuse", "drop"),
+        default="refuse",
+        help="an oblique image: refuse (default), or drop its rotation",
+    )
+    parser.add_argument("--component", type=int, help="the volume of a 4D file or series")
+    parser.add_argument("--series", help="the DICOM series: an index or a SeriesInstanceUID")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.set_defaults(run=cmd_convert)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from voxlite.convert import to_ome_zarr
+
+    if len(args.chunks) not in (1, 3):
+        raise ValueError(f"--chunks takes 1 or 3 numbers, got {len(args.chunks)}")
+    options: dict[str, Any] = {}
+    if args.component is not None:
+        options["component"] = args.component
+    if args.series is not None:
+        options["series"] = int(args.series) if args.series.isdigit() else args.series
+    out = to_ome_zarr(
+        args.input,
+        args.output,
+        codec=args.codec,
+        version=args.ngff_version,
+        chunks=args.chunks[0] if len(args.chunks) == 1 else tuple(args.chunks),
+        shards=args.shards,
+        levels=args.levels,
+        labels=args.labels,
+        method=args.method,
+        overwrite=args.overwrite,
+        scheduler=args.scheduler,
+        memory=args.memory,
+        oblique=args.oblique,
+        progress=not args.quiet,
+        **options,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError, ImportError) as error:
         print(f"voxlite: error: {error}", file=sys.stderr)
         return 1
 

@@ -847,3 +847,94 @@ def write_series(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def open_lazy(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    series: int | str | None = None,
+    component: int | None = None,
+    anonymize: bool = False,
+) -> Image:
+    """A series whose slices are decoded as they are indexed, for converting a series
+    larger than memory: headers are read now, pixels slice by slice later.
+
+    Its values are the rescaled ones (int16 when the stored range rescales into it
+    exactly, float32 otherwise). Label maps (SEG), RT Dose and colour series are read
+    whole, within the memory budget, as :func:`read_series` reads them.
+    """
+    path = _source(source)
+    with one_read():
+        groups = _groups(path)
+        chosen = _choose(path, groups, series)
+        if chosen.kind != "image" or chosen.first.position is None:
+            return _image(path, chosen, groups, anonymize, component)
+        index = 0 if component is None else component
+        if isinstance(index, bool) or not -len(chosen.volumes) <= index < len(chosen.volumes):
+            raise ImageIOError(
+                source_name(path),
+                f"component={component!r} is out of range: the series holds "
+                f"{len(chosen.volumes)} volume(s)",
+            )
+        frames = chosen.volumes[index]
+        first = frames[0]
+        stack = SliceStack(tuple(frames), _lazy_dtype(frames))
+        return Image(
+            stack,
+            **_geometry(source_name(path), frames, None),
+            name=str(first.header.get("SeriesDescription", "") or _DEFAULT_NAMES["image"]),
+            metadata={**_metadata(first.header, anonymize, len(frames)), "volume": index},
+        )
+
+
+def _lazy_dtype(frames: list[Frame]) -> np.dtype:
+    """The dtype of the rescaled slices, from the stored type and range, not their values."""
+    first = frames[0]
+    stored = stored_frames(first.path, first.header, first.offset).dtype
+    factors = {(f.slope, f.intercept) for f in frames}
+    if factors == {(1.0, 0.0)}:
+        return stored
+    bits = int(first.header.get("BitsStored", 8 * stored.itemsize) or 8 * stored.itemsize)
+    signed = int(first.header.get("PixelRepresentation", 0) or 0) == 1
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    ends = [v * s + i for s, i in factors for v in (low, high)]
+    integral = all(s.is_integer() and i.is_integer() for s, i in factors)
+    fits = min(ends) >= -32768 and max(ends) <= 32767
+    return np.dtype(np.int16 if integral and fits else np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceStack:
+    """The slices of a series as a ``[z, y, x]`` array, each decoded when indexed."""
+
+    frames: tuple[Frame, ...]
+    dtype: np.dtype
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.frames), self.frames[0].rows, self.frames[0].columns)
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = (*key, *(slice(None),) * (3 - len(key)))
+        picked = range(len(self.frames))[key[0]]
+        planes = []
+        for k in [picked] if isinstance(picked, int) else picked:
+            frame = self.frames[k]
+            with one_read():
+                plane = stored_frames(frame.path, frame.header, frame.offset)[frame.number or 0]
+            if plane.shape != self.shape[1:]:
+                raise ImageIOError(frame.path, f"its slice is {plane.shape}, not {self.shape[1:]}")
+            plane = plane[key[1], key[2]]
+            if (frame.slope, frame.intercept) != (1.0, 0.0):
+                plane = plane * frame.slope + frame.intercept
+            planes.append(plane.astype(self.dtype, copy=False))
+        if isinstance(picked, int):
+            return planes[0]
+        if not planes:
+            rows, columns = (len(range(n)[k]) for n, k in zip(self.shape[1:], key[1:], strict=True))
+            return np.empty((0, rows, columns), self.dtype)
+        return np.stack(planes)

@@ -15,14 +15,16 @@ the file (memory-mapped when ``lazy``), or, gzip-compressed, from the bytes read
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voxlite.image import Image
+from voxlite.image import Image, affine_to_lps_geometry
 from voxlite.io import compression
 from voxlite.io.limits import check_claim, claimed_bytes, read_into, skip_bytes
 from voxlite.io.nibabel_formats import volumes
@@ -118,17 +120,8 @@ def _read_header(
     file (None). Those of a ``lazy`` plain file without scaling stay on disk
     (``mapped``) and may exceed the memory budget.
     """
-    import nibabel
-
     head = stream.read(544)
-    size = _HEADER_SIZES.get(int.from_bytes(head[:4], "little")) if len(head) >= 4 else None
-    if size is None or len(head) < size:
-        raise ValueError("not a NIfTI file: no NIfTI-1 or NIfTI-2 header at its start")
-    klass = nibabel.Nifti1Image if size == 348 else nibabel.Nifti2Image
-    offset = float(klass.header_class(head[:size], check=False)["vox_offset"])
-    if not math.isfinite(offset) or offset < 0:
-        raise ValueError(f"vox_offset = {offset} is not a byte offset")
-    nii = klass.from_bytes(head[:size] + b"\0\0\0\0")  # the 4 bytes: "no extensions"
+    nii, size = header_image(head)
     proxy = nii.dataobj
     claim = claimed_bytes(path, proxy.shape, proxy.dtype.itemsize)
     start = int(proxy.offset)
@@ -159,6 +152,90 @@ def _read_header(
             f"{start}, the decompressed file holds {max(len(voxels), 0)} of them"
         )
     return nii, voxels, False
+
+
+def header_image(head: bytes) -> tuple[Any, int]:
+    """The nibabel image of a header alone (its first 544 bytes, extensions ignored), and
+    the header's size (348: NIfTI-1, 540: NIfTI-2); its voxels are not read."""
+    import nibabel
+
+    size = _HEADER_SIZES.get(int.from_bytes(head[:4], "little")) if len(head) >= 4 else None
+    if size is None or len(head) < size:
+        raise ValueError("not a NIfTI file: no NIfTI-1 or NIfTI-2 header at its start")
+    klass = nibabel.Nifti1Image if size == 348 else nibabel.Nifti2Image
+    offset = float(klass.header_class(head[:size], check=False)["vox_offset"])
+    if not math.isfinite(offset) or offset < 0:
+        raise ValueError(f"vox_offset = {offset} is not a byte offset")
+    return klass.from_bytes(head[:size] + b"\0\0\0\0"), size  # the 4 bytes: "no extensions"
+
+
+def open_lazy(path: Path, component: int | None = None) -> Image:
+    """A NIfTI file whose voxels stay in the file, read (and scaled) as they are indexed.
+
+    For converting a file larger than memory: nothing is memory-mapped (a map of a file
+    larger than the address space left fails, as under a memory limit), and a scaled or
+    gzip file works too. nibabel's array proxy reads the bytes of each slab asked for
+    (a ``.nii.gz`` is inflated from its start up to the slab: slow, but bounded).
+    """
+    import nibabel
+    from nibabel.arrayproxy import ArrayProxy
+
+    compressed = _is_gzip(path)
+    if compressed != path.name.lower().endswith(".gz"):  # nibabel opens by the name
+        raise ValueError("its name and its content disagree on gzip compression")
+    fast = compression.implementation()
+    try:
+        with fast.gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
+            nii, _ = header_image(stream.read(544))
+    except fast.errors as error:
+        raise ValueError(f"the file is truncated or corrupt ({error})") from None
+    except (nibabel.spatialimages.HeaderDataError, nibabel.spatialimages.HeaderTypeError) as e:
+        raise ValueError(f"not a valid NIfTI file ({e})") from None
+    proxy = nii.dataobj
+    claim = claimed_bytes(path, proxy.shape, proxy.dtype.itemsize)
+    available = None if compressed else path.stat().st_size - int(proxy.offset)
+    check_claim(path, claim, available, budget=False)
+    spec = (proxy.shape, proxy.dtype, proxy.offset, proxy.slope, proxy.inter)
+    source = ArrayProxy(str(path), spec, mmap=False, order=proxy.order)
+    if len(source.shape) > 3 and component is None and math.prod(source.shape[3:]) > 1:
+        raise ValueError(f"it is 4D {source.shape}: choose the volume with component=")
+    array = IjkVolume(source, component)
+    return Image(array, **affine_to_lps_geometry(nii.affine), metadata={"format": "NIfTI"})
+
+
+@dataclass(frozen=True)
+class IjkVolume:
+    """A ``[z, y, x]`` view of a nibabel array proxy ``[i, j, k(, t or c)]``, read as indexed.
+
+    A plain object of a proxy and a number: it pickles, so dask workers in other
+    processes can read it too.
+    """
+
+    proxy: Any
+    component: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in reversed(self.proxy.shape[:3]))  # type: ignore[return-value]
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype:
+        return self[0:1, 0:1, 0:1].dtype  # scaled files: the dtype nibabel scales to
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        if any(part is Ellipsis for part in key) or len(key) > 3:
+            raise IndexError("index a [z, y, x] volume with up to 3 slices or integers")
+        key = (*key, *(slice(None),) * (3 - len(key)))
+        ranges = [k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in key]
+        extra = () if len(self.proxy.shape) <= 3 else (self.component or 0,)
+        extra += (0,) * max(len(self.proxy.shape) - 4, 0)
+        data = np.asarray(self.proxy[(*reversed(ranges), *extra)]).transpose(2, 1, 0)
+        return data[tuple(0 if not isinstance(k, slice) else slice(None) for k in key)]
 
 
 def write(image: Image, path: Path, final: Path | None = None) -> None:

@@ -23,6 +23,7 @@ import math
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,69 @@ def read(path: Path) -> Image:
     return Image(array, spacing=spacing, metadata=metadata, **fields)
 
 
+def open_lazy(path: Path) -> Image:
+    """A TIFF stack whose planes stay in the file: read through tifffile's zarr store, as
+    they are indexed (for converting a stack larger than memory).
+
+    Its tags are checked as for :func:`read` (but not against the memory budget); the
+    series must be one Z, Y, X stack (other axes of size 1).
+    """
+    try:
+        import tifffile
+        import zarr
+    except ImportError:
+        raise ValueError("reading TIFF lazily needs tifffile and zarr") from None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            _check_sizes(path, tif, budget=False)
+            series = tif.series[0]
+            axes, shape = series.axes, tuple(series.shape)
+            spacing, unit, stated = _spacing(tif)
+        kept = [i for i, (a, n) in enumerate(zip(axes, shape, strict=True)) if n > 1 or a in "YX"]
+        if "".join(axes[i] for i in kept).replace("Q", "Z").replace("I", "Z") not in ("ZYX", "YX"):
+            raise ValueError(f"its axes are {axes} {shape}: lazily, voxlite reads Z, Y, X stacks")
+        stored = zarr.open_array(tifffile.imread(path, aszarr=True, series=0), mode="r")
+    except (tifffile.TiffFileError, RuntimeError, struct.error, ArithmeticError) as error:
+        raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
+    metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated, "axes": axes}
+    return Image(Squeezed(stored, tuple(kept)), spacing=spacing, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Squeezed:
+    """A stored array with its axes of size 1 left out (``kept``: the others), read as
+    indexed; a 2D one gets a z axis of one slice."""
+
+    stored: Any
+    kept: tuple[int, ...]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape = tuple(int(self.stored.shape[i]) for i in self.kept)
+        return (1, *shape) if len(shape) == 2 else shape
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.stored.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = (*key, *(slice(None),) * (3 - len(key)))
+        planar = len(self.kept) == 2
+        parts = key[1:] if planar else key
+        full: list[Any] = [0] * self.stored.ndim
+        for axis, part in zip(self.kept, parts, strict=True):
+            full[axis] = part
+        data = np.asarray(self.stored[tuple(full)])
+        if planar:  # the z axis of one slice: its key is a slice or 0
+            data = data[None][key[0]]
+        return data
+
+
 # tifffile's axis letters: S samples of a pixel, C channels, T time, Z/Q/I planes.
 _PLANES = "ZQI"
 
@@ -114,8 +178,9 @@ def _lzma_errors() -> tuple[type[Exception], ...]:
     return (lzma.LZMAError,)
 
 
-def _check_sizes(path: Path, tif) -> None:
-    """What the tags claim, against the memory budget and the file, before reading."""
+def _check_sizes(path: Path, tif, budget: bool = True) -> None:
+    """What the tags claim, against the memory budget (unless read lazily, not ``budget``)
+    and the file, before reading."""
     # Index the pages first: tifffile's page iteration (which tif.series uses) can loop
     # forever on an IFD chain that points back at itself; len() detects the cycle.
     len(tif.pages)
@@ -123,7 +188,8 @@ def _check_sizes(path: Path, tif) -> None:
     if not tif.series:
         raise ValueError("the TIFF file holds no image")
     series = tif.series[0]
-    claim = check_claim(path, claimed_bytes(path, series.shape, series.dtype.itemsize))
+    claim = claimed_bytes(path, series.shape, series.dtype.itemsize)
+    check_claim(path, claim, budget=budget)
     size = tif.filehandle.size
     if series.dataoffset is not None:  # one contiguous block, read in one go
         check_claim(path, claim, size - series.dataoffset, what="its tags")
