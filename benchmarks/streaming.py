@@ -134,15 +134,24 @@ def level_bytes(folder: Path, levels: int) -> list[int]:
 # -- the page -------------------------------------------------------------------------------
 
 
+def first_plane(side: int) -> int:
+    """The axial plane the slice step starts on: the last of a chunk row, so that the step
+    (+1) needs the next row's chunks."""
+    return side // 2 - 1
+
+
 def save_page(data: Path, name: str, views: str, cache_mb: int, side: int) -> str:
     """A saved viewer streaming ``name``.ome.zarr from beside it; its file name.
 
     A saved page has no kernel to place the slices once the stream's shape is known:
-    they are given (the middle of a ``side``³ image).
+    they are given: the middle of a ``side``³ image, and in an axial page the plane the
+    slice step starts on (:func:`first_plane`), which the page must show first.
     """
     import voxlite
 
     middle = [side // 2] * 3
+    if views == "axial":
+        middle[2] = first_plane(side)
     viewer = voxlite.Viewer(
         ui_collapsed=True, views=views, cache_mb=cache_mb, slices=middle, height=VIEWPORT[1] - 100
     )
@@ -277,7 +286,7 @@ def slice_step(browser, server, data: Path, page_name: str, side: int) -> dict[s
     page.set_default_timeout(TIMEOUT * 1000)
     try:
         page.goto(f"{server.url}/{page_name}")
-        middle = side // 2 - 1  # the last plane of a chunk: the step needs the next chunks
+        middle = first_plane(side)  # the page's plane (save_page): the step needs new chunks
 
         def plane_at(index: int) -> bool:
             planes = attribute(page, "stream-planes") or ""

@@ -389,3 +389,33 @@ def test_in_the_jupyterlite_site_a_zarr_in_its_files_streams_from_its_files_url(
         )
         pixels = canvas_pixels(page, "stream-site")
     assert pixels.max() > 60
+
+
+def test_a_slice_step_into_the_next_chunks_reaches_level_0_with_one_planes_chunks(
+    guarded: GuardedPage, data
+):
+    """The streaming benchmark's step, small: on the first plane of a chunk row at level 0,
+    the slice steps back one voxel into the row before; the view shows that plane at level
+    0 in bounded time, having fetched exactly that plane's chunks (no refetch, no thrash),
+    and a step within the row fetches nothing."""
+    needed = (stream_data.SHAPE[1] // 16) * (stream_data.SHAPE[2] // 16)
+    with ranged(data) as server:
+        page = guarded.page
+        open_page(page, data, server, "a.ome.zarr", views="axial", slices=[0, 0, 16])
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:16:0", "the plane at 16")
+        assert {p.split("/")[-3] for p in level0_chunks(server)} == {"1"}
+        before = int(attribute(page, "stream-requests"))
+        start = time.monotonic()
+        page.evaluate("window.voxlite.model.set('slices', [0, 0, 15])")
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:15:0", "plane 15", 20.0)
+        seconds = time.monotonic() - start
+        assert int(attribute(page, "stream-requests")) - before == needed
+        assert len(level0_chunks(server, z_chunk=0)) == needed  # each chunk fetched once
+        page.wait_for_timeout(500)  # settled: its own frame does not start it again
+        assert attribute(page, "stream-planes") == "2:15:0" and not attribute(page, "loading")
+        assert int(attribute(page, "stream-requests")) - before == needed
+        page.evaluate("window.voxlite.model.set('slices', [0, 0, 14])")
+        wait_for(page, lambda: attribute(page, "stream-planes") == "2:14:0", "plane 14", 20.0)
+        assert int(attribute(page, "stream-requests")) - before == needed  # cached
+        pixels = canvas_pixels(page, "stream-step")
+    assert seconds < 20 and pixels.max() > 60
