@@ -384,3 +384,18 @@ def test_the_command_line_converts_and_shows_progress(tmp_path, capsys):
     assert "exists: pass overwrite=True (--overwrite)" in capsys.readouterr().err
     assert cli.main(["convert", str(tmp_path / "notes.txt"), str(tmp_path / "y.zarr")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_lazy_nifti_reads_negative_indices_and_refuses_those_out_of_bounds(tmp_path):
+    import nibabel
+
+    from voxlite.io import nifti
+
+    voxels = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)  # [z, y, x]
+    path = tmp_path / "a.nii"
+    nibabel.save(nibabel.Nifti1Image(voxels.transpose(2, 1, 0), np.eye(4)), path)
+    lazy = nifti.open_lazy(path).array
+    assert np.array_equal(lazy[-1], voxels[-1])
+    assert np.array_equal(lazy[2, :, -1], voxels[2, :, -1])
+    with pytest.raises(IndexError, match="out of bounds"):
+        lazy[6]

@@ -97,6 +97,8 @@ def test_a_window_chosen_stays_and_a_stale_or_broken_report_changes_nothing():
         ({"dtype": "complex64"}, "data type"),
         ({"levels": [{"shape": [1, 2]}]}, "level's shape"),
         ({"shape": [1, 2, True]}, "shape"),
+        ({"levels": [{"shape": [4, 4, 4], "chunks": None}]}, "level's chunks"),
+        ({"levels": [{"shape": [4, 4, 4], "chunks": [4, 0, 4]}]}, "level's chunks"),
     ],
 )
 def test_a_report_is_checked(change, message):
@@ -126,3 +128,12 @@ def test_a_saved_page_of_a_stream_may_fetch_from_its_origin_only(tmp_path):
     assert "connect-src https://data.example.org" in policy and "worker-src blob:" in policy
     plain = voxlite.view(np.zeros((4, 4, 4), np.uint8)).save_html(tmp_path / "p.html")
     assert "connect-src" not in plain.read_text()
+
+
+def test_a_stream_takes_nothing_of_the_image_before_it():
+    """Values, millimetres and time points of the image shown before mean nothing here."""
+    model = ViewModel(np.zeros((5, 8, 8, 8), np.float32), timeseries=True, time=3)
+    model.opacity_points = [[0, 0], [1, 1]]
+    model.crop = {"min": [0, 0, 0], "max": [4, 4, 4]}
+    model.set_image(URL)
+    assert (model.opacity_points, model.crop, model.time, model._time_points) == ([], {}, 0, 1)

@@ -57,7 +57,9 @@ def is_stream(source: Any) -> bool:
     return sys.platform == "emscripten" and source.rstrip("/").lower().endswith(".zarr")
 
 
-def stream_source(source: str, serial: int, max_voxels: int = 256**3, cache_mb: int = 512) -> dict:
+def stream_source(
+    source: str, serial: int, max_voxels: int = 256**3, cache_mb: int = DEFAULT_CACHE_MB
+) -> dict:
     """The ``_stream`` trait for ``source``: its URL, what it is relative to, the budget.
 
     ``base`` is ``"page"`` for a URL (absolute, or relative to the page), ``"files"`` for
@@ -169,6 +171,12 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 24
 
 
+def _chunks(chunks: Any) -> list[int]:
+    if not (isinstance(chunks, list) and len(chunks) == 3 and all(_count(n) for n in chunks)):
+        raise ValueError(f"a stream level's chunks {chunks!r} are not 3 voxel counts")
+    return chunks
+
+
 def _numbers(values: Any, count: int, what: str) -> list[float]:
     ok = isinstance(values, list) and len(values) == count
     if ok:
@@ -190,7 +198,7 @@ def _level(level: Any) -> dict[str, Any]:
     return {
         "path": str(level.get("path", ""))[:400],
         "shape": shape,
-        "chunks": [int(n) for n in level.get("chunks", shape)][:3],
+        "chunks": _chunks(level.get("chunks", shape)),
         "spacing": _numbers(level.get("spacing"), 3, "level spacing"),
         "origin": _numbers(level.get("origin"), 3, "level origin"),
     }

@@ -435,6 +435,9 @@ class ViewModel(ReadingTraits, LayerTraits):
             self._comparison = None
             self._image, self._labels, self._planes, self._progress = {}, {}, [], {}
             self._stream_info = {}
+            # Nothing of the previous image carries over (its values, millimetres, time).
+            self.opacity_points, self.crop, self.compare_method = [], {}, ""
+            self._time_points, self.time, self.playing = 1, 0, False
             # OME-Zarr's axes are the patient's (no rotation): the 2D views' geometry now.
             self._orientation = orientations(np.eye(3), self.radiological)
             self._stream = source

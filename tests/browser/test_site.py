@@ -68,6 +68,19 @@ for k in range(512):
 voxlite.view(vol, mode="mip", height=400, ui_collapsed=True)
 """
 
+# Three channels, a blob in each, shown red, green and blue in one axial view: the image
+# kinds go through Pyodide's Python as through CPython's.
+KINDS = """import numpy as np, voxlite
+z, y, x = np.ogrid[:16, :64, :64]
+blob = lambda cy, cx: ((y - cy) ** 2 + (x - cx) ** 2 < 64) * (z >= 0) * 1000.0
+stack = np.stack([blob(16, 16), blob(16, 48), blob(48, 32)], axis=-1).astype(np.float32)
+viewer = voxlite.view(stack, views="axial", ui_collapsed=True, height=400,
+                      channel_names=["r", "g", "b"])
+viewer.channels = [dict(c, color=color) for c, color in
+                   zip(viewer.channels, ["#ff0000", "#00ff00", "#0000ff"])]
+viewer
+"""
+
 
 def write_notebook(path, *cells):
     notebook = nbformat.v4.new_notebook()
@@ -82,6 +95,7 @@ def offline_site(tmp_path_factory):
     notebooks = [write_notebook(folder / "checks.ipynb", CHECKS),
                  write_notebook(folder / "open.ipynb", OPEN),
                  write_notebook(folder / "large.ipynb", LARGE),
+                 write_notebook(folder / "kinds.ipynb", KINDS),
                  GALLERY / "dicom_study.ipynb"]  # fmt: skip
     output = folder / "_output"
     options = SiteOptions(output=output, notebooks=notebooks)
@@ -336,3 +350,18 @@ def test_a_gallery_notebook_runs_in_the_site(offline_site, browser):
         page.wait_for_timeout(1000)
         pixels = canvas_pixels(page, "site-gallery-dicom")
         assert (pixels.max(axis=2) > 60).sum() > 2000, "the study's CT is rendered"
+
+
+def test_a_channel_image_shows_each_channel_in_its_colour_in_the_site(offline_site, browser):
+    """A 3-channel volume made in Pyodide: each blob in its channel's colour."""
+    with notebook_page(offline_site, browser, "kinds.ipynb") as page:
+        page.locator(".voxlite-root[data-voxlite-kind]").first.wait_for(timeout=300_000)
+        page.wait_for_timeout(1500)
+        pixels = canvas_pixels(page, "site-kinds").astype(int)
+        red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        for name, (main, others) in {
+            "red": (red, green + blue),
+            "green": (green, red + blue),
+            "blue": (blue, red + green),
+        }.items():
+            assert ((main > 150) & (others < 60)).sum() > 200, f"no {name} blob on the canvas"

@@ -203,6 +203,13 @@ def open_lazy(path: Path, component: int | None = None) -> Image:
     return Image(array, **affine_to_lps_geometry(nii.affine), metadata={"format": "NIfTI"})
 
 
+def _one(index: int, size: int) -> slice:
+    """An integer index (negative ones from the end) as a one-wide slice."""
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for an axis of {size}")
+    return slice(index % size, index % size + 1)
+
+
 @dataclass(frozen=True)
 class IjkVolume:
     """A ``[z, y, x]`` view of a nibabel array proxy ``[i, j, k(, t or c)]``, read as indexed.
@@ -231,7 +238,10 @@ class IjkVolume:
         if any(part is Ellipsis for part in key) or len(key) > 3:
             raise IndexError("index a [z, y, x] volume with up to 3 slices or integers")
         key = (*key, *(slice(None),) * (3 - len(key)))
-        ranges = [k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in key]
+        ranges = [
+            k if isinstance(k, slice) else _one(int(k), n)
+            for k, n in zip(key, self.shape, strict=True)
+        ]
         extra = () if len(self.proxy.shape) <= 3 else (self.component or 0,)
         extra += (0,) * max(len(self.proxy.shape) - 4, 0)
         data = np.asarray(self.proxy[(*reversed(ranges), *extra)]).transpose(2, 1, 0)
