@@ -4,7 +4,7 @@
 // drawn give it to every view's scene: the 3D scene (scene.js) and the 2D ones (slice.js)
 // implement the same methods (a method that means nothing to a kind of view does nothing
 // there); a new trait is one more line here.
-import { hexToRgb } from './helpers.js';
+import { hexToRgb, shownImage } from './helpers.js';
 import { LabelTable } from './labels.js';
 
 /** A handler that hands the trait's value to one method of every scene. */
@@ -67,11 +67,10 @@ export function applyAll(viewer, model) {
 }
 
 // A streamed image (stream/stream.js) stands in for the payloads Python sends.
-const imageOf = (viewer, model) => viewer.stream?.volume || model.get('_image');
 const planesOf = (viewer, model) => (viewer.stream ? viewer.stream.planeList : model.get('_planes'));
 
 function showImage(viewer, model) {
-  const image = imageOf(viewer, model);
+  const image = shownImage(model, viewer);
   if (!image?.shape) {
     viewer.status.state(viewer.hasContent() ? 'ready' : 'empty');
     return;
@@ -120,7 +119,11 @@ function showCursor(viewer, model) {
 
 /** What the readout reads: the image, the label map and the planes received. */
 function updateProbe(viewer, model) {
-  viewer.probe.update({ image: imageOf(viewer, model), labels: model.get('_labels'), planes: planesOf(viewer, model) });
+  viewer.probe.update({
+    image: shownImage(model, viewer),
+    labels: model.get('_labels'),
+    planes: planesOf(viewer, model),
+  });
   viewer.showReadout();
 }
 

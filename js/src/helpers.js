@@ -9,6 +9,11 @@ export function element(tag, attributes = {}, text = '') {
   return node;
 }
 
+/** The image the views show: a stream's volume (`viewer.stream`), else the `_image` trait's. */
+export function shownImage(model, viewer) {
+  return viewer?.stream?.volume || model.get('_image');
+}
+
 /** [r, g, b] (0..1) of a '#rrggbb' colour; `fallback` for anything else (a saved page can be edited). */
 export function hexToRgb(hex, fallback = [0, 0, 0]) {
   const value = /^#?([0-9a-f]{6})$/i.exec(hex || '');

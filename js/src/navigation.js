@@ -1,6 +1,7 @@
 // Navigation in the 2D views: what their gestures (gestures.js) and the arrow keys do to the
 // model (the cursor and slices, window/level, rulers) and to the view's own camera (pan,
 // zoom). The table of gestures is in docs/views.md.
+import { shownImage } from './helpers.js';
 
 // Right-drag: the window widens, the level rises, by the image's value range per this many pixels.
 const WINDOW_DRAG_PIXELS = 600;
@@ -61,7 +62,7 @@ export class Navigation {
 
   /** Right-drag: window with the horizontal motion, level with the vertical (pixels since the start). */
   dragWindow(dx, dy, phase) {
-    const image = this.viewer.model.get('_image');
+    const image = shownImage(this.viewer.model, this.viewer);
     if (!image?.range) return;
     if (phase === 'start' || !this.windowStart) {
       this.windowStart = { window: this.viewer.model.get('window'), level: this.viewer.model.get('level') };

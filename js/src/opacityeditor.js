@@ -8,7 +8,7 @@
 // The histogram is counted here, from the voxels the page already holds (the level shown):
 // no second copy crosses the wire, and a lazy image is not read whole in the kernel for it.
 import { colorFunction, presetOpacityPoints } from './colormaps.js';
-import { element } from './helpers.js';
+import { element, shownImage } from './helpers.js';
 import { voxelsOf } from './volumes.js';
 
 const WIDTH = 216; // CSS pixels of the drawing (it stretches to the panel's width)
@@ -66,7 +66,7 @@ export function curveOnDomain(points, low, high) {
 
 /** What the editor shows of a model. */
 export function editorState(model, viewer = {}) {
-  const image = model.get('_image');
+  const image = shownImage(model, viewer);
   return {
     image: image?.shape && (!image.pixel || image.pixel === 'scalar') ? image : null,
     points: model.get('opacity_points') || [],

@@ -3,7 +3,7 @@
 import { channelsState, createChannelsPanel } from './channelspanel.js';
 import { COLORMAPS } from './colormaps.js';
 import { compareState, createComparePanel } from './comparepanel.js';
-import { element } from './helpers.js';
+import { element, shownImage } from './helpers.js';
 import { describeKind } from './kinds.js';
 import { createLegend } from './legend.js';
 import { createOpacityEditor, editorState } from './opacityeditor.js';
@@ -204,7 +204,7 @@ export function createPanel(actions) {
 
 /** What the panel shows of a model (and of the viewer's own state: its tool, its label table). */
 export function panelState(model, viewer = {}) {
-  const image = model.get('_image');
+  const image = shownImage(model, viewer);
   const labels = model.get('_labels');
   const shape = image?.shape ? fullGrid(image).shape : [1, 1, 1];
   return {

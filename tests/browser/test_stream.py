@@ -82,6 +82,8 @@ def test_the_coarse_level_comes_first_then_the_finest_and_the_geometry_is_cpytho
         page.wait_for_timeout(300)
         fine = canvas_pixels(page, "stream-fine")
         info = stream_info(page)
+        # The panel reads the stream's image too (slice sliders over its grid, a range).
+        slice_z = page.locator("input[data-control='slice-z']").first.get_attribute("max")
     assert coarse.max() > 60 and fine.max() > 60, "both pictures show the image"
     assert np.abs(coarse - fine).mean() > 1, "the finest level shows more (the stripes)"
     assert len(server.requests("/a.ome.zarr/scale2/")) == 1  # the coarsest level: one chunk
@@ -91,6 +93,7 @@ def test_the_coarse_level_comes_first_then_the_finest_and_the_geometry_is_cpytho
     assert np.allclose(info["spacing"], spacing)
     assert np.all(np.abs(np.subtract(info["origin"], image.origin)) <= spacing / 2)
     assert info["unit"] == "mm" and info["dtype"] == "uint16" and len(info["levels"]) == 3
+    assert slice_z == str(image.shape[0] - 1), "the panel's Z slider spans the stream's slices"
     # The view model takes that geometry as its image's.
     model = voxlite.viewmodel.ViewModel()
     model.open_stream(info["url"])

@@ -72,6 +72,8 @@ export class Stream {
   /** The geometry read, to Python: the view model checks it and takes it as the image's. */
   report(volume) {
     const { range, window } = defaultWindow(voxelsOf(volume), volume.dtype.startsWith('int'));
+    this.range = range; // every volume and plane of the stream: the panel's and the editor's range
+    volume.range = range;
     const full = this.levels[0];
     const model = this.viewer.model;
     // The image's window unless one was chosen: a preset's, or another than the traits'
@@ -135,7 +137,8 @@ export class Stream {
   }
 
   payload(grid, { data, dtype }, level) {
-    return { ...grid, dtype, data: new DataView(data), full: this.fullGrid(), level, name: this.image.name };
+    const { range } = this;
+    return { ...grid, dtype, data: new DataView(data), full: this.fullGrid(), level, name: this.image.name, range };
   }
 
   /** Run a read for `purpose` (cancelling its earlier one); its result, or null when cancelled. */
