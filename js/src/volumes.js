@@ -3,15 +3,7 @@
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 
-const TYPED_ARRAYS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-};
+import { TYPED_ARRAYS } from './dtypes.js';
 
 // payload.data (a DataView) -> vtkImageData; the payload may be replaced, its buffer stays.
 const wrapped = new WeakMap();

@@ -2,6 +2,7 @@
 // budget in bytes), at most `concurrency` fetches at a time, and a region no longer wanted
 // cancelled (its fetches aborted, its queued ones dropped, unless another region waits for
 // them). Pure: the chunk source is injected (zarrita in the worker, a fake under node).
+import { TYPED_ARRAYS } from '../dtypes.js';
 import { ChunkCache } from './cache.js';
 import { chunksOf } from './plan.js';
 
@@ -17,15 +18,6 @@ export const WIRE_TYPES = {
   float64: 'float32',
   int64: 'float32',
   uint64: 'float32',
-};
-const ARRAYS = {
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  float32: Float32Array,
 };
 
 export class Cancelled extends Error {
@@ -55,7 +47,7 @@ export class ChunkLoader {
   /** Read `region` ([[z0, z1], [y0, y1], [x0, x1]]) of `level` for job `job`; progress(done, total). */
   async read(job, level, region, progress = () => {}) {
     const layout = this.layout(level);
-    const ArrayType = ARRAYS[WIRE_TYPES[layout.dtype]];
+    const ArrayType = TYPED_ARRAYS[WIRE_TYPES[layout.dtype]];
     if (!ArrayType) throw new Error(`unsupported data type ${layout.dtype}`);
     const shape = region.map(([a, b]) => b - a);
     const out = new ArrayType(shape[0] * shape[1] * shape[2]);

@@ -8,6 +8,7 @@
 // read (shape, spacing, origin, units, levels, dtype, window) goes back to Python as the
 // `_stream_info` trait, so that points, meshes, the readout and `slices` use it.
 import { COLORMAPS } from '../colormaps.js';
+import { typedView } from '../dtypes.js';
 import { WorkerClient } from './client.js';
 import { composePlane, toChunks } from './compose.js';
 import { defaultWindow, finestWithin, indexAt, levelForPixel, regionGrid, sliceRegion } from './plan.js';
@@ -71,7 +72,7 @@ export class Stream {
 
   /** The geometry read, to Python: the view model checks it and takes it as the image's. */
   report(volume) {
-    const { range, window } = defaultWindow(voxelsOf(volume), volume.dtype.startsWith('int'));
+    const { range, window } = defaultWindow(typedView(volume.dtype, volume.data), volume.dtype.startsWith('int'));
     this.range = range; // every volume and plane of the stream: the panel's and the editor's range
     volume.range = range;
     const full = this.levels[0];
@@ -265,9 +266,9 @@ export class Stream {
     this.run(axis, key, level, region).then(
       (result) => {
         if (!result) return;
-        let read = { region, data: typed(result.dtype, result.data) };
+        let read = { region, data: typedView(result.dtype, result.data) };
         if (!whole) {
-          const coarse = { ...this.volume, values: voxelsOf(this.volume) };
+          const coarse = { ...this.volume, values: typedView(this.volume.dtype, this.volume.data) };
           read = composePlane(chosen, axis, at, coarse, read);
         }
         const grid = regionGrid(chosen, read.region);
@@ -300,17 +301,4 @@ export class Stream {
 /** Does region `outer` hold region `inner`? */
 function covered(outer, inner) {
   return inner.every(([a, b], n) => a >= outer[n][0] && b <= outer[n][1]);
-}
-
-const TYPES = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array };
-Object.assign(TYPES, { int32: Int32Array, uint32: Uint32Array, float32: Float32Array });
-
-/** The voxels of an ArrayBuffer of `dtype`. */
-function typed(dtype, buffer, offset = 0, bytes = buffer.byteLength) {
-  const ArrayType = TYPES[dtype];
-  return new ArrayType(buffer, offset, bytes / ArrayType.BYTES_PER_ELEMENT);
-}
-
-function voxelsOf({ data, dtype }) {
-  return typed(dtype, data.buffer, data.byteOffset, data.byteLength);
 }
