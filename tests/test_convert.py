@@ -48,12 +48,14 @@ CHILD = r"""
 import json, resource, sys, threading
 threading.stack_size(1 << 20)  # threads started under the cap reserve 1 MiB, not 8
 import numpy as np
-import dask, dask.array, distributed, nibabel, ngff_zarr, numcodecs, zarr, zarrista
+import dask, dask.array, nibabel, ngff_zarr, numcodecs, zarr, zarrista
 import voxlite, voxlite.convert
 
 source, out, limit, on_cluster = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 scheduler = None
 if on_cluster:  # in this process (a cap on its threads too), one worker thread
+    import distributed
+
     # no stack sampling, short logs: what a scheduler keeps grows with every task
     dask.config.set({"distributed.worker.profile.enabled": False,
                      "distributed.admin.low-level-log-length": 100,
