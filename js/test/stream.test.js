@@ -287,3 +287,17 @@ test('a chunk that claims more bytes than a chunk of its array is refused before
   codec.decode(blosc);
   assert.equal(decoded, 1);
 });
+
+test('a gzip or zlib chunk inflates within a chunk of its array, and a bomb stops there', async () => {
+  const { boundedInflateCodec } = await import('../src/stream/bounds.js');
+  const { gzipSync, deflateSync } = await import('node:zlib');
+  const meta = { dataType: 'uint16', shape: [16, 16, 16] }; // 8192 bytes
+  const fits = Uint8Array.from({ length: 8192 }, (_, n) => n % 251);
+  const bomb = new Uint8Array(64 << 20); // 64 MiB of zeros: about 64 kB deflated
+  for (const [name, pack] of [['gzip', gzipSync], ['zlib', deflateSync]]) {
+    const codec = boundedInflateCodec(name).fromConfig({}, meta);
+    assert.deepEqual(await codec.decode(new Uint8Array(pack(fits))), fits);
+    await assert.rejects(codec.decode(new Uint8Array(pack(bomb))), /decodes to more than the 8192 bytes/);
+    await assert.rejects(codec.decode(Uint8Array.from([1, 2, 3, 4])), new RegExp(`not valid ${name}`));
+  }
+});

@@ -49,7 +49,18 @@ _DTYPES += ("float32", "float64")
 
 def is_stream(source: Any) -> bool:
     """Is ``source`` an OME-Zarr image for the front end to stream (a URL, or a .zarr in
-    Pyodide)? A local path in CPython is read by :mod:`voxlite.io.omezarr` instead."""
+    Pyodide)? A local path in CPython is read by :mod:`voxlite.io.omezarr` instead.
+
+    Parameters
+    ----------
+    source
+        What the user passed to ``view``; anything but a string is not a stream.
+
+    Examples
+    --------
+    >>> is_stream("https://example.org/ct.ome.zarr"), is_stream("ct.nii.gz")
+    (True, False)
+    """
     if not isinstance(source, str):
         return False
     if source.startswith(("http://", "https://")):
@@ -65,6 +76,23 @@ def stream_source(
     ``base`` is ``"page"`` for a URL (absolute, or relative to the page), ``"files"`` for
     a path in the JupyterLite site's drive (the front end resolves it to the site's
     ``files/`` URL).
+
+    Parameters
+    ----------
+    source
+        A URL, or (in Pyodide) a path in the site's drive.
+    serial
+        The stream's number: a front end reports back with it, so a late report of an
+        earlier stream is told apart.
+    max_voxels
+        The 3D view's budget: the finest level within it is shown.
+    cache_mb
+        The front end's chunk cache, in MiB.
+
+    Examples
+    --------
+    >>> stream_source("https://example.org/ct.ome.zarr/", 1)["url"]
+    'https://example.org/ct.ome.zarr'
     """
     url, base = source, "page"
     if not source.startswith(("http://", "https://")):
@@ -100,7 +128,19 @@ class StreamArray:
 
 
 def check_info(info: Any) -> dict[str, Any]:
-    """The geometry a front end reported, checked (shape, spacing, origin ...), or ValueError."""
+    """The geometry a front end reported, checked (shape, spacing, origin ...), or ValueError.
+
+    Parameters
+    ----------
+    info
+        The ``_stream_info`` trait as the front end set it: untrusted JSON. A report of
+        an error keeps only its URL and message.
+
+    Returns
+    -------
+    dict
+        The same keys, each of its type and bounded in size.
+    """
     if not isinstance(info, dict):
         raise ValueError("stream info must be a dict")
     if "error" in info:

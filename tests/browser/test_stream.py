@@ -6,6 +6,7 @@ saved page of a streaming viewer (its Content-Security-Policy allows the stream)
 
 from __future__ import annotations
 
+import gzip
 import json
 import pathlib
 import shutil
@@ -173,6 +174,13 @@ def test_errors_name_the_url_and_the_cause(guarded: GuardedPage, data, tmp_path)
         text = error_text(page)
         assert "blosc says the chunk decodes to 1734435442 bytes" in text, text
         chunk.write_bytes(original)
+
+        stream_data.write(data, "g", codec="gzip")  # gzip states no size: inflated, counted
+        bomb = data / "g.ome.zarr" / "scale2" / "g" / "0" / "0" / "0"
+        bomb.write_bytes(gzip.compress(bytes(64 << 20), compresslevel=9))  # 64 MiB in 64 kB
+        open_page(page, data, server, "g.ome.zarr", views="3d")
+        text = error_text(page)
+        assert "gzip chunk decodes to more than the" in text and "g.ome.zarr" in text, text
 
         other = tmp_path / "other"
         other.mkdir()

@@ -15,10 +15,7 @@ export class WorkerClient {
     this.opening = null;
     this.worker.onmessage = ({ data }) => this.received(data);
     this.worker.onerror = (event) => {
-      const error = new Error(`the stream's worker failed: ${event.message || 'it could not start'}`);
-      for (const job of this.jobs.values()) job.reject(error);
-      this.jobs.clear();
-      this.opening?.reject(error);
+      this.rejectAll(new Error(`the stream's worker failed: ${event.message || 'it could not start'}`));
     };
   }
 
@@ -70,8 +67,18 @@ export class WorkerClient {
     this.worker.postMessage({ type: 'budget', cacheBytes });
   }
 
+  /** Settle every pending promise with `error`: nothing waits on a worker that is gone. */
+  rejectAll(error) {
+    for (const job of this.jobs.values()) job.reject(error);
+    this.jobs.clear();
+    this.opening?.reject(error);
+    this.opening = null;
+  }
+
   destroy() {
     this.worker.terminate();
-    this.jobs.clear();
+    const error = new Error('cancelled: the stream was closed');
+    error.cancelled = true; // as a cancelled read: callers already ignore those
+    this.rejectAll(error);
   }
 }

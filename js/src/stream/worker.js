@@ -9,7 +9,7 @@
 // and reports failures as {type: 'failed', job, message, cancelled}, chunks missing from
 // the store (read as the fill value) as {type: 'missing', urls}, and fetch counts in `stats`.
 import * as zarr from 'zarrita';
-import { boundedCodec } from './bounds.js';
+import { boundedCodec, boundedInflateCodec } from './bounds.js';
 import { ChunkLoader } from './loader.js';
 import { describeLevels, MetadataError, parseMultiscales } from './ngff.js';
 
@@ -20,6 +20,9 @@ for (const name of ['blosc', 'lz4', 'zstd']) {
     const load = zarr.registry.get(key);
     if (load) zarr.registry.set(key, () => Promise.resolve(load()).then((Codec) => boundedCodec(name, Codec)));
   }
+}
+for (const name of ['gzip', 'zlib']) {
+  for (const key of [name, `numcodecs.${name}`]) zarr.registry.set(key, () => boundedInflateCodec(name));
 }
 
 let loader = null;

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+import weakref
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,18 @@ def open_lazy(path: Path) -> Image:
         kept = [i for i, (a, n) in enumerate(zip(axes, shape, strict=True)) if n > 1 or a in "YX"]
         if "".join(axes[i] for i in kept).replace("Q", "Z").replace("I", "Z") not in ("ZYX", "YX"):
             raise ValueError(f"its axes are {axes} {shape}: lazily, voxlite reads Z, Y, X stacks")
-        stored = zarr.open_array(tifffile.imread(path, aszarr=True, series=0), mode="r")
+        store = tifffile.imread(path, aszarr=True, series=0)  # holds the file open
+        try:
+            stored = zarr.open_array(store, mode="r")
+        except BaseException:
+            store.close()
+            raise
     except (tifffile.TiffFileError, RuntimeError, struct.error, ArithmeticError) as error:
         raise ValueError(f"not a readable TIFF file ({error or type(error).__name__})") from None
+    lazy = Squeezed(stored, tuple(kept))
+    weakref.finalize(lazy, store.close)  # the file closes with the last reference to its planes
     metadata = {"format": "TIFF", "unit": unit, "unit_in_file": stated, "axes": axes}
-    return Image(Squeezed(stored, tuple(kept)), spacing=spacing, metadata=metadata)
+    return Image(lazy, spacing=spacing, metadata=metadata)
 
 
 @dataclass(frozen=True)
