@@ -345,11 +345,27 @@ def test_an_existing_output_needs_overwrite(tmp_path):
         ({"chunks": 3}, "each side is 8 to 1024 voxels"),
         ({"method": "median"}, "unknown method 'median'"),
         ({"scheduler": 42}, "a scheduler address"),
+        ({"memory": 1000}, "memory=1000 is not a number of bytes of at least 1 MiB"),
+        ({"memory": True}, "memory=True is not a number of bytes"),
     ],
 )
 def test_bad_options_are_refused_before_reading(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
         to_ome_zarr(tmp_path / "missing.nii", tmp_path / "x.ome.zarr", **options)
+
+
+def test_a_2d_zarr_array_converts_as_one_slice_read_chunk_by_chunk(tmp_path):
+    import zarr
+
+    plane = noise((40, 48))
+    stored = zarr.open_array(
+        tmp_path / "p.zarr", mode="w", shape=plane.shape, chunks=(8, 8), dtype=plane.dtype
+    )
+    stored[:] = plane
+    source = open_source(tmp_path / "p.zarr")
+    assert source.lazy and source.shape == (1, 40, 48)
+    out = to_ome_zarr(tmp_path / "p.zarr", tmp_path / "p.ome.zarr", chunks=8, levels=1)
+    np.testing.assert_array_equal(np.asarray(levels_of(out)[0].array), plane[None])
 
 
 def test_non_image_input_is_an_image_io_error(tmp_path):

@@ -44,6 +44,7 @@ leaves nothing, or the previous output, behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -179,13 +180,14 @@ def to_ome_zarr(
     [(64, 64, 64), (32, 32, 32)]
     """
     options = _checked_options(codec, version, shards, method, labels, chunks, levels, oblique)
+    _check_memory(memory)  # before the source is opened: a bad value costs nothing
     _check_scheduler(scheduler)
     target = _checked_target(Path(path), overwrite, image)
     source = open_source(image, **read_options)
     nz = _ngff_zarr()
     _check_method_needs(options["method"])
     chunk_shape = options["chunks"]
-    block = min(SOURCE_BLOCK_BYTES, memory // 4) if isinstance(memory, int) else 0
+    block = min(SOURCE_BLOCK_BYTES, memory // 4)
     source = source.replace(array=_dask_array(source.array, chunk_shape, block))
     data, geometry, dropped = _aligned(source, options["oblique"])
     array = data.rechunk(chunk_shape)
@@ -309,6 +311,8 @@ def open_source(image: Any, **read_options: Any) -> Image:
 
 def _open_path(path: Path, options: dict[str, Any]) -> Image:
     suffix = suffix_of(path)
+    if path.is_dir() and path.name.lower().endswith(".zarr") and _is_zarr_array(path):
+        return _plain_zarr(path)
     if path.is_dir() and omezarr.is_omezarr(path):
         return read_image(path, lazy=True, max_bytes=SSIZE_MAX, **options)
     if path.is_dir() and path.name.lower().endswith(".zarr"):
@@ -326,6 +330,20 @@ def _open_path(path: Path, options: dict[str, Any]) -> Image:
     return read_image(path, **options)  # within the memory budget
 
 
+def _is_zarr_array(path: Path) -> bool:
+    """Is the folder one zarr array (v2 ``.zarray``, or v3 ``zarr.json`` of an array),
+    not a group? Both formats' group files would send it to the OME-Zarr reader."""
+    if (path / ".zarray").is_file():
+        return True
+    meta = path / "zarr.json"
+    if not meta.is_file() or meta.stat().st_size > 1 << 20:  # an array's is a few kB
+        return False
+    try:
+        return json.loads(meta.read_bytes()).get("node_type") == "array"
+    except (ValueError, AttributeError):
+        return False
+
+
 def _plain_zarr(path: Path) -> Image:
     """A zarr array (not OME): ``[z, y, x]`` voxels of unit spacing, no unit."""
     import zarr
@@ -336,8 +354,10 @@ def _plain_zarr(path: Path) -> Image:
         raise ValueError(f"not an OME-Zarr image nor a readable zarr array ({error})") from None
     if array.ndim not in (2, 3):
         raise ValueError(f"a zarr array of shape {array.shape}: voxlite converts [z,] y, x")
-    if array.ndim == 2:
-        return Image(array[None], metadata={"format": "zarr", "unit": None})
+    if array.ndim == 2:  # one slice, still read chunk by chunk
+        import dask.array as da
+
+        return Image(da.from_zarr(array)[None], metadata={"format": "zarr", "unit": None})
     return Image(array, metadata={"format": "zarr", "unit": None})
 
 
@@ -682,14 +702,17 @@ def _check_method_needs(method: str) -> None:
             ) from None
 
 
+def _check_memory(memory: Any) -> None:
+    if isinstance(memory, bool) or not isinstance(memory, int) or memory < (1 << 20):
+        raise ValueError(f"memory={memory!r} is not a number of bytes of at least 1 MiB")
+
+
 @contextlib.contextmanager
 def _engine(nz: Any, memory: int, scheduler: Any) -> Iterator[Any]:
     """ngff-zarr's memory target and dask's scheduler for the block; yields the
     distributed Client, or None for a local scheduler."""
     import dask
 
-    if isinstance(memory, bool) or not isinstance(memory, int) or memory < (1 << 20):
-        raise ValueError(f"memory={memory!r} is not a number of bytes of at least 1 MiB")
     saved = nz.config.memory_target
     nz.config.memory_target = memory
     try:
