@@ -63,6 +63,16 @@ def test_a_box_of_viewers_is_a_row_and_other_widgets_are_left_alone():
     assert slider.model_id in left and row.model_id not in left
 
 
+def test_a_box_kept_as_it_was_keeps_the_models_of_its_viewers():
+    viewer = voxlite.view(np.zeros((4, 4, 4), np.uint8))
+    slider = ipywidgets.IntSlider(3)
+    box = ipywidgets.VBox([viewer, slider])  # a slider is not embedded: nor is the box
+    notebook = saved_notebook(box)
+    assert embed_views(notebook) == 0
+    left = notebook.metadata["widgets"][STATE_MIME]["state"]
+    assert {box.model_id, viewer.model_id, slider.model_id} <= set(left)
+
+
 def test_a_notebook_without_saved_state_is_unchanged():
     notebook = saved_notebook()
     del notebook.metadata["widgets"]

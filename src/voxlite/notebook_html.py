@@ -105,10 +105,11 @@ def _embedded(models: dict, model_id: str, bundle: str | None, used: set[str]) -
     children = [str(c).removeprefix("IPY_MODEL_") for c in state.get("children", [])]
     if direction is None or not children:
         return None
-    parts = [_embedded(models, child, bundle, used) for child in children]
+    inner: set[str] = set()  # the children's models leave only if the whole box is embedded
+    parts = [_embedded(models, child, bundle, inner) for child in children]
     if any(part is None for part in parts):
         return None
-    used.add(model_id)
+    used.update(inner | {model_id})
     style = f"display:flex;flex-direction:{direction};gap:4px"
     cells = "".join(f'<div style="flex:1;min-width:0">{part}</div>' for part in parts)
     return f'<div style="{style}">{cells}</div>'
