@@ -84,3 +84,28 @@ def write_with_zarr(folder: pathlib.Path, name: str, codec: str) -> pathlib.Path
     datasets = [{"path": "0", "coordinateTransformations": scale}]
     group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": datasets}]
     return path
+
+
+def write_channels(folder: pathlib.Path, name: str, windows: list[tuple[float, float]]):
+    """One level of two channels (``c, z, y, x``: :func:`volume` and its negative) with
+    OME ``omero`` metadata naming them and setting their windows, as OME writers do."""
+    import numcodecs
+    import zarr
+
+    stack = np.stack([volume(), (volume().max() - volume()).astype(np.uint16)])
+    path = folder / f"{name}.ome.zarr"
+    group = zarr.open_group(path, mode="w", zarr_format=2)
+    group.create_array(
+        "0", data=stack, chunks=(1, CHUNK, CHUNK, CHUNK), compressors=numcodecs.Zstd(level=3)
+    )
+    axes = [{"name": "c", "type": "channel"}]
+    axes += [{"name": n, "type": "space", "unit": "millimeter"} for n in "zyx"]
+    scale = [{"type": "scale", "scale": [1.0, *(SPACING[n] for n in "zyx")]}]
+    datasets = [{"path": "0", "coordinateTransformations": scale}]
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": datasets}]
+    channels = [
+        {"label": label, "color": color, "window": {"start": a, "end": b, "min": 0, "max": 4095}}
+        for label, color, (a, b) in zip(("DAPI", "GFP"), ("0000FF", "00FF00"), windows, strict=True)
+    ]
+    group.attrs["omero"] = {"version": "0.4", "channels": channels}
+    return path

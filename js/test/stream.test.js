@@ -301,3 +301,13 @@ test('a gzip or zlib chunk inflates within a chunk of its array, and a bomb stop
     await assert.rejects(codec.decode(Uint8Array.from([1, 2, 3, 4])), new RegExp(`not valid ${name}`));
   }
 });
+
+test("omero's window and label of a channel, and nothing from what it does not say", async () => {
+  const { omeroChannel } = await import('../src/stream/ngff.js');
+  const omero = { channels: [{ label: 'DAPI', window: { start: 500, end: 1500, min: 0, max: 4095 } }, {}] };
+  assert.deepEqual(omeroChannel(omero, 0), { window: [1000, 1000], label: 'DAPI' });
+  assert.deepEqual(omeroChannel(omero, 1), { window: null, label: null });
+  assert.deepEqual(omeroChannel(null), { window: null, label: null });
+  const backwards = { channels: [{ label: 7, window: { start: 9, end: 3 } }] };
+  assert.deepEqual(omeroChannel(backwards), { window: null, label: null });
+});

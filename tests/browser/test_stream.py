@@ -141,6 +141,21 @@ def test_moving_on_cancels_the_requests_of_the_slice_left(guarded: GuardedPage, 
         assert len(level0_chunks(server, z_chunk=1)) == needed
 
 
+def test_the_channel_shown_opens_with_its_omero_window_and_is_named(guarded: GuardedPage, tmp_path):
+    stream_data.write_channels(tmp_path, "cells", windows=[(300, 900), (0, 100)])
+    page = guarded.page
+    with ranged(tmp_path) as server:
+        open_page(page, tmp_path, server, "cells.ome.zarr", views="axial")
+        info = stream_info(page)
+        window, level = page.evaluate(
+            "[window.voxlite.model.get('window'), window.voxlite.model.get('level')]"
+        )
+    assert (window, level) == (600, 600)  # DAPI's start..end, not the voxels' percentiles
+    assert info["default_window"] == [600, 600]
+    assert info["name"].endswith("(channel 1 of 2: DAPI)"), info["name"]
+    assert info["shape"] == list(stream_data.SHAPE)
+
+
 def error_text(page) -> str:
     wait_for(page, lambda: attribute(page, "state") == "error", "an error")
     return page.locator(".voxlite-message").first.text_content()

@@ -106,3 +106,18 @@ export function describeLevels(image, arrays) {
     };
   });
 }
+
+/**
+ * What the image's `omero` metadata says of `channel`: its window (width, level), from
+ * OME's `window: {start, end}` (the range its author chose to show), and its label; null
+ * for what it does not say, or says wrongly.
+ */
+export function omeroChannel(omero, channel = 0) {
+  const stated = omero?.channels?.[channel];
+  const start = Number(stated?.window?.start);
+  const end = Number(stated?.window?.end);
+  const window =
+    Number.isFinite(start) && Number.isFinite(end) && end > start ? [end - start, (start + end) / 2] : null;
+  const label = typeof stated?.label === 'string' && stated.label ? stated.label.slice(0, 80) : null;
+  return { window, label };
+}

@@ -11,6 +11,7 @@ import { COLORMAPS } from '../colormaps.js';
 import { typedView } from '../dtypes.js';
 import { WorkerClient } from './client.js';
 import { composePlane, toChunks } from './compose.js';
+import { omeroChannel } from './ngff.js';
 import { defaultWindow, finestWithin, indexAt, levelForPixel, regionGrid, sliceRegion } from './plan.js';
 
 // Fetches under way at once (a browser opens 6 connections per HTTP/1.1 host).
@@ -70,9 +71,21 @@ export class Stream {
     }
   }
 
+  /** The image's name; with several channels, which one is shown (the first). */
+  shownName(label) {
+    const name = this.image.name || this.url.split('/').pop();
+    const axis = this.image.kinds.indexOf('channel');
+    const count = axis < 0 ? 1 : this.levels[0].storedShape[axis];
+    if (count < 2) return name;
+    return `${name} (channel 1 of ${count}${label ? `: ${label}` : ''})`;
+  }
+
   /** The geometry read, to Python: the view model checks it and takes it as the image's. */
   report(volume) {
-    const { range, window } = defaultWindow(typedView(volume.dtype, volume.data), volume.dtype.startsWith('int'));
+    const sampled = defaultWindow(typedView(volume.dtype, volume.data), volume.dtype.startsWith('int'));
+    const { range } = sampled;
+    const channel = omeroChannel(this.image.omero, 0); // the first channel is the one shown
+    const window = channel.window || sampled.window;
     this.range = range; // every volume and plane of the stream: the panel's and the editor's range
     volume.range = range;
     const full = this.levels[0];
@@ -87,7 +100,7 @@ export class Stream {
       _stream_info: {
         url: this.url,
         serial: this.source.serial,
-        name: this.image.name || this.url.split('/').pop(),
+        name: this.shownName(channel.label),
         shape: full.shape,
         spacing: full.spacing,
         origin: full.origin,
