@@ -1,6 +1,7 @@
 """Streaming a 2 GiB OME-Zarr from a static server into the view, in Chromium.
 
     .venv/bin/python -m benchmarks.streaming [--runs 2] [--side 1024] [--data DIR]
+        [--fronts page,site,app,jupyterlab]
     .venv/bin/python -m benchmarks.streaming --generate-only   # just write the data
 
 The data is written once, with voxlite's own converter (:func:`voxlite.to_ome_zarr`:
@@ -17,11 +18,12 @@ context of Debian's Chromium (SwiftShader WebGL). Figures, each against a baseli
 the same run:
 
 1. **first frame**: page load to the view saying it has drawn a level
-   (``data-voxlite-level``), for the 2 GiB image and for the 128³ one (target: ≤ 2x);
+   (``data-voxlite-level``, the moment seen by an observer in the page), for the 2 GiB
+   image and for the 128³ one (target: ≤ 2x);
    and until a screenshot of the canvas differs from its background (which, on
    SwiftShader, waits for every frame queued, the refined level's too);
-2. **bytes before the first frame**: the bytes the server sent by then (metadata and
-   chunks), over the bytes of the coarsest level (target: ≤ 2x);
+2. **bytes before the first frame**: the bytes the server had sent by then (metadata
+   and chunks), over the bytes of the coarsest level (target: ≤ 2x);
 3. **a slice step at full resolution**: an axial view in a window large enough that
    the view reads level 0, on the last plane of a chunk; after that plane is in, the
    slice moves one voxel, into the next chunks, and the time is until the view shows the
@@ -31,6 +33,12 @@ the same run:
    ``VmHWM``, which holds the page and its worker) over the 128³ page's, against the
    chunk cache budget (``cache_mb``) + 20 %; and the page's JS heap (CDP
    ``Performance.getMetrics``) at its largest, polled.
+
+The same run then opens the same two images through the other front doors
+(:mod:`benchmarks.streaming_fronts`: the JupyterLite site, the app, JupyterLab; once
+each), figures 1 and 2 from the open to the first level, keyed ``<front>_...``
+(``site_first_frame_ratio`` ...). ``--fronts`` picks the front doors (``page`` is the
+saved page above; ``--runs`` is its runs).
 
 The Python side is timed too: the conversion's seconds and bytes per second.
 No peer is measured (see the results' ``peer`` note). Results and the machine go to
@@ -157,7 +165,7 @@ def save_page(data: Path, name: str, views: str, cache_mb: int, side: int) -> st
         ui_collapsed=True, views=views, cache_mb=cache_mb, slices=middle, height=VIEWPORT[1] - 100
     )
     viewer.open_stream(f"{name}.ome.zarr")
-    page = f"bench-{name}-{views}.html"
+    page = f"bench-{name}-{views}-{os.getpid()}.html"  # the data folder may be shared
     viewer.save_html(data / page)
     return page
 
@@ -373,6 +381,15 @@ def measure_page(args: argparse.Namespace, browser, server, runs: dict[str, list
         "small": save_page(data, "small", "3d", args.cache_mb, SMALL),
         "axial": save_page(data, "big", "axial", args.cache_mb, args.side),
     }
+    try:
+        page_runs(args, browser, server, pages, runs)
+    finally:
+        for page in pages.values():
+            (data / page).unlink(missing_ok=True)
+
+
+def page_runs(args: argparse.Namespace, browser, server, pages: dict, runs: dict) -> None:
+    data = args.data
     first_frame(browser, server, data, pages["small"])  # a warm-up: not measured
     for run in range(args.runs):
         for name in ("small", "big"):  # alternated: the machine's load hits both
