@@ -735,9 +735,10 @@ def write_results(runs, summary, session: Session, args: argparse.Namespace) -> 
     return out
 
 
-def lab_root() -> Path:
-    """A fresh server root whose user settings turn JupyterLab's news toast off."""
-    root = WORK / "large-lab"
+def lab_root(name: str = "large-lab") -> Path:
+    """A fresh server root (``WORK / name``) whose user settings turn JupyterLab's news
+    toast off."""
+    root = WORK / name
     if root.exists():
         shutil.rmtree(root)
     settings = root / ".config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"

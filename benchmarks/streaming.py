@@ -1,6 +1,7 @@
 """Streaming a 2 GiB OME-Zarr from a static server into the view, in Chromium.
 
     .venv/bin/python -m benchmarks.streaming [--runs 2] [--side 1024] [--data DIR]
+        [--fronts page,site,app,jupyterlab]
     .venv/bin/python -m benchmarks.streaming --generate-only   # just write the data
 
 The data is written once, with voxlite's own converter (:func:`voxlite.to_ome_zarr`:
@@ -17,11 +18,12 @@ context of Debian's Chromium (SwiftShader WebGL). Figures, each against a baseli
 the same run:
 
 1. **first frame**: page load to the view saying it has drawn a level
-   (``data-voxlite-level``), for the 2 GiB image and for the 128³ one (target: ≤ 2x);
+   (``data-voxlite-level``, the moment seen by an observer in the page), for the 2 GiB
+   image and for the 128³ one (target: ≤ 2x);
    and until a screenshot of the canvas differs from its background (which, on
    SwiftShader, waits for every frame queued, the refined level's too);
-2. **bytes before the first frame**: the bytes the server sent by then (metadata and
-   chunks), over the bytes of the coarsest level (target: ≤ 2x);
+2. **bytes before the first frame**: the bytes the server had sent by then (metadata
+   and chunks), over the bytes of the coarsest level (target: ≤ 2x);
 3. **a slice step at full resolution**: an axial view in a window large enough that
    the view reads level 0, on the last plane of a chunk; after that plane is in, the
    slice moves one voxel, into the next chunks, and the time is until the view shows the
@@ -32,8 +34,15 @@ the same run:
    chunk cache budget (``cache_mb``) + 20 %; and the page's JS heap (CDP
    ``Performance.getMetrics``) at its largest, polled.
 
+The same run then opens the same two images through the other front doors
+(:mod:`benchmarks.streaming_fronts`: the JupyterLite site, the app, JupyterLab; once
+each), figures 1 and 2 from the open to the first level, keyed ``<front>_...``
+(``site_first_frame_ratio`` ...). ``--fronts`` picks the front doors (``page`` is the
+saved page above; ``--runs`` is its runs).
+
 The Python side is timed too: the conversion's seconds and bytes per second.
-No peer is measured (see the results' ``peer`` note). Results and the machine go to
+The peer (NiiVue + fidnii) is measured on the same data by :mod:`benchmarks.streaming_peer`,
+which ``benchmarks/run streaming`` runs next. Results and the machine go to
 benchmarks/results/streaming.json. Timings are printed, never asserted.
 """
 
@@ -59,6 +68,7 @@ SMALL = 128
 TIMEOUT = 300.0  # seconds for any one wait in the page
 VIEWPORT = (1400, 1200)  # an axial view of 1024 voxels at about a pixel each: level 0
 VIEWPORT_3D = (900, 700)  # SwiftShader draws (and screenshots) a smaller 3D view sooner
+FRONTS = ("page", "site", "app", "jupyterlab")  # the saved page, then streaming_fronts.py's
 
 
 def default_data() -> Path:
@@ -156,13 +166,33 @@ def save_page(data: Path, name: str, views: str, cache_mb: int, side: int) -> st
         ui_collapsed=True, views=views, cache_mb=cache_mb, slices=middle, height=VIEWPORT[1] - 100
     )
     viewer.open_stream(f"{name}.ome.zarr")
-    page = f"bench-{name}-{views}.html"
+    page = f"bench-{name}-{views}-{os.getpid()}.html"  # the data folder may be shared
     viewer.save_html(data / page)
     return page
 
 
 def attribute(page, name: str) -> str | None:
-    return page.locator(".voxlite-root").first.get_attribute(f"data-voxlite-{name}")
+    """The view's ``data-voxlite-<name>``; None before there is a view (a notebook's)."""
+    root = page.locator(".voxlite-root")
+    return root.first.get_attribute(f"data-voxlite-{name}") if root.count() else None
+
+
+# The moment (the page's clock as time.time(): ms since 1970) a view first says it drew a
+# level: observed in the page, so that neither the time nor the bytes served by then wait
+# for Python's next poll. An init script: in the page before any of its own.
+LEVEL_OBSERVER = """window.voxliteLevelAt = null;
+new MutationObserver(() => {
+  const root = document.querySelector('.voxlite-root[data-voxlite-level]');
+  if (root && window.voxliteLevelAt === null) {
+    window.voxliteLevelAt = performance.timeOrigin + performance.now();
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-voxlite-level'] });
+"""
+
+
+def level_at(page) -> float:
+    """When (``time.time()``) the page's view first drew a level (:data:`LEVEL_OBSERVER`)."""
+    return page.evaluate("window.voxliteLevelAt") / 1000
 
 
 def wait_until(page, condition, what: str, poll=None) -> float:
@@ -191,12 +221,13 @@ def drawn(page) -> bool:
     return float((np.abs(pixels - background).sum(axis=2) > 30).mean()) > 0.01
 
 
-def served_bytes(server, data: Path) -> int:
-    """The bytes of every file the server was asked for so far (no Range: whole files)."""
+def served_bytes(server, data: Path, before: float = float("inf")) -> int:
+    """The bytes of every file the server sent (no Range: whole files) before ``before``
+    (``time.time()``), the page's own file(s) aside."""
     return sum(
         (data / path.lstrip("/")).stat().st_size
-        for path in server.requests("", chunks_only=False)
-        if (data / path.lstrip("/")).is_file() and path.endswith(".html") is False
+        for sent, path in list(server.served)
+        if sent <= before and (data / path.lstrip("/")).is_file() and not path.endswith(".html")
     )
 
 
@@ -242,14 +273,21 @@ def first_frame(browser, server, data: Path, page_name: str) -> dict[str, Any]:
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         heap[0] = max(heap[0], int(metrics.get("JSHeapUsedSize", 0)))
 
+    guarded.context.add_init_script(LEVEL_OBSERVER)
     try:
         server.log.clear()
-        start = time.perf_counter()
+        server.served.clear()
+        start, clock = time.perf_counter(), time.time()
         page.goto(f"{server.url}/{page_name}")
-        # The view sets data-voxlite-level once it has drawn a level: polled cheaply, as a
-        # screenshot waits for every GPU frame queued (on SwiftShader, the refined one too).
-        shown = wait_until(page, lambda: attribute(page, "level") is not None, "a first level")
-        result = {"first_frame": shown - start, "bytes_first_frame": served_bytes(server, data)}
+        # The view sets data-voxlite-level once it has drawn a level: observed in the page,
+        # as a screenshot waits for every GPU frame queued (on SwiftShader, the refined one
+        # too).
+        wait_until(page, lambda: attribute(page, "level") is not None, "a first level")
+        shown = level_at(page)
+        result = {
+            "first_frame": shown - clock,
+            "bytes_first_frame": served_bytes(server, data, shown),
+        }
         result["level_first_frame"] = attribute(page, "level")
         confirmed = wait_until(page, lambda: drawn(page), "the first frame on screen")
         result["first_frame_on_screen"] = confirmed - start
@@ -321,31 +359,49 @@ def slice_step(browser, server, data: Path, page_name: str, side: int) -> dict[s
 def measure(args: argparse.Namespace, generated: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
+    from benchmarks.streaming_fronts import measure_fronts
     from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
     from tests.harness.ranged import ranged
 
+    data = args.data
+    runs: dict[str, list[dict[str, Any]]] = {"big": [], "small": [], "axial": []}
+    with ranged(data) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if "page" in args.fronts:
+            measure_page(args, browser, server, runs)
+        fronts = measure_fronts(browser, data, [f for f in args.fronts if f != "page"])
+        browser.close()
+    report(args, generated, runs, fronts)
+
+
+def measure_page(args: argparse.Namespace, browser, server, runs: dict[str, list]) -> None:
+    """The saved pages: ``args.runs`` runs of the first frames and the slice step."""
     data = args.data
     pages = {
         "big": save_page(data, "big", "3d", args.cache_mb, args.side),
         "small": save_page(data, "small", "3d", args.cache_mb, SMALL),
         "axial": save_page(data, "big", "axial", args.cache_mb, args.side),
     }
-    runs: dict[str, list[dict[str, Any]]] = {"big": [], "small": [], "axial": []}
-    with ranged(data) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        first_frame(browser, server, data, pages["small"])  # a warm-up: not measured
-        for run in range(args.runs):
-            for name in ("small", "big"):  # alternated: the machine's load hits both
-                runs[name].append(first_frame(browser, server, data, pages[name]))
-                print(f"run {run + 1} {name}: {runs[name][-1]}", flush=True)
-            try:
-                step = slice_step(browser, server, data, pages["axial"], args.side)
-            except (TimeoutError, RuntimeError) as error:  # recorded, and the run goes on
-                step = {"error": str(error)}
-            runs["axial"].append(step)
-            print(f"run {run + 1} axial: {runs['axial'][-1]}", flush=True)
-        browser.close()
-    report(args, generated, runs)
+    try:
+        page_runs(args, browser, server, pages, runs)
+    finally:
+        for page in pages.values():
+            (data / page).unlink(missing_ok=True)
+
+
+def page_runs(args: argparse.Namespace, browser, server, pages: dict, runs: dict) -> None:
+    data = args.data
+    first_frame(browser, server, data, pages["small"])  # a warm-up: not measured
+    for run in range(args.runs):
+        for name in ("small", "big"):  # alternated: the machine's load hits both
+            runs[name].append(first_frame(browser, server, data, pages[name]))
+            print(f"run {run + 1} {name}: {runs[name][-1]}", flush=True)
+        try:
+            step = slice_step(browser, server, data, pages["axial"], args.side)
+        except (TimeoutError, RuntimeError) as error:  # recorded, and the run goes on
+            step = {"error": str(error)}
+        runs["axial"].append(step)
+        print(f"run {run + 1} axial: {runs['axial'][-1]}", flush=True)
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
@@ -353,20 +409,19 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def report(args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, list]) -> None:
+def page_figures(args: argparse.Namespace, generated: dict[str, Any], runs: dict) -> dict:
+    """The saved page's figures (medians of its runs)."""
     big, small, axial = runs["big"], runs["small"], runs["axial"]
     coarsest = generated["big"]["level_bytes"][-1]
     budget = args.cache_mb * 2**20
     memory_rise = median(big, "renderer_peak") - median(small, "renderer_peak")
-    figures = {
+    return {
         "first_frame_big_s": median(big, "first_frame"),
         "first_frame_small_s": median(small, "first_frame"),
         "first_frame_ratio": median(big, "first_frame") / median(small, "first_frame"),
-        "first_frame_ratio_target": 2.0,
         "bytes_first_frame": median(big, "bytes_first_frame"),
         "coarsest_level_bytes": coarsest,
         "bytes_ratio": median(big, "bytes_first_frame") / coarsest,
-        "bytes_ratio_target": 2.0,
         "first_frame_on_screen_big_s": median(big, "first_frame_on_screen"),
         "first_frame_on_screen_small_s": median(small, "first_frame_on_screen"),
         "level_first_frame_big": big[0]["level_first_frame"],
@@ -382,9 +437,19 @@ def report(args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, 
         "memory_ratio_to_budget": memory_rise / budget,
         "memory_ratio_target": 1.2,
         "js_heap_peak_big_mib": median(big, "js_heap_peak") / 2**20,
-        "convert_seconds": generated["big"]["convert_seconds"],
-        "convert_mb_per_s": generated["big"]["convert_mb_per_s"],
     }
+
+
+def report(
+    args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, list], fronts: dict
+) -> None:
+    from benchmarks.streaming_fronts import front_figures
+
+    figures: dict[str, Any] = page_figures(args, generated, runs) if runs["big"] else {}
+    figures.update(front_figures(fronts, generated))
+    figures["first_frame_ratio_target"] = figures["bytes_ratio_target"] = 2.0
+    figures["convert_seconds"] = generated["big"]["convert_seconds"]
+    figures["convert_mb_per_s"] = generated["big"]["convert_mb_per_s"]
     for key, value in figures.items():
         print(f"{key:32} {value:.3f}" if isinstance(value, float) else f"{key:32} {value}")
     RESULTS.mkdir(exist_ok=True)
@@ -394,18 +459,38 @@ def report(args: argparse.Namespace, generated: dict[str, Any], runs: dict[str, 
         "data": generated,
         "figures": figures,
         "runs": runs,
-        "peer": "not measured: no OME-Zarr streaming peer was set up to run offline from npm "
-        "in this run (NiiVue 0.69, itk-vtk-viewer 14.51: to do)",
+        "fronts": fronts,
+        "peer": "NiiVue 0.69 + fidnii 0.2, on the same data: "
+        "benchmarks/results/streaming_peer.json (benchmarks/streaming_peer.py, "
+        "run next by benchmarks/run streaming)",
     }
     (RESULTS / "streaming.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS / 'streaming.json'}")
+
+
+def fronts_list(text: str) -> list[str]:
+    """``--fronts``: a comma-separated list of front doors, each one of :data:`FRONTS`."""
+    fronts = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in fronts if f not in FRONTS]
+    if unknown or not fronts:
+        raise argparse.ArgumentTypeError(
+            f"unknown front door(s) {', '.join(unknown) or '(none)'}: "
+            f"choose from {', '.join(FRONTS)}"
+        )
+    return fronts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--side", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=2, help="runs of the saved page")
+    parser.add_argument(
+        "--fronts",
+        type=fronts_list,
+        default=list(FRONTS),
+        help=f"front doors to open the stream in, comma-separated (default {','.join(FRONTS)})",
+    )
     parser.add_argument("--cache-mb", type=int, default=512, help="the page's chunk cache")
     parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args()

@@ -51,7 +51,8 @@ def open_page(page, folder: pathlib.Path, server, url: str, **options) -> None:
 
 def stream_info(page) -> dict:
     page.wait_for_function(  # until the page's module has run, window.voxlite is its <div>
-        "window.voxlite?.model && Object.keys(window.voxlite.model.get('_stream_info') || {}).length"
+        "window.voxlite?.model"
+        " && Object.keys(window.voxlite.model.get('_stream_info') || {}).length"
     )
     return page.evaluate("window.voxlite.model.get('_stream_info')")
 

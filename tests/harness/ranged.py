@@ -1,6 +1,7 @@
 """A small threaded static server for streaming tests: 127.0.0.1 only, HTTP Range
-(``bytes=a-b`` and ``bytes=-n``), HEAD, a log of every request, an optional delay per
-chunk request (to catch requests in flight), and CORS on or off."""
+(``bytes=a-b`` and ``bytes=-n``), HEAD, a log of every request (and of when each body
+was sent, for benchmarks), an optional delay per chunk request (to catch requests in
+flight), and CORS on or off."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class RangedServer(http.server.ThreadingHTTPServer):
         self.delay = delay
         self.slow = ""  # the delay is for chunk paths holding this text
         self.log: list[tuple[str, str]] = []
+        # (time.time() when its body was written, path) of every body sent
+        self.served: list[tuple[float, str]] = []
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
 
@@ -96,6 +99,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             if body:
                 self.wfile.write(data)
+                with self.server.lock:
+                    path = unquote(urlparse(self.path).path)
+                    self.server.served.append((time.time(), path))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the page cancelled the request
 
