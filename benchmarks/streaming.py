@@ -195,16 +195,24 @@ def level_at(page) -> float:
     return page.evaluate("window.voxliteLevelAt") / 1000
 
 
-def wait_until(page, condition, what: str, poll=None) -> float:
-    """Poll ``condition`` (calling ``poll`` each time) until true; the time it became so."""
+def voxlite_failure(page) -> str | None:
+    """The view's error message, if it says it failed."""
+    if attribute(page, "state") == "error":
+        return page.locator(".voxlite-message").first.text_content()
+    return None
+
+
+def wait_until(page, condition, what: str, poll=None, failure=voxlite_failure) -> float:
+    """Poll ``condition`` (calling ``poll`` each time) until true; the time it became so.
+    ``failure(page)`` says why the page failed (ending the wait), or None."""
     deadline = time.monotonic() + TIMEOUT
     while True:
         if poll is not None:
             poll()
         if condition():
             return time.perf_counter()
-        if attribute(page, "state") == "error":
-            raise RuntimeError(page.locator(".voxlite-message").first.text_content())
+        if (message := failure(page)) is not None:
+            raise RuntimeError(message)
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.03)

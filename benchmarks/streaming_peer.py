@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -54,9 +53,11 @@ from benchmarks.streaming import (
     default_data,
     first_frame,
     generate,
+    median,
     renderers,
     save_page,
     served_bytes,
+    wait_until,
 )
 
 RESULTS = Path(__file__).parent / "results"
@@ -115,19 +116,16 @@ def body(page, name: str) -> str | None:
     return page.evaluate(f"document.body ? document.body.dataset.{name} ?? null : null")
 
 
+def peer_failure(page) -> str | None:
+    """The peer page's error message, if it says it failed."""
+    if body(page, "peerState") == "error":
+        return f"the peer page failed: {body(page, 'peerMessage')}"
+    return None
+
+
 def wait_peer(page, condition, what: str, poll=None) -> float:
-    """Poll ``condition`` until true (the peer page's error ends it); when it became so."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        if poll is not None:
-            poll()
-        if condition():
-            return time.perf_counter()
-        if body(page, "peerState") == "error":
-            raise RuntimeError(f"the peer page failed: {body(page, 'peerMessage')}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what} in the peer page")
-        time.sleep(0.03)
+    """:func:`benchmarks.streaming.wait_until` for the peer page."""
+    return wait_until(page, condition, f"{what} in the peer page", poll, failure=peer_failure)
 
 
 def on_screen(page, name: str | None = None) -> float:
@@ -235,11 +233,6 @@ def peer_first_frame(browser, server, data: Path, name: str) -> dict[str, Any]:
     finally:
         guarded.close()
     return result
-
-
-def median(runs: list[dict[str, Any]], key: str) -> float:
-    values = [r[key] for r in runs if r.get(key) is not None]
-    return statistics.median(values) if values else float("nan")
 
 
 def wait_for_data(data: Path, side: int, wait: float) -> dict[str, Any]:
