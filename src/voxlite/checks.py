@@ -175,7 +175,23 @@ def crop(crop: Any) -> dict[str, list[float]]:
 
 
 def crop_overlaps(crop: dict[str, list[float]], bounds: tuple[list[float], list[float]]) -> None:
-    """Refuse a crop box that leaves nothing of the image (``bounds``: its min and max, mm)."""
+    """Refuse a crop box that leaves nothing of the image.
+
+    Parameters
+    ----------
+    crop
+        The box, ``{"min": [x, y, z], "max": [x, y, z]}`` in mm (LPS).
+    bounds
+        The image's own box: its min and max corners, mm.
+
+    Examples
+    --------
+    >>> crop_overlaps({"min": [0, 0, 0], "max": [5, 5, 5]}, ([2, 2, 2], [9, 9, 9]))
+    >>> crop_overlaps({"min": [0, 0, 0], "max": [1, 1, 1]}, ([2, 2, 2], [9, 9, 9]))
+    Traceback (most recent call last):
+    ...
+    ValueError: crop ... leaves nothing of the image, which spans x, y, z = 2..9, 2..9, 2..9 mm
+    """
     low, high = np.maximum(crop["min"], bounds[0]), np.minimum(crop["max"], bounds[1])
     if np.any(high < low):
         box = ", ".join(f"{a:g}..{b:g}" for a, b in zip(*bounds, strict=True))
