@@ -311,9 +311,7 @@ def open_source(image: Any, **read_options: Any) -> Image:
 
 def _open_path(path: Path, options: dict[str, Any]) -> Image:
     suffix = suffix_of(path)
-    if path.is_dir() and path.name.lower().endswith(".zarr") and _is_zarr_array(path):
-        return _plain_zarr(path)
-    if path.is_dir() and omezarr.is_omezarr(path):
+    if path.is_dir() and omezarr.is_omezarr(path) and not _is_zarr_array(path):
         return read_image(path, lazy=True, max_bytes=SSIZE_MAX, **options)
     if path.is_dir() and path.name.lower().endswith(".zarr"):
         return _plain_zarr(path)
