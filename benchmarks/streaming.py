@@ -54,6 +54,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,22 @@ def renderers() -> dict[int, int]:
     return found
 
 
+def js_heap_sampler(guarded) -> Callable[[], int]:
+    """A function that samples the guarded page's JS heap (CDP ``Performance.getMetrics``)
+    and returns the largest it has seen, in bytes."""
+    cdp = guarded.context.new_cdp_session(guarded.page)
+    cdp.send("Performance.enable")
+    peak = 0
+
+    def sample() -> int:
+        nonlocal peak
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        peak = max(peak, int(metrics.get("JSHeapUsedSize", 0)))
+        return peak
+
+    return sample
+
+
 def first_frame(browser, server, data: Path, page_name: str) -> dict[str, Any]:
     """Open a 3D page; the time and bytes to its first frame, and its memory."""
     from tests.harness.browser import GuardedPage
@@ -273,13 +290,7 @@ def first_frame(browser, server, data: Path, page_name: str) -> dict[str, Any]:
     guarded = GuardedPage(browser, viewport=VIEWPORT_3D)
     page = guarded.page
     page.set_default_timeout(TIMEOUT * 1000)  # SwiftShader on a busy machine: slow frames
-    cdp = guarded.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    heap = [0]
-
-    def sample_heap() -> None:
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        heap[0] = max(heap[0], int(metrics.get("JSHeapUsedSize", 0)))
+    sample_heap = js_heap_sampler(guarded)
 
     guarded.context.add_init_script(LEVEL_OBSERVER)
     try:
@@ -308,12 +319,11 @@ def first_frame(browser, server, data: Path, page_name: str) -> dict[str, Any]:
             sample_heap,
         )
         page.wait_for_timeout(500)
-        sample_heap()
         result.update(
             refined=finest - start,
             level_refined=attribute(page, "level"),
             bytes_refined=served_bytes(server, data),
-            js_heap_peak=heap[0],
+            js_heap_peak=sample_heap(),
             requests=int(attribute(page, "stream-requests") or 0),
         )
         new = {pid: peak for pid, peak in renderers().items() if pid not in before}

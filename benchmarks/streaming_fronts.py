@@ -150,9 +150,26 @@ def run_notebook(page, log: list, root: Path) -> dict:
     return baseline_then_big(page, issue, log, root)
 
 
+@contextlib.contextmanager
+def observed_page(browser, folder: Path, policy: Any, path: str) -> Iterator[tuple[Any, list]]:
+    """``folder`` served with ``policy`` (:func:`logged_serving`) and ``path`` opened in a
+    guarded page whose first drawn level is recorded (``LEVEL_OBSERVER``); yields the page
+    and the server's log."""
+    from tests.harness.browser import GuardedPage
+
+    with (
+        GuardedPage(browser, viewport=VIEWPORT_3D, bypass_csp=False) as guarded,
+        logged_serving(folder, policy) as (url, log),
+    ):
+        guarded.context.add_init_script(LEVEL_OBSERVER)
+        page = guarded.page
+        page.set_default_timeout(TIMEOUT * 1000)
+        page.goto(f"{url}/{path}")
+        yield page, log
+
+
 def site(browser, data: Path, work: Path) -> dict:
     """In the JupyterLite site: ``voxlite.view('big.ome.zarr')`` of a file in its files."""
-    from tests.harness.browser import GuardedPage
     from tests.harness.jupyter import write_notebook
     from voxlite.site import SiteOptions, build_site
 
@@ -165,20 +182,12 @@ def site(browser, data: Path, work: Path) -> dict:
     )
     build_site(options, log=lambda line: None)
     link_tree(data / "big.ome.zarr", output / "files" / "big.ome.zarr")
-    with (
-        GuardedPage(browser, viewport=VIEWPORT_3D, bypass_csp=False) as guarded,
-        logged_serving(output, None) as (url, log),
-    ):
-        guarded.context.add_init_script(LEVEL_OBSERVER)
-        page = guarded.page
-        page.set_default_timeout(TIMEOUT * 1000)
-        page.goto(f"{url}/lab/index.html?path=fronts.ipynb")
+    with observed_page(browser, output, None, "lab/index.html?path=fronts.ipynb") as (page, log):
         return run_notebook(page, log, output)
 
 
 def app(browser, data: Path, work: Path) -> dict:
     """In the viewer app: ``openUrls(['data/big.ome.zarr'])``, as ``?url=`` does."""
-    from tests.harness.browser import GuardedPage
     from voxlite.app import AppOptions, build_app
     from voxlite.app.build import HEADER_POLICY
 
@@ -188,14 +197,7 @@ def app(browser, data: Path, work: Path) -> dict:
         log=lambda line: None,
     )
     link_tree(data / "big.ome.zarr", output / "data" / "big.ome.zarr")
-    with (
-        GuardedPage(browser, viewport=VIEWPORT_3D, bypass_csp=False) as guarded,
-        logged_serving(output, HEADER_POLICY) as (url, log),
-    ):
-        guarded.context.add_init_script(LEVEL_OBSERVER)
-        page = guarded.page
-        page.set_default_timeout(TIMEOUT * 1000)
-        page.goto(f"{url}/index.html")
+    with observed_page(browser, output, HEADER_POLICY, "index.html") as (page, log):
         page.locator("body[data-app-state=ready]").wait_for(
             state="attached", timeout=TIMEOUT * 1000
         )

@@ -53,6 +53,7 @@ from benchmarks.streaming import (
     default_data,
     first_frame,
     generate,
+    js_heap_sampler,
     median,
     renderers,
     save_page,
@@ -183,13 +184,7 @@ def peer_first_frame(browser, server, data: Path, name: str) -> dict[str, Any]:
     guarded = GuardedPage(browser, viewport=VIEWPORT_3D, allowed_errors=[PROBE_404])
     page = guarded.page
     page.set_default_timeout(TIMEOUT * 1000)
-    cdp = guarded.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    heap = [0]
-
-    def sample_heap() -> None:
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        heap[0] = max(heap[0], int(metrics.get("JSHeapUsedSize", 0)))
+    sample_heap = js_heap_sampler(guarded)
 
     try:
         server.log.clear()
@@ -213,14 +208,13 @@ def peer_first_frame(browser, server, data: Path, name: str) -> dict[str, Any]:
             page, lambda: body(page, "peerDone") is not None, "fidnii's target level", sample_heap
         )
         page.wait_for_timeout(500)
-        sample_heap()
         levels = (body(page, "peerLevels") or "").split(",")
         result.update(
             refined=finest - start,
             level_refined=levels[-1],
             levels=levels,
             bytes_refined=served_bytes(server, data),
-            js_heap_peak=heap[0],
+            js_heap_peak=sample_heap(),
             requests=chunk_requests(server, name),
             refined_share=on_screen(page, f"peer-niivue-{name}"),
         )
